@@ -1,0 +1,56 @@
+// Error codes that cross the worker boundary and reach the UI. Errors travel as plain `{code, message}`; the UI
+// turns a code into plain words in one table (src/ui/messages.ts). Add a code here before throwing it anywhere.
+
+export const ERROR_CODES = [
+  'NO_WEBGPU', // no adapter / API: informational, the engine falls back to WASM
+  'BACKEND_INIT_FAILED', // ORT could not start on any backend
+  'BUNDLE_NOT_FOUND', // manifest/folder missing or unreadable
+  'BUNDLE_INVALID', // manifest or config malformed
+  'MODEL_FILE_MISSING', // a file the bundle names is absent
+  'MODEL_FILE_CORRUPT', // truncated or unparsable ONNX
+  'CONTRACT_MISMATCH', // a model's I/O does not match the contract
+  'NOT_LOADED', // generate before load
+  'BUSY', // a request arrived while another one runs
+  'CANCELLED', // the user stopped it
+  'INVALID_REQUEST', // bad parameters (size, steps, scheduler, embedding length...)
+  'PROMPT_TOO_LONG', // over-long prompt (when truncation is refused)
+  'DEVICE_LOST', // WebGPU device lost mid-run
+  'OUT_OF_MEMORY', // allocation failed
+  'INTERNAL', // a bug: anything else
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+/** An Error that carries a code; the only kind the engine throws on purpose. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+  }
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isErrorCode(x: unknown): x is ErrorCode {
+  return typeof x === 'string' && (ERROR_CODES as readonly string[]).includes(x);
+}
+
+/** Any thrown value → `{code, message}` (never a stack trace, never `[object Object]`). */
+export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof AppError) return err.toInfo();
+  if (err && typeof err === 'object' && 'code' in err && isErrorCode((err as { code: unknown }).code)) {
+    return { code: (err as { code: ErrorCode }).code, message: String((err as { message?: unknown }).message ?? '') };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (/out of memory|OOM|allocation failed|RangeError: Array buffer allocation/i.test(message)) return { code: 'OUT_OF_MEMORY', message };
+  if (/device (was )?lost|GPUDevice.*lost/i.test(message)) return { code: 'DEVICE_LOST', message };
+  return { code: 'INTERNAL', message };
+}
