@@ -5,9 +5,16 @@ import * as ort from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 
-ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
-// Threads need cross-origin isolation (COOP/COEP); without it ORT runs single-threaded.
-ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
+/**
+ * Points ORT at our own wasm files. Called before every session creation because importing transformers.js
+ * re-points the shared `env.wasm.wasmPaths` at a CDN.
+ */
+export function ensureOrtEnv(): void {
+  ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
+  // Threads need cross-origin isolation (COOP/COEP); without it ORT runs single-threaded.
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
+}
+ensureOrtEnv();
 
 export { ort, wasmUrl, mjsUrl };
 

@@ -1,0 +1,125 @@
+// `npm run generate -- --prompt TEXT --out FILE.png [...]`: the engine's pipeline under onnxruntime-node.
+// Bad flags, a missing bundle or a contract mismatch print one line and exit non-zero (2 = usage, 1 = failure).
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LATENT_CHANNELS } from '../src/shared/contract';
+import { toErrorInfo } from '../src/shared/errors';
+import { SCHEDULER_NAMES, type GenerateParams, type SchedulerName } from '../src/shared/types';
+import { nodeEngine } from '../src/engine/node-host';
+import { readNpy, writeNpy } from './lib/npy';
+import { encodePng } from './lib/png';
+
+const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
+  [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
+  [--psa-scale X] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
+
+const DEFAULT_BUNDLE = path.resolve(import.meta.dirname, '..', 'public', 'models', 'demo');
+
+class Usage extends Error {}
+
+function num(name: string, v: string | undefined, opts: { int?: boolean } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x))) throw new Usage(`--${name} must be ${opts.int ? 'a whole number' : 'a number'} (got "${v}")`);
+  return x;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        bundle: { type: 'string' }, prompt: { type: 'string' }, negative: { type: 'string' }, seed: { type: 'string' },
+        steps: { type: 'string' }, scheduler: { type: 'string' }, cfg: { type: 'string' }, width: { type: 'string' },
+        height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
+        out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
+        loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    throw new Usage((e as Error).message.split('\n')[0]);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.prompt) throw new Usage('--prompt is required');
+  if (!values.out) throw new Usage('--out FILE.png is required');
+  if (values.scheduler && !(SCHEDULER_NAMES as readonly string[]).includes(values.scheduler)) {
+    throw new Usage(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
+  }
+  if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
+  const bundleDir = path.resolve(values.bundle ?? DEFAULT_BUNDLE);
+  try {
+    if (!(await fs.stat(bundleDir)).isDirectory()) throw new Error();
+  } catch {
+    throw new Error(`bundle folder not found: ${bundleDir}${values.bundle ? '' : ' (run `npm run models:demo` to build the demo bundle)'}`);
+  }
+
+  const engine = nodeEngine((_c, m) => console.error(m));
+  if (values.loop) engine.loop = values.loop as 'reference' | 'kernel';
+  const info = await engine.load({ url: bundleDir, backend: 'cpu' });
+  const width = num('width', values.width, { int: true }) ?? info.defaultSize.width;
+  const height = num('height', values.height, { int: true }) ?? info.defaultSize.height;
+  const params: GenerateParams = {
+    prompt: values.prompt,
+    negativePrompt: values.negative,
+    seed: num('seed', values.seed, { int: true }) ?? 0,
+    steps: num('steps', values.steps, { int: true }) ?? 20,
+    scheduler: (values.scheduler as SchedulerName | undefined) ?? info.defaultScheduler,
+    guidance: num('cfg', values.cfg) ?? 7.5,
+    width,
+    height,
+    psaScale: num('psa-scale', values['psa-scale']),
+    eta: num('eta', values.eta),
+  };
+  if (values['user-embedding']) {
+    let emb: unknown;
+    try {
+      emb = JSON.parse(await fs.readFile(values['user-embedding'], 'utf8'));
+    } catch (e) {
+      throw new Error(`cannot read the user embedding ${values['user-embedding']}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const arr = Array.isArray(emb) ? emb : (emb as { embedding?: unknown })?.embedding;
+    if (!Array.isArray(arr) || arr.some((x) => typeof x !== 'number')) throw new Error(`${values['user-embedding']} must hold a JSON array of numbers (or {"embedding": [...]})`);
+    params.userEmbedding = arr as number[];
+  }
+  if (values.latents) {
+    const npy = readNpy(new Uint8Array(await fs.readFile(values.latents)), values.latents);
+    const want = [1, LATENT_CHANNELS, height / 8, width / 8];
+    const got = npy.shape.length === 3 ? [1, ...npy.shape] : npy.shape;
+    if (got.length !== 4 || got.some((d, i) => d !== want[i])) {
+      throw new Usage(`--latents has shape [${npy.shape.join(',')}]; ${width}×${height} needs [${want.join(',')}] or [${want.slice(1).join(',')}]`);
+    }
+    params.initialNoise = npy.data;
+  }
+  const result = await engine.generate('cli', params);
+  await fs.mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
+  await fs.writeFile(values.out, encodePng(result.rgba, result.width, result.height));
+  if (values['save-latents'] && result.noise) {
+    await fs.writeFile(values['save-latents'], writeNpy({ shape: [1, LATENT_CHANNELS, height / 8, width / 8], data: result.noise }));
+  }
+  await engine.unload();
+  const summary = { out: values.out, width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, timings: result.timings };
+  console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms`);
+  if (result.truncated.prompt) console.error(`note: the prompt was cut to 77 tokens (${result.truncated.prompt} tokens dropped)`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    if (e instanceof Usage) {
+      console.error(`generate: ${e.message}`);
+      process.exit(2);
+    }
+    const info = toErrorInfo(e);
+    console.error(`generate: ${info.code === 'INTERNAL' ? '' : `${info.code}: `}${info.message.split('\n')[0]}`);
+    process.exit(1);
+  },
+);

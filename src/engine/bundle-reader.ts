@@ -1,0 +1,75 @@
+// Where bundle bytes come from. The engine reads a bundle only through `BundleReader`, so the same loading code
+// serves the built-in demo (HTTP from the app's own origin), a user-chosen host, OPFS (model-bundles issue) and the
+// Node CLI (files on disk, node-reader.ts). Missing files become MODEL_FILE_MISSING naming the file.
+
+import { AppError } from '../shared/errors';
+
+export interface BundleReader {
+  /** Human-readable location, used in messages ("http://…/demo/", "/path/to/bundle"). */
+  readonly label: string;
+  /** Bytes of a file (path relative to the bundle root); throws MODEL_FILE_MISSING when absent. */
+  bytes(path: string, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array>;
+  /** True when the file exists. */
+  exists(path: string): Promise<boolean>;
+}
+
+export async function readText(r: BundleReader, path: string): Promise<string> {
+  return new TextDecoder().decode(await r.bytes(path));
+}
+
+export async function readJson<T = unknown>(r: BundleReader, path: string): Promise<T> {
+  const text = await readText(r, path);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new AppError('BUNDLE_INVALID', `${path} in ${r.label} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Reads a bundle over HTTP(S) relative to `baseUrl` (a folder URL; a trailing slash is added). */
+export function httpReader(baseUrl: string, fetchImpl: typeof fetch = fetch): BundleReader {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const url = (p: string) => new URL(p, base).toString();
+  return {
+    label: base,
+    async exists(path) {
+      try {
+        const res = await fetchImpl(url(path), { method: 'HEAD' });
+        // Vite's dev server answers unknown paths with index.html (200, text/html): not a bundle file.
+        return res.ok && !(res.headers.get('content-type') ?? '').includes('text/html');
+      } catch {
+        return false;
+      }
+    },
+    async bytes(path, onProgress) {
+      let res: Response;
+      try {
+        res = await fetchImpl(url(path));
+      } catch (e) {
+        throw new AppError('MODEL_FILE_MISSING', `could not fetch ${path} from ${base}: ${(e as Error).message}`);
+      }
+      if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) {
+        throw new AppError('MODEL_FILE_MISSING', `${path} is missing from the bundle at ${base} (HTTP ${res.status})`);
+      }
+      const total = Number(res.headers.get('content-length') ?? 0);
+      if (!res.body || !onProgress) return new Uint8Array(await res.arrayBuffer());
+      const chunks: Uint8Array[] = [];
+      let loaded = 0;
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        loaded += value.length;
+        onProgress(loaded, total || loaded);
+      }
+      const out = new Uint8Array(loaded);
+      let o = 0;
+      for (const c of chunks) {
+        out.set(c, o);
+        o += c.length;
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Turns a bundle folder into one resolved description, whichever layout it has:
+// - psa-web layout: `manifest.json` (src/shared/bundle.ts);
+// - Optimum/diffusers ONNX export: `model_index.json` + text_encoder/ unet/ vae_decoder/ scheduler/ tokenizer/,
+//   loaded unchanged (VAE scaling factor and image size read from the configs when present).
+// Problems name the file at fault.
+
+import { checkManifest, type BundleManifest, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
+import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
+import { AppError } from '../shared/errors';
+import type { SchedulerName } from '../shared/types';
+import { readJson, type BundleReader } from './bundle-reader';
+
+export interface ResolvedBundle {
+  layout: 'manifest' | 'optimum';
+  id: string;
+  name: string;
+  version: string;
+  files: Partial<Record<ModelRole, Partial<Record<Variant, ModelFile>>>>;
+  tokenizerPath: string;
+  profileTokenizerPath?: string;
+  schedulerConfig: Record<string, unknown>;
+  defaultScheduler: SchedulerName;
+  vaeScalingFactor: number;
+  image: { width: number; height: number };
+  psa?: PsaSettings;
+}
+
+const CLASS_TO_SCHEDULER: Record<string, SchedulerName> = {
+  PNDMScheduler: 'pndm',
+  DDIMScheduler: 'ddim',
+  EulerDiscreteScheduler: 'euler',
+  EulerAncestralDiscreteScheduler: 'euler-ancestral',
+  DPMSolverMultistepScheduler: 'dpmpp-2m',
+  LCMScheduler: 'lcm',
+};
+
+export function schedulerFromConfig(cfg: Record<string, unknown>): SchedulerName {
+  const name = CLASS_TO_SCHEDULER[String(cfg._class_name ?? '')] ?? 'pndm';
+  return name === 'dpmpp-2m' && cfg.use_karras_sigmas === true ? 'dpmpp-2m-karras' : name;
+}
+
+export async function resolveBundle(r: BundleReader): Promise<ResolvedBundle> {
+  if (await r.exists('manifest.json')) return resolveManifest(r);
+  if (await r.exists('model_index.json')) return resolveOptimum(r);
+  throw new AppError('BUNDLE_NOT_FOUND', `no bundle at ${r.label}: neither manifest.json nor model_index.json is there`);
+}
+
+async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
+  const m = await readJson<BundleManifest>(r, 'manifest.json');
+  const problems = checkManifest(m);
+  if (problems.length) throw new AppError('BUNDLE_INVALID', `manifest.json in ${r.label}: ${problems.join('; ')}`);
+  const files: ResolvedBundle['files'] = {};
+  for (const [role, entry] of Object.entries(m.components)) if (entry) files[role as ModelRole] = entry.variants;
+  const schedulerConfig = m.scheduler && Object.keys(m.scheduler).length
+    ? m.scheduler
+    : (await r.exists('scheduler/scheduler_config.json')) ? await readJson<Record<string, unknown>>(r, 'scheduler/scheduler_config.json') : {};
+  return {
+    layout: 'manifest',
+    id: m.id,
+    name: m.name,
+    version: m.version,
+    files,
+    tokenizerPath: m.tokenizer.path,
+    profileTokenizerPath: m.profileTokenizer?.path,
+    schedulerConfig,
+    defaultScheduler: schedulerFromConfig(schedulerConfig),
+    vaeScalingFactor: m.vaeScalingFactor ?? SD15_VAE_SCALING,
+    image: m.image,
+    psa: m.psa,
+  };
+}
+
+async function resolveOptimum(r: BundleReader): Promise<ResolvedBundle> {
+  const index = await readJson<Record<string, unknown>>(r, 'model_index.json');
+  const files: ResolvedBundle['files'] = {};
+  const roles: [ModelRole, string][] = [['text_encoder', 'text_encoder'], ['unet', 'unet'], ['vae_decoder', 'vae_decoder']];
+  for (const [role, folder] of roles) {
+    const path = `${folder}/model.onnx`;
+    if (!(await r.exists(path))) throw new AppError('MODEL_FILE_MISSING', `${path} is missing from the bundle at ${r.label} (model_index.json lists ${folder})`);
+    const file: ModelFile = { path };
+    // Optimum writes large weights next to the graph: `model.onnx_data` (or `weights.pb` for older SD exports).
+    for (const ext of ['model.onnx_data', 'weights.pb']) {
+      if (await r.exists(`${folder}/${ext}`)) file.externalData = [{ path: `${folder}/${ext}` }];
+    }
+    files[role] = { fp32: file };
+  }
+  for (const p of ['tokenizer/vocab.json', 'tokenizer/merges.txt']) {
+    if (!(await r.exists(p)) && !(await r.exists('tokenizer/tokenizer.json'))) {
+      throw new AppError('MODEL_FILE_MISSING', `${p} is missing from the bundle at ${r.label} (needed to build the CLIP tokenizer)`);
+    }
+  }
+  const schedulerConfig = (await r.exists('scheduler/scheduler_config.json'))
+    ? await readJson<Record<string, unknown>>(r, 'scheduler/scheduler_config.json')
+    : {};
+  const vaeCfg = (await r.exists('vae_decoder/config.json')) ? await readJson<Record<string, unknown>>(r, 'vae_decoder/config.json') : {};
+  const unetCfg = (await r.exists('unet/config.json')) ? await readJson<Record<string, unknown>>(r, 'unet/config.json') : {};
+  const sampleSize = typeof unetCfg.sample_size === 'number' ? unetCfg.sample_size : 64;
+  const side = sampleSize * VAE_FACTOR;
+  return {
+    layout: 'optimum',
+    id: String(index._name_or_path ?? r.label),
+    name: String(index._class_name ?? 'Stable Diffusion (ONNX export)'),
+    version: String(index._diffusers_version ?? ''),
+    files,
+    tokenizerPath: 'tokenizer',
+    schedulerConfig,
+    defaultScheduler: schedulerFromConfig(schedulerConfig),
+    vaeScalingFactor: typeof vaeCfg.scaling_factor === 'number' ? vaeCfg.scaling_factor : SD15_VAE_SCALING,
+    image: { width: side, height: side },
+  };
+}

@@ -1,0 +1,130 @@
+// The engine's state machine, the same in the worker and the Node CLI: one loaded bundle, one generation at a
+// time (a second request while busy is refused with BUSY), cancel by request id, and recovery after a lost
+// device or an out-of-memory error (sessions are recreated; if WebGPU cannot come back, WASM with a notice).
+
+import type { Variant } from '../shared/bundle';
+import { AppError, toErrorInfo } from '../shared/errors';
+import type { LoadOptions } from '../shared/protocol';
+import type { Backend, Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
+import type { BundleReader } from './bundle-reader';
+import { resolveBundle } from './bundle-resolve';
+import { loadModels, releaseModels, type LoadedModels, type Progress } from './models';
+import { generate, releaseKernels, type LoopMode } from './pipeline';
+import type { Runtime } from './sessions';
+
+export interface EngineHost {
+  detect(): Promise<Capabilities>;
+  runtime(backend: Backend): Runtime;
+  reader(url: string): BundleReader;
+  notice?(code: string, message: string): void;
+}
+
+export class Engine {
+  private models?: LoadedModels;
+  private rt?: Runtime;
+  private loaded?: { options: LoadOptions; info: LoadedBundleInfo };
+  private caps?: Capabilities;
+  private running?: { id: string; controller: AbortController };
+  private loading = false;
+  /** Loop override (tests compare the kernel loop with the reference loop). */
+  loop?: LoopMode;
+
+  constructor(private host: EngineHost) {}
+
+  async detect(): Promise<Capabilities> {
+    this.caps ??= await this.host.detect();
+    return this.caps;
+  }
+
+  get info(): LoadedBundleInfo | undefined {
+    return this.loaded?.info;
+  }
+
+  async load(options: LoadOptions, onProgress?: Progress): Promise<LoadedBundleInfo> {
+    if (this.running || this.loading) throw new AppError('BUSY', 'the engine is busy; wait for the current request or cancel it');
+    this.loading = true;
+    try {
+      const caps = await this.detect();
+      const backend = pickBackend(options.backend ?? 'auto', caps);
+      await this.unload();
+      const reader = this.host.reader(options.url);
+      const bundle = await resolveBundle(reader);
+      const rt = this.host.runtime(backend);
+      const models = await loadModels(rt, reader, bundle, { shaderF16: caps.shaderF16, unetVariant: options.variant, onProgress });
+      this.models = models;
+      this.rt = rt;
+      const info: LoadedBundleInfo = {
+        id: bundle.id,
+        name: bundle.name,
+        version: bundle.version,
+        layout: bundle.layout,
+        psa: !!models.userProjection,
+        userTokens: models.io.userTokens,
+        embeddingSize: models.io.embeddingSize,
+        backend,
+        variants: models.variants as Record<string, Variant>,
+        defaultSize: bundle.image,
+        defaultScheduler: bundle.defaultScheduler,
+        hiddenSize: models.io.hidden,
+      };
+      this.loaded = { options, info };
+      return info;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  async generate(id: string, params: GenerateParams, onStep?: (s: StepInfo) => void): Promise<GenerateResult> {
+    if (this.running || this.loading) throw new AppError('BUSY', 'another request is running; wait for it or cancel it');
+    if (!this.models || !this.rt) throw new AppError('NOT_LOADED', 'no model bundle is loaded');
+    const controller = new AbortController();
+    this.running = { id, controller };
+    try {
+      return await generate(this.rt, this.models, params, { signal: controller.signal, onStep, loop: this.loop });
+    } catch (e) {
+      const info = toErrorInfo(e);
+      this.running = undefined;
+      if (info.code === 'DEVICE_LOST' || (info.code === 'OUT_OF_MEMORY' && this.rt.backend === 'webgpu')) await this.recover(info.code);
+      throw e instanceof AppError ? e : new AppError(info.code, info.message);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** Cancels the running generation if its id matches; true when something was cancelled. */
+  cancel(target: string): boolean {
+    if (this.running?.id !== target) return false;
+    this.running.controller.abort();
+    return true;
+  }
+
+  async unload(): Promise<void> {
+    if (this.models) {
+      await releaseKernels(this.models);
+      await releaseModels(this.models);
+    }
+    this.models = undefined;
+    this.rt = undefined;
+    this.loaded = undefined;
+  }
+
+  /** Recreates the sessions after a lost device; falls back to WASM when WebGPU does not come back. */
+  private async recover(code: string): Promise<void> {
+    const prev = this.loaded;
+    await this.unload().catch(() => undefined);
+    if (!prev) return;
+    try {
+      await this.load(prev.options);
+      this.host.notice?.('RECOVERED', `The graphics device failed (${code}); the model was reloaded.`);
+    } catch {
+      await this.load({ ...prev.options, backend: 'wasm' });
+      this.host.notice?.('FELL_BACK_TO_WASM', `The graphics device failed (${code}); generation continues on the CPU (WASM), which is slower.`);
+    }
+  }
+}
+
+export function pickBackend(wish: Backend | 'auto', caps: Capabilities): Backend {
+  if (wish === 'auto') return caps.preferred;
+  if (wish === 'webgpu' && !caps.webgpu) throw new AppError('NO_WEBGPU', caps.webgpuReason ?? 'WebGPU is not available in this browser');
+  return wish;
+}

@@ -1,0 +1,151 @@
+// Loading a resolved bundle into sessions: picks each role's weight variant for the backend, reads the files
+// (with byte progress), creates validated sessions, and records the I/O facts the pipeline needs (ids dtype,
+// timestep dtype/rank, float types, hidden size, PSA user tokens).
+
+import type { ModelFile, Variant } from '../shared/bundle';
+import { CLIP_MAX_LENGTH, type ModelRole } from '../shared/contract';
+import { AppError } from '../shared/errors';
+import type { BundleReader } from './bundle-reader';
+import type { ResolvedBundle } from './bundle-resolve';
+import { loadClipTokenizer, type ClipTokenizer } from './clip-tokenizer';
+import type { InferenceSession } from './ort-types';
+import { createSession, inputMeta, outputMeta, type Runtime } from './sessions';
+import type { Elem } from './tensors';
+
+export interface ModelIOFacts {
+  idsType: Elem;
+  timestepType: Elem;
+  timestepRank: number;
+  /** Batch the timestep must have when the export fixed it (else 1). */
+  timestepBatch: number;
+  unetIn: Elem;
+  unetOut: Elem;
+  ehsType: Elem;
+  textOut: Elem;
+  vaeIn: Elem;
+  hasPsaScale: boolean;
+  hidden: number;
+  userTokens: number;
+  embeddingSize: number;
+  userOut: Elem;
+  userIn: Elem;
+}
+
+export interface LoadedModels {
+  bundle: ResolvedBundle;
+  tokenizer: ClipTokenizer;
+  text: InferenceSession;
+  unet: InferenceSession;
+  vae: InferenceSession;
+  userProjection?: InferenceSession;
+  variants: Partial<Record<ModelRole, Variant>>;
+  io: ModelIOFacts;
+}
+
+export type Progress = (file: string, loaded: number, total: number) => void;
+
+/** Variant preference per backend: fp16 only where the GPU has shader-f16. */
+export function variantOrder(backend: Runtime['backend'], shaderF16: boolean): Variant[] {
+  if (backend === 'webgpu') return shaderF16 ? ['fp16', 'fp32', 'int8', 'q4'] : ['fp32', 'int8', 'q4'];
+  return ['fp32', 'int8', 'fp16', 'q4'];
+}
+
+function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: Variant): { variant: Variant; file: ModelFile } | undefined {
+  const variants = bundle.files[role];
+  if (!variants) return undefined;
+  if (wish && role === 'unet') {
+    const f = variants[wish];
+    if (!f) throw new AppError('INVALID_REQUEST', `the bundle has no ${wish} U-Net (it has ${Object.keys(variants).join(', ')})`);
+    return { variant: wish, file: f };
+  }
+  for (const v of order) if (variants[v]) return { variant: v, file: variants[v]! };
+  const any = Object.keys(variants)[0] as Variant | undefined;
+  if (!any) return undefined;
+  if (any === 'fp16' && !order.includes('fp16')) {
+    throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${role} exists only in fp16, which this device cannot run (no shader-f16)`);
+  }
+  return { variant: any, file: variants[any]! };
+}
+
+const dimNum = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : undefined);
+
+export async function loadModels(
+  rt: Runtime,
+  reader: BundleReader,
+  bundle: ResolvedBundle,
+  opts: { shaderF16?: boolean; unetVariant?: Variant; onProgress?: Progress } = {},
+): Promise<LoadedModels> {
+  const order = variantOrder(rt.backend, !!opts.shaderF16);
+  const sessions: InferenceSession[] = [];
+  const variants: LoadedModels['variants'] = {};
+  const open = async (role: ModelRole, gpuOutputs: boolean): Promise<InferenceSession | undefined> => {
+    const chosen = pick(bundle, role, order, opts.unetVariant);
+    if (!chosen) return undefined;
+    variants[role] = chosen.variant;
+    const bytes = await reader.bytes(chosen.file.path, (l, t) => opts.onProgress?.(chosen.file.path, l, t));
+    const externalData = chosen.file.externalData
+      ? await Promise.all(chosen.file.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await reader.bytes(x.path, (l, t) => opts.onProgress?.(x.path, l, t)) })))
+      : undefined;
+    const s = await createSession(rt, bytes, { file: chosen.file.path, role, gpuOutputs, externalData });
+    sessions.push(s);
+    return s;
+  };
+  try {
+    const tokenizer = await loadClipTokenizer(reader, bundle.tokenizerPath);
+    const text = await open('text_encoder', true);
+    const unet = await open('unet', true);
+    const vae = await open('vae_decoder', false);
+    if (!text || !unet || !vae) throw new AppError('BUNDLE_INVALID', `the bundle at ${reader.label} lacks a text encoder, U-Net or VAE decoder`);
+    const userProjection = bundle.psa ? await open('user_projection', true) : undefined;
+    if (bundle.psa && !userProjection) throw new AppError('BUNDLE_INVALID', `the PSA bundle at ${reader.label} has no user_projection model`);
+    const io = ioFacts(bundle, text, unet, vae, userProjection);
+    return { bundle, tokenizer, text, unet, vae, userProjection, variants, io };
+  } catch (e) {
+    await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+    throw e;
+  }
+}
+
+function ioFacts(bundle: ResolvedBundle, text: InferenceSession, unet: InferenceSession, vae: InferenceSession, up?: InferenceSession): ModelIOFacts {
+  const ids = inputMeta(text, 'input_ids')!;
+  const ts = inputMeta(unet, 'timestep')!;
+  const sample = inputMeta(unet, 'sample')!;
+  const ehs = inputMeta(unet, 'encoder_hidden_states')!;
+  const out = outputMeta(unet, 'out_sample')!;
+  const lhs = outputMeta(text, 'last_hidden_state')!;
+  const vin = inputMeta(vae, 'latent_sample')!;
+  const userTokens = bundle.psa?.userTokens ?? 0;
+  const ehsTokens = dimNum(ehs.shape[1]);
+  if (ehsTokens !== undefined && ehsTokens !== CLIP_MAX_LENGTH + userTokens) {
+    throw new AppError('CONTRACT_MISMATCH', `unet input \`encoder_hidden_states\` takes ${ehsTokens} tokens; this bundle needs ${CLIP_MAX_LENGTH}+${userTokens}`);
+  }
+  const hidden = dimNum(ehs.shape[2]) ?? dimNum(lhs.shape[2]) ?? 768;
+  const upIn = up ? inputMeta(up, 'user_embeds') : undefined;
+  const upOut = up ? outputMeta(up, 'user_tokens') : undefined;
+  const embeddingSize = bundle.psa?.embeddingSize ?? dimNum(upIn?.shape[1]) ?? 0;
+  if (upIn && dimNum(upIn.shape[1]) !== undefined && dimNum(upIn.shape[1]) !== embeddingSize) {
+    throw new AppError('CONTRACT_MISMATCH', `user_projection input \`user_embeds\` has size ${upIn.shape[1]}; the manifest says embeddingSize ${embeddingSize}`);
+  }
+  return {
+    idsType: ids.type as Elem,
+    timestepType: ts.type as Elem,
+    timestepRank: ts.shape.length === 0 && ts.type ? 1 : ts.shape.length,
+    timestepBatch: dimNum(ts.shape[0]) ?? 1,
+    unetIn: sample.type as Elem,
+    unetOut: out.type as Elem,
+    ehsType: ehs.type as Elem,
+    textOut: lhs.type as Elem,
+    vaeIn: vin.type as Elem,
+    hasPsaScale: !!inputMeta(unet, 'psa_scale'),
+    hidden,
+    userTokens,
+    embeddingSize,
+    userIn: (upIn?.type ?? 'float32') as Elem,
+    userOut: (upOut?.type ?? 'float32') as Elem,
+  };
+}
+
+export async function releaseModels(m: LoadedModels | undefined): Promise<void> {
+  if (!m) return;
+  for (const s of [m.text, m.unet, m.vae, m.userProjection]) await s?.release().catch(() => undefined);
+}

@@ -1,0 +1,83 @@
+// Creating ORT sessions for bundle files: bytes in, a validated session out. Every failure says which file and
+// which tensor: an unparsable/truncated file → MODEL_FILE_CORRUPT, I/O against the contract → CONTRACT_MISMATCH.
+
+import { validateModelIO, type ModelRole } from '../shared/contract';
+import { AppError } from '../shared/errors';
+import type { Backend } from '../shared/types';
+import type { InferenceSession, OrtLike } from './ort-types';
+
+export interface Runtime {
+  ort: OrtLike;
+  backend: Backend;
+  /** Serializes ORT calls (the browser build breaks when session creations overlap). */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** Extra session options (e.g. verbose logging in tests). */
+  sessionOptions?: InferenceSession.SessionOptions;
+}
+
+export const directSerial = <T>(fn: () => Promise<T>): Promise<T> => fn();
+
+export interface CreateOptions {
+  /** For messages: the file the bytes came from. */
+  file: string;
+  role?: ModelRole;
+  externalData?: { path: string; data: Uint8Array }[];
+  /** Keep outputs in GPU buffers (WebGPU only; ignored elsewhere). */
+  gpuOutputs?: boolean;
+}
+
+function providers(backend: Backend): InferenceSession.SessionOptions['executionProviders'] {
+  if (backend === 'webgpu') return ['webgpu'];
+  if (backend === 'wasm') return ['wasm'];
+  return ['cpu'];
+}
+
+export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOptions): Promise<InferenceSession> {
+  const options: InferenceSession.SessionOptions = {
+    executionProviders: providers(rt.backend),
+    graphOptimizationLevel: 'all',
+    ...rt.sessionOptions,
+  };
+  if (o.externalData) options.externalData = o.externalData;
+  if (o.gpuOutputs && rt.backend === 'webgpu') options.preferredOutputLocation = 'gpu-buffer';
+  let session: InferenceSession;
+  try {
+    session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options));
+  } catch (e) {
+    const msg = firstLine(e);
+    if (/protobuf|parse|Failed to load model|invalid model|Load model from .* failed|ModelProto|truncated/i.test(msg)) {
+      throw new AppError('MODEL_FILE_CORRUPT', `${o.file} is not a readable ONNX model (truncated or corrupt file?): ${msg}`);
+    }
+    if (/external data|onnx_data|weights\.pb/i.test(msg)) {
+      throw new AppError('MODEL_FILE_MISSING', `${o.file} needs external data that could not be read: ${msg}`);
+    }
+    if (/f16|shader-f16|float16/i.test(msg)) {
+      throw new AppError('BACKEND_INIT_FAILED', `${o.file} needs float16 support that this device lacks: ${msg}`);
+    }
+    throw new AppError(rt.backend === 'webgpu' && /webgpu|adapter|device/i.test(msg) ? 'BACKEND_INIT_FAILED' : 'MODEL_FILE_CORRUPT', `${o.file}: ${msg}`);
+  }
+  if (o.role) {
+    const problems = validateModelIO(o.role, { inputs: session.inputMetadata, outputs: session.outputMetadata }, o.file);
+    if (problems.length) {
+      await session.release().catch(() => undefined);
+      throw new AppError('CONTRACT_MISMATCH', problems.map((p) => p.message).join('; '));
+    }
+  }
+  return session;
+}
+
+function firstLine(e: unknown): string {
+  const s = e instanceof Error ? e.message : String(e);
+  return s.split('\n').find((l) => l.trim())?.trim().slice(0, 400) ?? s;
+}
+
+/** Metadata of one input (type + declared shape), or undefined if the model has no such input. */
+export function inputMeta(s: InferenceSession, name: string): { type: string; shape: readonly (number | string)[] } | undefined {
+  const m = s.inputMetadata.find((v) => v.name === name);
+  return m && m.isTensor ? { type: m.type, shape: m.shape } : undefined;
+}
+
+export function outputMeta(s: InferenceSession, name: string): { type: string; shape: readonly (number | string)[] } | undefined {
+  const m = s.outputMetadata.find((v) => v.name === name);
+  return m && m.isTensor ? { type: m.type, shape: m.shape } : undefined;
+}

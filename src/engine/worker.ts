@@ -1,0 +1,58 @@
+// The engine's module Web Worker: receives EngineRequest messages, drives the Engine, posts EngineEvents.
+// Every request ends in exactly one terminal event; errors leave as `{code, message}`.
+
+import { toErrorInfo } from '../shared/errors';
+import type { EngineEvent, EngineRequest } from '../shared/protocol';
+import { httpReader } from './bundle-reader';
+import { detectCapabilities } from './capabilities';
+import { Engine } from './engine';
+import { ensureOrtEnv, ort, serial } from './ort-web';
+
+const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
+let noticeFor = '';
+
+const engine = new Engine({
+  detect: detectCapabilities,
+  runtime: (backend) => {
+    ensureOrtEnv();
+    return { ort, backend, serial };
+  },
+  reader: (url) => httpReader(new URL(url, self.location.href).toString()),
+  notice: (code, message) => post({ type: 'notice', id: noticeFor, code, message }),
+});
+
+async function handle(req: EngineRequest): Promise<EngineEvent> {
+  switch (req.type) {
+    case 'detect':
+      return { type: 'detected', id: req.id, caps: await engine.detect() };
+    case 'load': {
+      const info = await engine.load(req.options, (file, loaded, total) => post({ type: 'load-progress', id: req.id, file, loaded, total }));
+      return { type: 'loaded', id: req.id, info };
+    }
+    case 'generate': {
+      noticeFor = req.id;
+      const result = await engine.generate(req.id, req.params, (info) => post({ type: 'step', id: req.id, info }));
+      return { type: 'generated', id: req.id, result };
+    }
+    case 'cancel':
+      engine.cancel(req.target);
+      return { type: 'done', id: req.id };
+    case 'unload':
+      await engine.unload();
+      return { type: 'done', id: req.id };
+  }
+}
+
+self.onmessage = async (e: MessageEvent<EngineRequest>) => {
+  const req = e.data;
+  let event: EngineEvent;
+  try {
+    event = await handle(req);
+  } catch (err) {
+    const error = toErrorInfo(err);
+    event = error.code === 'CANCELLED' ? { type: 'cancelled', id: req.id } : { type: 'error', id: req.id, error };
+  }
+  if (event.type === 'generated') {
+    (self as unknown as Worker).postMessage(event, [event.result.rgba.buffer as ArrayBuffer]);
+  } else post(event);
+};

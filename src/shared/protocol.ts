@@ -1,0 +1,41 @@
+// The worker protocol: one discriminated union of requests (main → worker) and one of events (worker → main).
+// Every request carries an `id`; every request ends in exactly one terminal event with that id
+// (see TERMINAL_EVENTS). Errors cross as `{code, message}` only.
+
+import type { ErrorInfo } from './errors';
+import type { Backend, Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from './types';
+import type { Variant } from './bundle';
+
+export interface LoadOptions {
+  /** Base URL of the bundle folder (manifest.json or model_index.json at its root). */
+  url: string;
+  /** Backend wish; 'auto' = WebGPU when usable, else WASM. */
+  backend?: Backend | 'auto';
+  /** Weight variant wish for the U-Net (default: the best the device supports). */
+  variant?: Variant;
+}
+
+export type EngineRequest =
+  | { type: 'detect'; id: string }
+  | { type: 'load'; id: string; options: LoadOptions }
+  | { type: 'generate'; id: string; params: GenerateParams }
+  | { type: 'cancel'; id: string; target: string }
+  | { type: 'unload'; id: string };
+
+export type EngineEvent =
+  | { type: 'detected'; id: string; caps: Capabilities }
+  | { type: 'load-progress'; id: string; file: string; loaded: number; total: number }
+  | { type: 'loaded'; id: string; info: LoadedBundleInfo }
+  | { type: 'step'; id: string; info: StepInfo }
+  | { type: 'generated'; id: string; result: GenerateResult }
+  | { type: 'cancelled'; id: string }
+  | { type: 'done'; id: string }
+  | { type: 'notice'; id: string; code: string; message: string }
+  | { type: 'error'; id: string; error: ErrorInfo };
+
+export const TERMINAL_EVENTS = ['detected', 'loaded', 'generated', 'cancelled', 'done', 'error'] as const;
+export type TerminalEvent = Extract<EngineEvent, { type: (typeof TERMINAL_EVENTS)[number] }>;
+
+export function isTerminal(e: EngineEvent): e is TerminalEvent {
+  return (TERMINAL_EVENTS as readonly string[]).includes(e.type);
+}

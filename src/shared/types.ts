@@ -1,0 +1,87 @@
+// Plain data types shared by the engine, the state and the UI: generation parameters and results, capabilities,
+// the loaded bundle's description. Everything here is structured-cloneable (it crosses the worker boundary).
+
+import type { Variant } from './bundle';
+
+export const SCHEDULER_NAMES = ['ddim', 'pndm', 'euler', 'euler-ancestral', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm'] as const;
+export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+
+export type Backend = 'webgpu' | 'wasm' | 'cpu';
+
+export interface Capabilities {
+  webgpu: boolean;
+  /** Why WebGPU is unusable, in plain words (absent when usable). */
+  webgpuReason?: string;
+  adapter?: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean };
+  shaderF16: boolean;
+  maxBufferSize?: number;
+  maxStorageBufferBindingSize?: number;
+  crossOriginIsolated: boolean;
+  threads: number;
+  /** The backend the engine will use by default. */
+  preferred: Backend;
+}
+
+export interface GenerateParams {
+  prompt: string;
+  negativePrompt?: string;
+  seed: number;
+  steps: number;
+  scheduler: SchedulerName;
+  /** Classifier-free guidance scale; ≤ 1 disables CFG (one batch-1 U-Net call per step, as diffusers). */
+  guidance: number;
+  width: number;
+  height: number;
+  /** PSA user embedding (length E of the bundle); absent → zero embedding (no personalization). */
+  userEmbedding?: number[] | Float32Array;
+  /** PSA strength; ignored by plain bundles. Default 1. */
+  psaScale?: number;
+  /** Initial standard-normal noise [4·h·w] (diffusers' `latents=`); multiplied by initNoiseSigma. Overrides seed. */
+  initialNoise?: Float32Array;
+  /** DDIM eta (stochasticity); default 0. */
+  eta?: number;
+  /** Emit a cheap latent→RGB preview every this many ms (0/undefined = no previews). */
+  previewEveryMs?: number;
+  /** Also return the final latents (costs one extra readback on WebGPU); for parity checks. */
+  returnLatents?: boolean;
+}
+
+export interface StepInfo {
+  step: number;
+  total: number;
+  elapsedMs: number;
+  preview?: { width: number; height: number; rgba: Uint8ClampedArray };
+}
+
+export interface GenerateResult {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+  seed: number;
+  backend: Backend;
+  /** Tokens dropped from the prompt / negative prompt because CLIP takes 77 (incl. BOS/EOS). */
+  truncated: { prompt: number; negative: number };
+  timings: { totalMs: number; textMs: number; denoiseMs: number; vaeMs: number; unetRunMs: number; sessionRunMs: number };
+  /** GPU→CPU reads made for this image (1 on WebGPU without previews: the final image). */
+  readbacks: number;
+  /** The initial standard-normal noise used (before × initNoiseSigma): what --save-latents writes. */
+  noise?: Float32Array;
+  /** Final latents before the 1/scaling and the VAE, when `returnLatents` was asked. */
+  latents?: Float32Array;
+}
+
+export interface LoadedBundleInfo {
+  id: string;
+  name: string;
+  version: string;
+  /** 'manifest' = a psa-web bundle; 'optimum' = a diffusers/Optimum ONNX export folder. */
+  layout: 'manifest' | 'optimum';
+  psa: boolean;
+  userTokens: number;
+  embeddingSize: number;
+  backend: Backend;
+  variants: Record<string, Variant>;
+  defaultSize: { width: number; height: number };
+  defaultScheduler: SchedulerName;
+  hiddenSize: number;
+}

@@ -1,0 +1,77 @@
+// Prompt, negative prompt, seed, steps, scheduler, guidance; Generate and Stop. Minimal until the app issue.
+import { useState, type FormEvent } from 'react';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
+import { useApp } from '../../state/store';
+
+export function GenerateForm() {
+  const { bundle, status, generate, cancel, step } = useApp();
+  const [prompt, setPrompt] = useState('a photo of a cat');
+  const [negative, setNegative] = useState('');
+  const [seed, setSeed] = useState(42);
+  const [steps, setSteps] = useState(8);
+  const [guidance, setGuidance] = useState(7.5);
+  const [scheduler, setScheduler] = useState<SchedulerName | ''>('');
+  const busy = status === 'generating';
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!bundle) return;
+    void generate({
+      prompt,
+      negativePrompt: negative || undefined,
+      seed,
+      steps,
+      guidance,
+      scheduler: scheduler || bundle.defaultScheduler,
+      width: bundle.defaultSize.width,
+      height: bundle.defaultSize.height,
+      previewEveryMs: 250,
+    });
+  };
+  return (
+    <form className="panel" onSubmit={submit} aria-label="Generate">
+      <label>
+        Describe the picture
+        <textarea data-testid="generate.prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={2} />
+      </label>
+      <label>
+        Leave out (negative prompt)
+        <input data-testid="generate.negative" value={negative} onChange={(e) => setNegative(e.target.value)} />
+      </label>
+      <div className="row">
+        <label>
+          Seed <input data-testid="generate.seed" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
+        </label>
+        <label>
+          Steps <input data-testid="generate.steps" type="number" min={1} max={150} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
+        </label>
+        <label>
+          Guidance <input data-testid="generate.guidance" type="number" step={0.5} min={0} value={guidance} onChange={(e) => setGuidance(Number(e.target.value))} />
+        </label>
+        <label>
+          Sampler
+          <select data-testid="generate.scheduler" value={scheduler} onChange={(e) => setScheduler(e.target.value as SchedulerName | '')}>
+            <option value="">model default{bundle ? ` (${bundle.defaultScheduler})` : ''}</option>
+            {SCHEDULER_NAMES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div className="row">
+        <button data-testid="generate.submit" type="submit" disabled={!bundle || busy}>
+          Generate
+        </button>
+        <button data-testid="generate.cancel" type="button" onClick={cancel} disabled={!busy}>
+          Stop
+        </button>
+        {busy && (
+          <progress data-testid="generate.progress" max={step?.total ?? 1} value={step?.step ?? 0}>
+            {step ? `${step.step}/${step.total}` : ''}
+          </progress>
+        )}
+      </div>
+    </form>
+  );
+}
