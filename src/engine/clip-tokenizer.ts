@@ -50,9 +50,21 @@ const DEFAULT_CONFIG = {
 
 export type ClipTokenizer = CLIPTokenizer;
 
+/**
+ * Special tokens may be saved as objects ({content, lstrip, …}) with or without `__type: "AddedToken"`
+ * depending on the transformers version that wrote them; transformers.js accepts only strings or the tagged form.
+ */
+function flattenTokens(cfg: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...cfg };
+  for (const [k, v] of Object.entries(out)) {
+    if (k.endsWith('_token') && v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') out[k] = (v as { content: string }).content;
+  }
+  return out;
+}
+
 export async function loadClipTokenizer(r: BundleReader, folder: string): Promise<ClipTokenizer> {
   const config = (await r.exists(`${folder}/tokenizer_config.json`))
-    ? { ...DEFAULT_CONFIG, ...(await readJson<Record<string, unknown>>(r, `${folder}/tokenizer_config.json`)) }
+    ? { ...DEFAULT_CONFIG, ...flattenTokens(await readJson<Record<string, unknown>>(r, `${folder}/tokenizer_config.json`)) }
     : DEFAULT_CONFIG;
   let json: Record<string, unknown>;
   if (await r.exists(`${folder}/tokenizer.json`)) {

@@ -126,7 +126,12 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   cancelled();
 
   // 2. Scheduler and initial noise (diffusers' latents= semantics: standard normal × init_noise_sigma).
-  const scheduler = createScheduler(p.scheduler, { ...m.bundle.schedulerConfig, ...(p.eta !== undefined ? { eta: p.eta } : {}) });
+  let scheduler: ReturnType<typeof createScheduler>;
+  try {
+    scheduler = createScheduler(p.scheduler, { ...m.bundle.schedulerConfig, ...(p.eta !== undefined ? { eta: p.eta } : {}) });
+  } catch (e) {
+    throw new AppError('INVALID_REQUEST', `scheduler ${p.scheduler}: ${(e as Error).message}`);
+  }
   scheduler.setTimesteps(p.steps);
   const rng = new SeededNormal(p.seed);
   const noise0 = p.initialNoise ? Float32Array.from(p.initialNoise) : rng.fill(new Float32Array(n));

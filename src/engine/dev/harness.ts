@@ -1,0 +1,97 @@
+// Test-only browser harness (harness.html): `window.__harness.run(modelUrl, ep, feeds)` fetches one model, creates a
+// session on 'webgpu' or 'wasm' through the app's ORT setup (engine/ort-web: native WebGPU EP build, own wasm, one
+// serial chain), runs it on plain-array feeds and returns plain-array outputs; `adapterInfo()` describes the WebGPU
+// adapter. `?verbose=1` turns ORT's verbose log on before the first session (to see node placement).
+import { ort, serial } from '../ort-web';
+
+export interface PlainTensor {
+  type: 'float32' | 'int64' | 'int32';
+  dims: number[];
+  data: number[];
+}
+export interface RunResult {
+  outputs: Record<string, PlainTensor>;
+  createMs: number;
+  runMs: number;
+}
+export interface AdapterSummary {
+  available: boolean;
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+  features: string[];
+}
+
+const verbose = new URLSearchParams(location.search).get('verbose') === '1';
+if (verbose) ort.env.logLevel = 'verbose';
+
+function toOrt(t: PlainTensor): ort.Tensor {
+  if (t.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.dims);
+  if (t.type === 'int32') return new ort.Tensor('int32', Int32Array.from(t.data), t.dims);
+  return new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
+}
+
+function fromOrt(t: ort.Tensor): PlainTensor {
+  const data = t.data as Float32Array | Int32Array | BigInt64Array;
+  const plain = data instanceof BigInt64Array ? Array.from(data, Number) : Array.from(data);
+  return { type: t.type as PlainTensor['type'], dims: [...t.dims], data: plain };
+}
+
+async function fetchModel(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  const type = res.headers.get('content-type') ?? '';
+  // The preview server answers unknown paths with index.html (200): treat HTML as "not found".
+  if (!res.ok || type.includes('text/html')) throw new Error(`model ${url} not found (HTTP ${res.status}, ${type || 'no content-type'})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function run(modelUrl: string, ep: 'webgpu' | 'wasm', feeds: Record<string, PlainTensor>): Promise<RunResult> {
+  return serial(async () => {
+    const bytes = await fetchModel(modelUrl);
+    const t0 = performance.now();
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: [ep],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: verbose ? 0 : 2,
+      logVerbosityLevel: 0,
+      logId: modelUrl,
+    });
+    const t1 = performance.now();
+    try {
+      const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
+      const t2 = performance.now();
+      const outputs: Record<string, PlainTensor> = {};
+      for (const name of session.outputNames) outputs[name] = fromOrt(out[name] as ort.Tensor);
+      return { outputs, createMs: t1 - t0, runMs: t2 - t1 };
+    } finally {
+      await session.release();
+    }
+  });
+}
+
+async function adapterInfo(): Promise<AdapterSummary> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter() : null;
+  if (!adapter) return { available: false, features: [] };
+  const info = adapter.info;
+  return {
+    available: true,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    features: [...adapter.features].sort(),
+  };
+}
+
+const harness = { run, adapterInfo, ortVersion: ort.env.versions?.web ?? '', verbose };
+declare global {
+  interface Window {
+    __harness?: typeof harness;
+  }
+}
+window.__harness = harness;
+document.getElementById('status')!.textContent = 'ready';
