@@ -1,21 +1,49 @@
 // Vite config: React SPA + the engine's module worker. COOP/COEP on dev and preview so WASM threads
 // (SharedArrayBuffer) work; ORT and transformers.js are excluded from pre-bundling so their wasm/mjs files are
 // served as emitted assets (never from a CDN).
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/**
+ * Test-only: with PSA_E2E_FIXTURES=1, serves the committed reference fixtures (fixtures/) at /__fixtures/ so the
+ * browser tests load the diffusers parity bundle without copying it into public/ (never part of a build).
+ */
+function serveFixtures(): Plugin {
+  const root = path.resolve(import.meta.dirname, 'fixtures');
+  const handler = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    if (!url.startsWith('/__fixtures/')) return next();
+    const file = path.resolve(root, url.slice('/__fixtures/'.length));
+    if (!file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      return res.end('not found');
+    }
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', statSync(file).size);
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'psa-serve-fixtures',
+    configureServer: (s) => void s.middlewares.use(handler),
+    configurePreviewServer: (s) => void s.middlewares.use(handler),
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), ...(process.env.PSA_E2E_FIXTURES === '1' ? [serveFixtures()] : [])],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096, rollupOptions: { input: { main: 'index.html', harness: 'harness.html', engine: 'engine-harness.html' } } },
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',

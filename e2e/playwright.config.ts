@@ -27,7 +27,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node node_modules/vite/bin/vite.js preview --port ${PORT} --strictPort --host 127.0.0.1`,
+    command: `PSA_E2E_FIXTURES=1 node node_modules/vite/bin/vite.js preview --port ${PORT} --strictPort --host 127.0.0.1`,
     cwd: '..',
     url: `http://127.0.0.1:${PORT}`,
     reuseExistingServer: false,

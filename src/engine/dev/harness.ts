@@ -1,7 +1,7 @@
 // Test-only browser harness (harness.html): `window.__harness.run(modelUrl, ep, feeds)` fetches one model, creates a
 // session on 'webgpu' or 'wasm' through the app's ORT setup (engine/ort-web: native WebGPU EP build, own wasm, one
 // serial chain), runs it on plain-array feeds and returns plain-array outputs; `adapterInfo()` describes the WebGPU
-// adapter. `?verbose=1` turns ORT's verbose log on before the first session (to see node placement).
+// adapter. `{ verbose: true }` gives that session ORT's verbose log (node placement, printed to the console).
 import { ort, serial } from '../ort-web';
 
 export interface PlainTensor {
@@ -12,7 +12,10 @@ export interface PlainTensor {
 export interface RunResult {
   outputs: Record<string, PlainTensor>;
   createMs: number;
+  /** First run (includes WebGPU shader compilation). */
   runMs: number;
+  /** Every run when `repeat` > 1 (outputs are from the last one). */
+  runsMs: number[];
 }
 export interface AdapterSummary {
   available: boolean;
@@ -23,9 +26,6 @@ export interface AdapterSummary {
   isFallbackAdapter?: boolean;
   features: string[];
 }
-
-const verbose = new URLSearchParams(location.search).get('verbose') === '1';
-if (verbose) ort.env.logLevel = 'verbose';
 
 function toOrt(t: PlainTensor): ort.Tensor {
   if (t.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.dims);
@@ -47,24 +47,30 @@ async function fetchModel(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-function run(modelUrl: string, ep: 'webgpu' | 'wasm', feeds: Record<string, PlainTensor>): Promise<RunResult> {
+function run(modelUrl: string, ep: 'webgpu' | 'wasm', feeds: Record<string, PlainTensor>, opts: { repeat?: number; verbose?: boolean } = {}): Promise<RunResult> {
   return serial(async () => {
     const bytes = await fetchModel(modelUrl);
     const t0 = performance.now();
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: [ep],
       graphOptimizationLevel: 'all',
-      logSeverityLevel: verbose ? 0 : 2,
+      logSeverityLevel: opts.verbose ? 0 : 2,
       logVerbosityLevel: 0,
       logId: modelUrl,
     });
     const t1 = performance.now();
     try {
-      const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
-      const t2 = performance.now();
+      const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+      const runsMs: number[] = [];
+      let out: ort.InferenceSession.ReturnType = {};
+      for (let i = 0; i < Math.max(1, opts.repeat ?? 1); i++) {
+        const t = performance.now();
+        out = await session.run(inputs);
+        runsMs.push(performance.now() - t);
+      }
       const outputs: Record<string, PlainTensor> = {};
       for (const name of session.outputNames) outputs[name] = fromOrt(out[name] as ort.Tensor);
-      return { outputs, createMs: t1 - t0, runMs: t2 - t1 };
+      return { outputs, createMs: t1 - t0, runMs: runsMs[0], runsMs };
     } finally {
       await session.release();
     }
@@ -87,7 +93,7 @@ async function adapterInfo(): Promise<AdapterSummary> {
   };
 }
 
-const harness = { run, adapterInfo, ortVersion: ort.env.versions?.web ?? '', verbose };
+const harness = { run, adapterInfo, ortVersion: ort.env.versions?.web ?? '' };
 declare global {
   interface Window {
     __harness?: typeof harness;
