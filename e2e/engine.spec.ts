@@ -45,11 +45,19 @@ test('WebGPU: generates, repeats exactly, reads back once per image (previews of
   expect(b.rgba).toEqual(a.rgba);
   expect(a.steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(a.readbacks).toBe(1);
+  // Measured in the worker: GPU buffers mapped for reading (by us or inside ORT) while making this image.
+  // The loop reads nothing, decoding reads the image once; ORT itself reads the text encoder's 16-byte pooler
+  // index (ArgMax → CPU-placed Gather) even though only last_hidden_state is fetched.
+  expect(a.gpuMapReads).toEqual({ text: expect.any(Number), loop: 0, decode: 1 });
+  expect(a.gpuMapReads!.text).toBeLessThanOrEqual(1);
+  record('gpuMapReadsPerImage', a.gpuMapReads);
   const withPreviews = ok(await gen({ ...params, previewEveryMs: 1 }));
   expect(withPreviews.previews).toBeGreaterThan(0);
   expect(withPreviews.readbacks).toBe(1 + withPreviews.previews);
+  expect(withPreviews.gpuMapReads!.loop).toBe(withPreviews.previews);
   expect(withPreviews.rgba).toEqual(a.rgba);
   results.webgpu = a;
+  results.webgpuLatents = ok(await gen({ ...params, returnLatents: true }));
 });
 
 test('WASM: same image as WebGPU, and the Node CLI agrees with both', async () => {
@@ -57,6 +65,17 @@ test('WASM: same image as WebGPU, and the Node CLI agrees with both', async () =
   const w = ok(await gen(params));
   expect(w.backend).toBe('wasm');
   results.wasm = w;
+  // The device-resident loop (WebGPU: step kernel) against the CPU reference loop (WASM: scheduler.step in JS).
+  const wl = ok(await gen({ ...params, returnLatents: true }));
+  const g = results.webgpuLatents.latents!;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < g.length; i++) {
+    num = Math.max(num, Math.abs(g[i] - wl.latents![i]));
+    den = Math.max(den, Math.abs(wl.latents![i]));
+  }
+  record('latentsWebgpuKernelVsWasmReference', { maxAbs: num, rel: num / den });
+  expect(num / den).toBeLessThan(1e-4);
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cli-')), 'cli.png');
   const cli = runCli(['--prompt', params.prompt, '--negative', params.negativePrompt!, '--seed', String(params.seed), '--steps', String(params.steps),
     '--scheduler', params.scheduler, '--cfg', String(params.guidance), '--out', out]);
@@ -81,6 +100,22 @@ test('cancel stops within one U-Net call and the engine works afterwards; a seco
   expect(again.rgba).toEqual(results.webgpu.rgba);
   const codes = await page.evaluate((p) => window.__engine!.concurrent(p), params);
   expect(codes).toEqual(['ok', 'BUSY']);
+});
+
+test('a lost GPU device gives a clear error and the engine keeps working', async () => {
+  await load({ url: '/models/demo/', backend: 'webgpu' });
+  ok(await gen({ ...params, steps: 2 }));
+  await page.evaluate(() => window.__engine!.loseDevice());
+  const failed = await gen({ ...params, steps: 2 });
+  console.log('after device loss:', JSON.stringify(failed.ok ? 'ok' : failed.error));
+  expect(failed.ok).toBe(false);
+  if (!failed.ok) expect(failed.error.code).toBe('DEVICE_LOST');
+  const notices = await page.evaluate(() => window.__engine!.notices());
+  console.log('notices:', notices);
+  expect(notices.some((n) => n === 'RECOVERED' || n === 'FELL_BACK_TO_WASM')).toBe(true);
+  const after = ok(await gen({ ...params, steps: 2 }));
+  expect(after.rgba.length).toBe(64 * 64 * 4);
+  record('afterDeviceLoss', { backend: after.backend, notices });
 });
 
 test('int8 weight-only U-Net runs on WebGPU close to fp32', async () => {

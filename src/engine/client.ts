@@ -78,6 +78,11 @@ export class EngineClient {
     await this.request({ type: 'unload' });
   }
 
+  /** Test hook: see the 'debug' request in shared/protocol. */
+  async debug(action: 'lose-device'): Promise<void> {
+    await this.request({ type: 'debug', action });
+  }
+
   onNotice(fn: (code: string, message: string) => void): () => void {
     this.noticeListeners.add(fn);
     return () => this.noticeListeners.delete(fn);

@@ -25,3 +25,30 @@ export function serial<T>(fn: () => Promise<T>): Promise<T> {
   chain = p.catch(() => undefined);
   return p;
 }
+
+let mapReads = 0;
+/**
+ * Counts real GPU→CPU transfers: every `GPUBuffer.mapAsync(READ)` made in this worker, by us or inside ORT.
+ * The engine reports it per image, so "one readback per image" is measured, not assumed.
+ */
+export function installReadbackCounter(): () => number {
+  const proto = (globalThis as { GPUBuffer?: { prototype: GPUBuffer } }).GPUBuffer?.prototype;
+  if (proto && !(proto.mapAsync as { counted?: boolean }).counted) {
+    const original = proto.mapAsync;
+    const counted = function (this: GPUBuffer, mode: GPUMapModeFlags, ...rest: [number?, number?]) {
+      if (mode & 1 /* GPUMapMode.READ */) mapReads++;
+      return original.call(this, mode, ...rest);
+    };
+    (counted as { counted?: boolean }).counted = true;
+    proto.mapAsync = counted;
+  }
+  return () => mapReads;
+}
+
+/** Test hook: destroys ORT's WebGPU device, which is what a driver reset or GPU removal does to a page. */
+export async function destroyOrtDevice(): Promise<boolean> {
+  const device = await Promise.resolve(ort.env.webgpu.device).catch(() => undefined);
+  if (!device) return false;
+  (device as GPUDevice).destroy();
+  return true;
+}

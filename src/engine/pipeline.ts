@@ -61,9 +61,9 @@ interface Timer {
   readbacks: number;
 }
 
-async function run(rt: Runtime, s: InferenceSession, feeds: Record<string, Tensor>, timer: Timer): Promise<InferenceSession.ReturnType> {
+async function run(rt: Runtime, s: InferenceSession, feeds: Record<string, Tensor>, timer: Timer, fetches?: string[]): Promise<InferenceSession.ReturnType> {
   const t0 = performance.now();
-  const out = await rt.serial(() => s.run(feeds));
+  const out = await rt.serial(() => (fetches ? s.run(feeds, fetches) : s.run(feeds)));
   timer.sessionRunMs += performance.now() - t0;
   return out;
 }
@@ -88,6 +88,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   const io = m.io;
   const t0 = performance.now();
   const timer: Timer = { sessionRunMs: 0, unetRunMs: 0, readbacks: 0 };
+  const reads0 = rt.gpuReads?.();
   const cancelled = () => {
     if (hooks.signal?.aborted) throw new AppError('CANCELLED', 'generation was cancelled');
   };
@@ -104,9 +105,10 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   const prompt = encodeClip(m.tokenizer, p.prompt);
   const negative = encodeClip(m.tokenizer, p.negativePrompt ?? '');
   const rows = cfg ? [negative.ids, prompt.ids] : [prompt.ids];
-  const text = await run(rt, m.text, { input_ids: idsTensor(ort, io.idsType, rows) }, timer);
+  // Only last_hidden_state is fetched: ORT then skips the pooler branch (argmax + gather), whose index would
+  // otherwise be read back from the GPU.
+  const text = await run(rt, m.text, { input_ids: idsTensor(ort, io.idsType, rows) }, timer, ['last_hidden_state']);
   const textStates = text.last_hidden_state;
-  dispose(...Object.entries(text).filter(([k]) => k !== 'last_hidden_state').map(([, v]) => v));
   let ehs: Tensor = textStates;
   if (m.userProjection) {
     // Unconditional half: projection of a zero embedding (PSA's CFG recipe).
@@ -123,6 +125,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   }
   owned.push(ehs);
   const textMs = performance.now() - t0;
+  const readsText = rt.gpuReads?.();
   cancelled();
 
   // 2. Scheduler and initial noise (diffusers' latents= semantics: standard normal × init_noise_sigma).
@@ -238,6 +241,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
     }
     cancelled();
     const denoiseMs = performance.now() - tLoop;
+    const readsLoop = rt.gpuReads?.();
     const v0 = performance.now();
     const decoded = await run(rt, m.vae, { latent_sample: vaeInput }, timer);
     dispose(vaeInput);
@@ -253,6 +257,10 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       truncated: { prompt: prompt.truncated, negative: negative.truncated },
       timings: { totalMs: performance.now() - t0, textMs, denoiseMs, vaeMs, unetRunMs: timer.unetRunMs, sessionRunMs: timer.sessionRunMs },
       readbacks: timer.readbacks,
+      gpuMapReads:
+        reads0 === undefined
+          ? undefined
+          : { text: readsText! - reads0, loop: readsLoop! - readsText!, decode: rt.gpuReads!() - readsLoop! },
       noise: noise0,
       latents: finalLatents,
     };

@@ -13,6 +13,8 @@ export interface Runtime {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Extra session options (e.g. verbose logging in tests). */
   sessionOptions?: InferenceSession.SessionOptions;
+  /** Running count of real GPU→CPU buffer reads (WebGPU in a browser), when it can be measured. */
+  gpuReads?: () => number;
 }
 
 export const directSerial = <T>(fn: () => Promise<T>): Promise<T> => fn();

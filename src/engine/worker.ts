@@ -6,16 +6,17 @@ import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
-import { ensureOrtEnv, ort, serial } from './ort-web';
+import { destroyOrtDevice, ensureOrtEnv, installReadbackCounter, ort, serial } from './ort-web';
 
 const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
 let noticeFor = '';
+const gpuReads = installReadbackCounter();
 
 const engine = new Engine({
   detect: detectCapabilities,
   runtime: (backend) => {
     ensureOrtEnv();
-    return { ort, backend, serial };
+    return { ort, backend, serial, gpuReads: backend === 'webgpu' ? gpuReads : undefined };
   },
   reader: (url) => httpReader(new URL(url, self.location.href).toString()),
   notice: (code, message) => post({ type: 'notice', id: noticeFor, code, message }),
@@ -39,6 +40,9 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       return { type: 'done', id: req.id };
     case 'unload':
       await engine.unload();
+      return { type: 'done', id: req.id };
+    case 'debug':
+      await destroyOrtDevice();
       return { type: 'done', id: req.id };
   }
 }

@@ -20,7 +20,9 @@ export type EngineRequest =
   | { type: 'load'; id: string; options: LoadOptions }
   | { type: 'generate'; id: string; params: GenerateParams }
   | { type: 'cancel'; id: string; target: string }
-  | { type: 'unload'; id: string };
+  | { type: 'unload'; id: string }
+  /** Test hooks (used by the e2e suite): 'lose-device' destroys the WebGPU device as a GPU reset would. */
+  | { type: 'debug'; id: string; action: 'lose-device' };
 
 export type EngineEvent =
   | { type: 'detected'; id: string; caps: Capabilities }

@@ -64,6 +64,11 @@ export interface GenerateResult {
   timings: { totalMs: number; textMs: number; denoiseMs: number; vaeMs: number; unetRunMs: number; sessionRunMs: number };
   /** GPU→CPU reads made for this image (1 on WebGPU without previews: the final image). */
   readbacks: number;
+  /**
+   * Measured (browser WebGPU only): GPU buffers mapped for reading, by phase — ours and ORT's own. The loop should
+   * be 0 (plus previews) and decode 1; the text phase may show ORT reading the text encoder's pooler index.
+   */
+  gpuMapReads?: { text: number; loop: number; decode: number };
   /** The initial standard-normal noise used (before × initNoiseSigma): what --save-latents writes. */
   noise?: Float32Array;
   /** Final latents before the 1/scaling and the VAE, when `returnLatents` was asked. */

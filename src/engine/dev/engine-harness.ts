@@ -31,6 +31,7 @@ async function generate(p: JsonParams, opts: { cancelAtStep?: number } = {}) {
       latents: r.latents ? Array.from(r.latents) : undefined,
       backend: r.backend,
       readbacks: r.readbacks,
+      gpuMapReads: r.gpuMapReads,
       timings: r.timings,
       truncated: r.truncated,
       steps,
@@ -52,6 +53,7 @@ const api = {
     return [a.ok ? 'ok' : a.error.code, b.ok ? 'ok' : b.error.code];
   },
   notices: () => notices.slice(),
+  loseDevice: () => client.debug('lose-device'),
 };
 
 (window as unknown as { __engine: typeof api }).__engine = api;
