@@ -27,7 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
-import parity_diffusers_env  # noqa: E402
+import diffusers_env  # noqa: E402
+from diffusers_env import SD15_SCHEDULER_CONFIG  # noqa: E402
 from parity_clip_tokenizer import write_tokenizer_folder  # noqa: E402
 
 SEED = 20240611
@@ -44,22 +45,6 @@ SCHEDULERS = {
 STEP_COUNTS = (4, 12)
 GUIDANCE = 7.5
 WIDTH = HEIGHT = 64
-
-# Stable Diffusion v1.5's scheduler/scheduler_config.json (runwayml/stable-diffusion-v1-5), + prediction_type
-SD15_SCHEDULER_CONFIG = {
-    "_class_name": "PNDMScheduler",
-    "_diffusers_version": "0.6.0",
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "clip_sample": False,
-    "num_train_timesteps": 1000,
-    "prediction_type": "epsilon",
-    "set_alpha_to_one": False,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "trained_betas": None,
-}
 
 UNET_CONFIG = dict(
     sample_size=8,
@@ -207,7 +192,7 @@ def main():
 
     torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
     tmp = tempfile.mkdtemp(prefix="parity-diffusers-")
-    diffusers, dinfo = parity_diffusers_env.load_diffusers(tmp)
+    diffusers, dinfo = diffusers_env.load_diffusers(tmp)
     print(f"diffusers {dinfo['version']} @ {dinfo['commit']} ({dinfo['describe']}), torch {torch.__version__}")
     from diffusers import AutoencoderKL, UNet2DConditionModel
     import diffusers.schedulers as dsched

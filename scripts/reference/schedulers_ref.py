@@ -4,8 +4,8 @@
 Run with Debian's python (torch 1.13 + numpy):  /usr/bin/python3 scripts/reference/schedulers_ref.py
 
 For every scheduler we mimic how a user swaps schedulers on SD1.5:
-    base = PNDMScheduler.from_config(SD15_CONFIG)          # what pipe.scheduler is
-    sched = TargetClass.from_config(base.config, **extra)  # extra only for the sampler identity (karras, ...)
+    base = PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG)  # what pipe.scheduler is
+    sched = TargetClass.from_config(base.config, **extra)    # extra only for the sampler identity (karras, ...)
 and then run the StableDiffusionPipeline denoising loop on a tiny latent [1,4,2,2]:
     latents = init_noise * sched.init_noise_sigma
     for i, t in enumerate(sched.timesteps):
@@ -25,25 +25,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sched_diffusers_env import load_schedulers  # noqa: E402
+from diffusers_env import SD15_SCHEDULER_CONFIG, load_schedulers  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_DIR = os.path.join(ROOT, "fixtures", "schedulers")
-
-SD15_CONFIG = {
-    "_class_name": "PNDMScheduler",
-    "_diffusers_version": "0.6.0",
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "clip_sample": False,
-    "num_train_timesteps": 1000,
-    "prediction_type": "epsilon",
-    "set_alpha_to_one": False,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "trained_betas": None,
-}
 
 SHAPE = (1, 4, 2, 2)
 N = int(np.prod(SHAPE))
@@ -204,7 +189,7 @@ def spacing_table(cls, base_config, identity):
 
 def main():
     classes, modules, provenance = load_schedulers()
-    base = classes["PNDMScheduler"].from_config(SD15_CONFIG)  # == pipe.scheduler of SD1.5
+    base = classes["PNDMScheduler"].from_config(SD15_SCHEDULER_CONFIG)  # == pipe.scheduler of SD1.5
     base_config = base.config
     os.makedirs(OUT_DIR, exist_ok=True)
 
@@ -222,7 +207,7 @@ def main():
             "identityConfig": identity,
             "generatedBy": "scripts/reference/schedulers_ref.py",
             "diffusers": provenance,
-            "baseConfig": SD15_CONFIG,
+            "baseConfig": SD15_SCHEDULER_CONFIG,
             "shape": list(SHAPE),
             "modelFn": MODEL_FN_DOC,
             "initNoise": f32list(init_noise),
@@ -242,7 +227,7 @@ def main():
     sched_doc = {
         "generatedBy": "scripts/reference/schedulers_ref.py",
         "diffusers": provenance,
-        "baseConfig": SD15_CONFIG,
+        "baseConfig": SD15_SCHEDULER_CONFIG,
         "betas": f32list(ddim.betas.numpy()),
         "alphasCumprod": f32list(ddim.alphas_cumprod.numpy()),
     }

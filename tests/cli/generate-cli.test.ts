@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renameInput } from '../../scripts/models/defects';
+import { buildDefectiveModel, renameInput } from '../../scripts/models/defects';
 import { readNpy, writeNpy } from '../../scripts/lib/npy';
 import { decodePng } from '../../scripts/lib/png';
 import { DEMO, PARITY, ensureDemoBundles } from '../helpers/bundles';
@@ -90,6 +90,14 @@ describe('npm run generate', () => {
     expect(r.code).toBe(1);
     oneLine(r.stderr);
     expect(r.stderr).toMatch(/CONTRACT_MISMATCH: unet \(unet\/model\.onnx\) has no input `encoder_hidden_states`/);
+
+    const wrongRank = path.join(tmp, 'wrongrank');
+    await fs.cp(DEMO, wrongRank, { recursive: true });
+    await fs.writeFile(path.join(wrongRank, 'unet', 'model.onnx'), buildDefectiveModel('unet', 'wrong-rank'));
+    r = runCli(['--prompt', 'x', '--out', path.join(tmp, 'x.png'), '--bundle', wrongRank]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/CONTRACT_MISMATCH: unet \(unet\/model\.onnx\) input `sample` has rank 3/);
   });
 
   it('reports a prompt cut to 77 tokens', () => {
