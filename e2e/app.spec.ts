@@ -4,7 +4,7 @@ import { test, expect } from '@playwright/test';
 
 test('shell shows backend and demo bundle, generates, and stays on its own origin', async ({ page, baseURL }) => {
   const foreign: string[] = [];
-  page.on('request', (r) => {
+  page.context().on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(baseURL!) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
   });
