@@ -7,9 +7,9 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CLIP_BOS, CLIP_EOS, CLIP_MAX_LENGTH, CLIP_VOCAB_SIZE } from '../../src/shared/contract';
+import { clipTokenizerJson as engineClipTokenizerJson } from '../../src/engine/clip-tokenizer';
 import { byteAlphabet, orderedJson, writeJson, writeVocabAndMerges, type Merge, type Vocab } from './bpe-files';
 
-export const CLIP_SPLIT_REGEX = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
 export const CLIP_MERGE_COUNT = 49152 - 256 - 2; // 48894, as CLIP's SimpleTokenizer slices the file
 const BOS = '<|startoftext|>';
 const EOS = '<|endoftext|>';
@@ -47,41 +47,10 @@ export function clipBpe(): { vocab: Vocab; merges: Merge[] } {
   return cached;
 }
 
-const addedToken = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true });
-
+/** The same tokenizer.json the engine builds for Optimum folders (one description of CLIP's tokenizer). */
 export function clipTokenizerJson(): unknown {
   const { vocab, merges } = clipBpe();
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [addedToken(CLIP_BOS, BOS), addedToken(CLIP_EOS, EOS)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
-    },
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: CLIP_SPLIT_REGEX }, behavior: 'Removed', invert: true },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: { type: 'RobertaProcessing', sep: [EOS, CLIP_EOS], cls: [BOS, CLIP_BOS], trim_offsets: false, add_prefix_space: false },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: EOS,
-      continuing_subword_prefix: '',
-      end_of_word_suffix: '</w>',
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges,
-    },
-  };
+  return engineClipTokenizerJson(vocab, merges);
 }
 
 export function clipTokenizerConfig(): Record<string, unknown> {

@@ -9,10 +9,16 @@ import { AppError } from '../shared/errors';
 import { readJson, readText, type BundleReader } from './bundle-reader';
 
 /** CLIP's pre-tokenization regex (contractions, letter runs, single digits, other symbol runs). */
-const CLIP_SPLIT = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+export const CLIP_SPLIT_REGEX = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
 
-/** The HF `tokenizer.json` object for CLIP's byte-level BPE, from its vocabulary and merge list. */
-export function clipTokenizerJson(vocab: Record<string, number>, merges: string[]): Record<string, unknown> {
+/**
+ * The HF `tokenizer.json` object for CLIP's byte-level BPE, from its vocabulary and merge list (merges as "a b"
+ * strings or [a, b] pairs; the vocabulary as an object, or a Map when the caller serializes it in id order).
+ */
+export function clipTokenizerJson(
+  vocab: Record<string, number> | ReadonlyMap<string, number>,
+  merges: readonly (string | readonly [string, string])[],
+): Record<string, unknown> {
   const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true });
   return {
     version: '1.0',
@@ -23,13 +29,24 @@ export function clipTokenizerJson(vocab: Record<string, number>, merges: string[
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
-        { type: 'Split', pattern: { Regex: CLIP_SPLIT }, behavior: 'Removed', invert: true },
+        { type: 'Split', pattern: { Regex: CLIP_SPLIT_REGEX }, behavior: 'Removed', invert: true },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     },
     post_processor: { type: 'RobertaProcessing', sep: ['<|endoftext|>', CLIP_EOS], cls: ['<|startoftext|>', CLIP_BOS], trim_offsets: false, add_prefix_space: false },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: '<|endoftext|>', continuing_subword_prefix: '', end_of_word_suffix: '</w>', fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<|endoftext|>',
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '</w>',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
 }
 
