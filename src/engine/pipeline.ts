@@ -78,8 +78,15 @@ async function read(t: Tensor, timer: Timer): Promise<Float32Array> {
   return floatData(t);
 }
 
+const released = new WeakSet<Tensor>();
+/** Frees GPU tensors ORT handed us (once each; CPU tensors are left to the garbage collector). */
 function dispose(...ts: (Tensor | undefined)[]): void {
-  for (const t of ts) if (t && t.location === 'gpu-buffer') t.dispose();
+  for (const t of ts) {
+    if (t && t.location === 'gpu-buffer' && !released.has(t)) {
+      released.add(t);
+      t.dispose();
+    }
+  }
 }
 
 export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, hooks: GenerateHooks = {}): Promise<GenerateResult> {
@@ -161,6 +168,8 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
 
   let vaeInput: Tensor;
   let finalLatents: Float32Array | undefined;
+  // The device loop's current tensors, freed in `finally` too: a cancel or an error mid-loop must not leak them.
+  let loopTensors: () => (Tensor | undefined)[] = () => [];
   try {
     if (loop === 'reference') {
       let x: Float32Array = latents;
@@ -203,11 +212,13 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       let input: Tensor = floatTensor(ort, io.unetIn, first, [batch, LATENT_CHANNELS, lh, lw]);
       const guidance = new ort.Tensor('float32', Float32Array.of(p.guidance), [1]);
       let scaled: Tensor | undefined;
+      let unetOut: Tensor | undefined;
+      loopTensors = () => [unetOut, input, sample, ...hist, scaled];
       for (let i = 0; i < timesteps.length; i++) {
         cancelled();
         const t = timesteps[i];
         const u0 = performance.now();
-        const out = await run(rt, m.unet, unetFeeds(input, t), timer);
+        unetOut = (await run(rt, m.unet, unetFeeds(input, t), timer)).out_sample;
         timer.unetRunMs += performance.now() - u0;
         const plan = scheduler.planStep(t);
         const last = i === timesteps.length - 1;
@@ -219,14 +230,14 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
         coef.set(plan.out.map((c) => c * sNext), 24);
         const nz = plan.noise ? stepNoise() : undefined;
         const res = await run(rt, step, {
-          unet_out: out.out_sample,
+          unet_out: unetOut,
           sample,
           h0: hist[0], h1: hist[1], h2: hist[2],
           noise: nz ? new ort.Tensor('float32', nz, latentDims) : zeros,
           coef: new ort.Tensor('float32', coef, [5, 6]),
           guidance,
         }, timer);
-        dispose(out.out_sample, input, sample, ...hist, scaled);
+        dispose(...loopTensors());
         sample = res.next;
         hist = [res.h0_out, res.h1_out, res.h2_out];
         input = res.next_input;
@@ -265,7 +276,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       latents: finalLatents,
     };
   } finally {
-    dispose(...owned);
+    dispose(...owned, ...loopTensors());
   }
 }
 
