@@ -1,17 +1,9 @@
 // Public types of the CPU reference schedulers: the Scheduler object, its config, and the StepPlan the GPU path
 // consumes. Kept separate so the engine can import types without pulling scheduler code.
 
-export type SchedulerName = 'ddim' | 'pndm' | 'euler' | 'euler-ancestral' | 'dpmpp-2m' | 'dpmpp-2m-karras' | 'lcm';
-
-export const SCHEDULER_NAMES: readonly SchedulerName[] = [
-  'ddim',
-  'pndm',
-  'euler',
-  'euler-ancestral',
-  'dpmpp-2m',
-  'dpmpp-2m-karras',
-  'lcm',
-];
+// The names are part of the worker protocol, so they live in src/shared.
+import type { SchedulerName } from '../../shared/types';
+export { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 
 /** Coefficients of (sample, eps, h0, h1, h2). */
 export type Vec5 = [number, number, number, number, number];
