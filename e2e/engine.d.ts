@@ -18,6 +18,7 @@ declare global {
       concurrent(p: JsonParams): Promise<string[]>;
       notices(): string[];
       loseDevice(): Promise<void>;
+      loseGpu(): Promise<void>;
     };
   }
 }

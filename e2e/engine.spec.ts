@@ -118,6 +118,21 @@ test('a lost GPU device gives a clear error and the engine keeps working', async
   record('afterDeviceLoss', { backend: after.backend, notices });
 });
 
+test('when the GPU is gone for good, the engine falls back to WASM with a notice and keeps working', async ({ browser }) => {
+  // Its own page: the simulated failure outlives the worker's WebGPU, and later tests need a healthy one.
+  const p2 = await browser.newPage();
+  await openEngine(p2);
+  const r = await p2.evaluate(() => window.__engine!.load({ url: '/models/demo/', backend: 'webgpu' }));
+  expect(r).toMatchObject({ backend: 'webgpu' });
+  await p2.evaluate(() => window.__engine!.loseGpu());
+  const failed = (await p2.evaluate((x) => window.__engine!.generate(x), { ...params, steps: 2 })) as HarnessResult;
+  expect(failed.ok ? 'ok' : failed.error.code).toBe('DEVICE_LOST');
+  expect(await p2.evaluate(() => window.__engine!.notices())).toContain('FELL_BACK_TO_WASM');
+  const after = ok((await p2.evaluate((x) => window.__engine!.generate(x), { ...params, steps: 2 })) as HarnessResult);
+  expect(after.backend).toBe('wasm');
+  await p2.close();
+});
+
 test('int8 weight-only U-Net runs on WebGPU close to fp32', async () => {
   const info = await load({ url: '/models/demo/', backend: 'webgpu', variant: 'int8' });
   expect(info).toMatchObject({ variants: { unet: 'int8' } });

@@ -79,7 +79,7 @@ export class EngineClient {
   }
 
   /** Test hook: see the 'debug' request in shared/protocol. */
-  async debug(action: 'lose-device'): Promise<void> {
+  async debug(action: 'lose-device' | 'lose-gpu'): Promise<void> {
     await this.request({ type: 'debug', action });
   }
 

@@ -113,7 +113,11 @@ export class Engine {
     const prev = this.loaded;
     await this.unload().catch(() => undefined);
     if (!prev) return;
+    // Ask for an adapter again before touching ORT: with the GPU gone, ORT's own device request never settles.
+    this.caps = undefined;
+    const caps = await this.detect();
     try {
+      if (!caps.webgpu) throw new AppError('NO_WEBGPU', caps.webgpuReason ?? 'WebGPU is gone');
       await this.load(prev.options);
       this.host.notice?.('RECOVERED', `The graphics device failed (${code}); the model was reloaded.`);
     } catch {

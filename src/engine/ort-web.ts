@@ -47,10 +47,15 @@ export function installReadbackCounter(): () => number {
   return () => mapReads;
 }
 
-/** Test hook: destroys ORT's WebGPU device, which is what a driver reset or GPU removal does to a page. */
-export async function destroyOrtDevice(): Promise<boolean> {
+/**
+ * Test hooks: 'lose-device' destroys ORT's WebGPU device, as a driver reset does; 'lose-gpu' also makes every later
+ * adapter request in this worker fail, as when the GPU is gone for good (unplugged eGPU, blocklisted after a crash).
+ */
+export async function simulateGpuFailure(kind: 'lose-device' | 'lose-gpu'): Promise<void> {
+  if (kind === 'lose-gpu') {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (gpu) gpu.requestAdapter = async () => null;
+  }
   const device = await Promise.resolve(ort.env.webgpu.device).catch(() => undefined);
-  if (!device) return false;
-  (device as GPUDevice).destroy();
-  return true;
+  (device as GPUDevice | undefined)?.destroy();
 }

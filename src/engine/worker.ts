@@ -6,7 +6,7 @@ import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
-import { destroyOrtDevice, ensureOrtEnv, installReadbackCounter, ort, serial } from './ort-web';
+import { ensureOrtEnv, simulateGpuFailure, installReadbackCounter, ort, serial } from './ort-web';
 
 const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
 let noticeFor = '';
@@ -42,7 +42,7 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       await engine.unload();
       return { type: 'done', id: req.id };
     case 'debug':
-      await destroyOrtDevice();
+      await simulateGpuFailure(req.action);
       return { type: 'done', id: req.id };
   }
 }

@@ -21,8 +21,8 @@ export type EngineRequest =
   | { type: 'generate'; id: string; params: GenerateParams }
   | { type: 'cancel'; id: string; target: string }
   | { type: 'unload'; id: string }
-  /** Test hooks (used by the e2e suite): 'lose-device' destroys the WebGPU device as a GPU reset would. */
-  | { type: 'debug'; id: string; action: 'lose-device' };
+  /** Test hooks (used by the e2e suite): simulated GPU failures, see engine/ort-web `simulateGpuFailure`. */
+  | { type: 'debug'; id: string; action: 'lose-device' | 'lose-gpu' };
 
 export type EngineEvent =
   | { type: 'detected'; id: string; caps: Capabilities }

@@ -54,6 +54,7 @@ const api = {
   },
   notices: () => notices.slice(),
   loseDevice: () => client.debug('lose-device'),
+  loseGpu: () => client.debug('lose-gpu'),
 };
 
 (window as unknown as { __engine: typeof api }).__engine = api;
