@@ -21,3 +21,20 @@ test('shell shows backend and demo bundle, generates, and stays on its own origi
   await expect(page.getByTestId('error')).toHaveCount(0);
   expect(foreign).toEqual([]);
 });
+
+test('Stop ends a generation early, says so, and the next one works', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
+  await page.getByTestId('generate.steps').fill('40');
+  await page.getByTestId('generate.submit').click();
+  await expect(page.getByTestId('generate.progress')).toBeVisible();
+  await expect.poll(async () => Number(await page.getByTestId('generate.progress').getAttribute('value'))).toBeGreaterThanOrEqual(1);
+  await page.getByTestId('generate.cancel').click();
+  await expect(page.getByTestId('notice')).toHaveText('Stopped.');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
+  await page.getByTestId('generate.steps').fill('2');
+  await page.getByTestId('generate.submit').click();
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+  await expect(page.getByTestId('notice')).toHaveCount(0);
+});

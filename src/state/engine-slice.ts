@@ -46,7 +46,7 @@ export const createEngineSlice: StateCreator<EngineSlice, [], [], EngineSlice> =
   },
   async generate(params) {
     if (!client) return;
-    set({ status: 'generating', error: undefined, step: undefined });
+    set({ status: 'generating', error: undefined, notice: undefined, step: undefined });
     running = client.generate(params, (step) => set({ step }));
     try {
       const result = await running.result;
