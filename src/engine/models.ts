@@ -129,7 +129,8 @@ function ioFacts(bundle: ResolvedBundle, text: InferenceSession, unet: Inference
   return {
     idsType: ids.type as Elem,
     timestepType: ts.type as Elem,
-    timestepRank: ts.shape.length === 0 && ts.type ? 1 : ts.shape.length,
+    // ORT reports an undeclared shape and a scalar alike ([]); [t] is what diffusers' ONNX pipeline feeds then.
+    timestepRank: Math.max(1, ts.shape.length),
     timestepBatch: dimNum(ts.shape[0]) ?? 1,
     unetIn: sample.type as Elem,
     unetOut: out.type as Elem,
