@@ -15,8 +15,10 @@ import type { Elem } from './tensors';
 export interface ModelIOFacts {
   idsType: Elem;
   timestepType: Elem;
-  timestepRank: number;
-  /** Batch the timestep must have when the export fixed it (else 1). */
+  /**
+   * Length of the 1-D timestep: the batch when the export fixed it, else 1 ([t], as diffusers' ONNX pipeline feeds;
+   * ORT reports an undeclared shape and a scalar alike, so a rank-0 export gets [t] too).
+   */
   timestepBatch: number;
   unetIn: Elem;
   unetOut: Elem;
@@ -129,8 +131,6 @@ function ioFacts(bundle: ResolvedBundle, text: InferenceSession, unet: Inference
   return {
     idsType: ids.type as Elem,
     timestepType: ts.type as Elem,
-    // ORT reports an undeclared shape and a scalar alike ([]); [t] is what diffusers' ONNX pipeline feeds then.
-    timestepRank: Math.max(1, ts.shape.length),
     timestepBatch: dimNum(ts.shape[0]) ?? 1,
     unetIn: sample.type as Elem,
     unetOut: out.type as Elem,

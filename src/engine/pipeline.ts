@@ -150,7 +150,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   const psaFeed: Record<string, Tensor> = io.hasPsaScale ? { psa_scale: new ort.Tensor('float32', Float32Array.of(p.psaScale ?? 1), [1]) } : {};
   const unetFeeds = (sample: Tensor, t: number): Record<string, Tensor> => ({
     sample,
-    timestep: timestepTensor(ort, io.timestepType, io.timestepRank, t, io.timestepBatch),
+    timestep: timestepTensor(ort, io.timestepType, t, io.timestepBatch),
     encoder_hidden_states: ehs,
     ...psaFeed,
   });

@@ -66,10 +66,8 @@ export function idsTensor(ort: OrtLike, type: Elem, rows: number[][]): Tensor {
  * The U-Net timestep in the declared type. Integer exports get the timestep truncated toward zero, as diffusers'
  * OnnxStableDiffusionPipeline does with `np.array([t], dtype=int64)`; float exports get it exactly.
  */
-export function timestepTensor(ort: OrtLike, type: Elem, rank: number, t: number, batch: number): Tensor {
-  const n = rank === 0 ? 1 : batch;
-  const dims = rank === 0 ? [] : [n];
-  if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(t))), dims);
-  if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(n).fill(toHalf(t)), dims);
-  return new ort.Tensor('float32', new Float32Array(n).fill(t), dims);
+export function timestepTensor(ort: OrtLike, type: Elem, t: number, n: number): Tensor {
+  if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(t))), [n]);
+  if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(n).fill(toHalf(t)), [n]);
+  return new ort.Tensor('float32', new Float32Array(n).fill(t), [n]);
 }
