@@ -26,6 +26,11 @@ export async function readJson<T = unknown>(r: BundleReader, path: string): Prom
   }
 }
 
+/** Parsed JSON object of an optional config file; `{}` when the bundle does not have it. */
+export async function readJsonIfPresent(r: BundleReader, path: string): Promise<Record<string, unknown>> {
+  return (await r.exists(path)) ? readJson<Record<string, unknown>>(r, path) : {};
+}
+
 /** Reads a bundle over HTTP(S) relative to `baseUrl` (a folder URL; a trailing slash is added). */
 export function httpReader(baseUrl: string, fetchImpl: typeof fetch = fetch): BundleReader {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;

@@ -8,7 +8,7 @@ import { checkManifest, type BundleManifest, type ModelFile, type PsaSettings, t
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { SchedulerName } from '../shared/types';
-import { readJson, type BundleReader } from './bundle-reader';
+import { readJson, readJsonIfPresent, type BundleReader } from './bundle-reader';
 
 export interface ResolvedBundle {
   layout: 'manifest' | 'optimum';
@@ -53,7 +53,7 @@ async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
   for (const [role, entry] of Object.entries(m.components)) if (entry) files[role as ModelRole] = entry.variants;
   const schedulerConfig = m.scheduler && Object.keys(m.scheduler).length
     ? m.scheduler
-    : (await r.exists('scheduler/scheduler_config.json')) ? await readJson<Record<string, unknown>>(r, 'scheduler/scheduler_config.json') : {};
+    : await readJsonIfPresent(r, 'scheduler/scheduler_config.json');
   return {
     layout: 'manifest',
     id: m.id,
@@ -89,11 +89,9 @@ async function resolveOptimum(r: BundleReader): Promise<ResolvedBundle> {
       throw new AppError('MODEL_FILE_MISSING', `${p} is missing from the bundle at ${r.label} (needed to build the CLIP tokenizer)`);
     }
   }
-  const schedulerConfig = (await r.exists('scheduler/scheduler_config.json'))
-    ? await readJson<Record<string, unknown>>(r, 'scheduler/scheduler_config.json')
-    : {};
-  const vaeCfg = (await r.exists('vae_decoder/config.json')) ? await readJson<Record<string, unknown>>(r, 'vae_decoder/config.json') : {};
-  const unetCfg = (await r.exists('unet/config.json')) ? await readJson<Record<string, unknown>>(r, 'unet/config.json') : {};
+  const schedulerConfig = await readJsonIfPresent(r, 'scheduler/scheduler_config.json');
+  const vaeCfg = await readJsonIfPresent(r, 'vae_decoder/config.json');
+  const unetCfg = await readJsonIfPresent(r, 'unet/config.json');
   const sampleSize = typeof unetCfg.sample_size === 'number' ? unetCfg.sample_size : 64;
   const side = sampleSize * VAE_FACTOR;
   return {

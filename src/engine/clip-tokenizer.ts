@@ -6,7 +6,7 @@
 import { CLIPTokenizer } from '@huggingface/transformers';
 import { CLIP_BOS, CLIP_EOS, CLIP_MAX_LENGTH } from '../shared/contract';
 import { AppError } from '../shared/errors';
-import { readJson, readText, type BundleReader } from './bundle-reader';
+import { readJson, readJsonIfPresent, readText, type BundleReader } from './bundle-reader';
 
 /** CLIP's pre-tokenization regex (contractions, letter runs, single digits, other symbol runs). */
 export const CLIP_SPLIT_REGEX = "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
@@ -80,9 +80,7 @@ function flattenTokens(cfg: Record<string, unknown>): Record<string, unknown> {
 }
 
 export async function loadClipTokenizer(r: BundleReader, folder: string): Promise<ClipTokenizer> {
-  const config = (await r.exists(`${folder}/tokenizer_config.json`))
-    ? { ...DEFAULT_CONFIG, ...flattenTokens(await readJson<Record<string, unknown>>(r, `${folder}/tokenizer_config.json`)) }
-    : DEFAULT_CONFIG;
+  const config = { ...DEFAULT_CONFIG, ...flattenTokens(await readJsonIfPresent(r, `${folder}/tokenizer_config.json`)) };
   let json: Record<string, unknown>;
   if (await r.exists(`${folder}/tokenizer.json`)) {
     json = await readJson(r, `${folder}/tokenizer.json`);

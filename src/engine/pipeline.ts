@@ -106,14 +106,13 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   const lw = p.width / VAE_FACTOR;
   const latentDims = [1, LATENT_CHANNELS, lh, lw];
   const n = LATENT_CHANNELS * lh * lw;
-  const owned: Tensor[] = [];
 
   // 1. Text conditioning, [uncond ; cond] like diffusers' torch.cat([negative_prompt_embeds, prompt_embeds]).
   const prompt = encodeClip(m.tokenizer, p.prompt);
   const negative = encodeClip(m.tokenizer, p.negativePrompt ?? '');
   const rows = cfg ? [negative.ids, prompt.ids] : [prompt.ids];
-  // Only last_hidden_state is fetched: ORT then skips the pooler branch (argmax + gather), whose index would
-  // otherwise be read back from the GPU.
+  // Only last_hidden_state is fetched (the pooler output is unused). ORT still evaluates the pooler's ArgMax and
+  // reads its 16-byte index back for a CPU-placed Gather: the one GPU read outside ours (see gpuMapReads.text).
   const text = await run(rt, m.text, { input_ids: idsTensor(ort, io.idsType, rows) }, timer, ['last_hidden_state']);
   const textStates = text.last_hidden_state;
   let ehs: Tensor = textStates;
@@ -130,7 +129,6 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
     dispose(textStates, user.user_tokens);
     ehs = joined.encoder_hidden_states;
   }
-  owned.push(ehs);
   const textMs = performance.now() - t0;
   const readsText = rt.gpuReads?.();
   cancelled();
@@ -276,7 +274,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       latents: finalLatents,
     };
   } finally {
-    dispose(...owned, ...loopTensors());
+    dispose(ehs, ...loopTensors());
   }
 }
 
