@@ -17,6 +17,15 @@ export const ERROR_CODES = [
   'DEVICE_LOST', // WebGPU device lost mid-run
   'OUT_OF_MEMORY', // allocation failed
   'INTERNAL', // a bug: anything else
+  // src/storage (IndexedDB, parent lock, profile files)
+  'STORAGE_FAILED', // IndexedDB unavailable, or a read/write failed or was interrupted (nothing half-written)
+  'STORAGE_FULL', // QuotaExceededError: the site's storage is full; nothing was changed
+  'STORAGE_NEWER_VERSION', // the saved data comes from a newer version of the app; left untouched
+  'PROFILE_INVALID', // a profile failed the structural check on save
+  'LOCK_WRONG', // wrong PIN / passphrase
+  'LOCK_THROTTLED', // too many wrong tries: wait before the next one
+  'LOCK_SECRET_INVALID', // a new PIN / passphrase is too short or malformed
+  'IMPORT_INVALID', // a profile file was refused (the message names the exact problem)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

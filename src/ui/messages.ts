@@ -18,6 +18,14 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   DEVICE_LOST: 'The graphics card stopped responding. The model was reloaded; try again.',
   OUT_OF_MEMORY: 'The device ran out of memory. Try a smaller image size.',
   INTERNAL: 'Something went wrong inside the app.',
+  STORAGE_FAILED: 'Saving or reading on this device did not work. Nothing was half-saved; try again.',
+  STORAGE_FULL: 'This browser has no room left to save for this site. Nothing was lost; free some space and try again.',
+  STORAGE_NEWER_VERSION: 'The profiles on this device were saved by a newer version of the app. Update the app; nothing was changed.',
+  PROFILE_INVALID: 'This profile has a field that is not valid, so it was not saved.',
+  LOCK_WRONG: 'That PIN or passphrase is not right.',
+  LOCK_THROTTLED: 'Too many wrong tries. Wait a moment before trying again.',
+  LOCK_SECRET_INVALID: 'Choose a PIN of at least 4 digits or a passphrase of at least 8 characters.',
+  IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
 };
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {
