@@ -11,7 +11,7 @@ import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
  */
 export function ensureOrtEnv(): void {
   ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
-  // ORT warns (as console errors) that it placed shape ops on the CPU; that is expected, not a problem to show.
+  // ORT's default logger: errors only (each session's own logger is set in sessions.ts `createSession`).
   ort.env.logLevel = 'error';
   // Threads need cross-origin isolation (COOP/COEP); without it ORT runs single-threaded.
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1) : 1;

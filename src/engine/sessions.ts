@@ -38,6 +38,10 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
   const options: InferenceSession.SessionOptions = {
     executionProviders: providers(rt.backend),
     graphOptimizationLevel: 'all',
+    // Errors only. A session's logger does not follow env.logLevel (that sets only ORT's default logger): it
+    // defaults to warnings, and ORT-web prints those as console errors — e.g. "Some nodes were not assigned to the
+    // preferred execution providers" for the shape ops ORT puts on the CPU on purpose. Tests may ask for more.
+    logSeverityLevel: 3,
     ...rt.sessionOptions,
   };
   if (o.externalData) options.externalData = o.externalData;

@@ -18,8 +18,10 @@ export interface Capabilities {
   maxStorageBufferBindingSize?: number;
   crossOriginIsolated: boolean;
   threads: number;
-  /** The backend the engine will use by default. */
+  /** The backend the engine will use by default (`auto`). */
   preferred: Backend;
+  /** Why `preferred` is not the obvious choice, in plain words (e.g. WASM although WebGPU works: a software GPU). */
+  preferredReason?: string;
 }
 
 export interface GenerateParams {

@@ -2,11 +2,13 @@
 import type { StateCreator } from 'zustand';
 import { EngineClient } from '../engine/client';
 import { toErrorInfo, type ErrorInfo } from '../shared/errors';
-import type { Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
+import type { Backend, Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
 
 export const DEMO_BUNDLE_URL = `${import.meta.env.BASE_URL}models/demo/`;
 
 export type EngineStatus = 'starting' | 'loading' | 'ready' | 'generating' | 'error';
+/** What the person asked to run on: 'auto' lets the engine decide (WASM on a software GPU, else WebGPU). */
+export type BackendChoice = Backend | 'auto';
 
 export interface EngineSlice {
   status: EngineStatus;
@@ -17,7 +19,9 @@ export interface EngineSlice {
   result?: GenerateResult;
   error?: ErrorInfo;
   notice?: string;
-  startEngine(url?: string): Promise<void>;
+  backendChoice: BackendChoice;
+  /** Loads `url` (default: the last one, else the demo bundle) on `backend` (default: the last choice, else auto). */
+  startEngine(url?: string, backend?: BackendChoice): Promise<void>;
   generate(params: GenerateParams): Promise<void>;
   cancel(): void;
 }
@@ -25,20 +29,25 @@ export interface EngineSlice {
 let client: EngineClient | undefined;
 let running: ReturnType<EngineClient['generate']> | undefined;
 
+let lastUrl: string | undefined;
+
 export const createEngineSlice: StateCreator<EngineSlice, [], [], EngineSlice> = (set, get) => ({
   status: 'starting',
-  async startEngine(url = DEMO_BUNDLE_URL) {
+  backendChoice: 'auto',
+  async startEngine(url = lastUrl ?? DEMO_BUNDLE_URL, backend = get().backendChoice) {
     // React's StrictMode runs mount effects twice in development: one start at a time.
     if (get().status === 'loading') return;
     if (!client) {
       client = new EngineClient();
       client.onNotice((_code, message) => set({ notice: message }));
     }
-    set({ status: 'loading', error: undefined });
+    lastUrl = url;
+    // The old bundle's description goes: the engine unloads it, and the status line must not show its backend.
+    set({ status: 'loading', error: undefined, backendChoice: backend, bundle: undefined });
     try {
       const caps = await client.detect();
       set({ caps });
-      const bundle = await client.load({ url }, (file, loaded, total) => set({ loadProgress: { file, loaded, total } }));
+      const bundle = await client.load({ url, backend }, (file, loaded, total) => set({ loadProgress: { file, loaded, total } }));
       set({ bundle, status: 'ready', loadProgress: undefined });
     } catch (e) {
       set({ status: 'error', error: toErrorInfo(e) });

@@ -54,7 +54,7 @@ function run(modelUrl: string, ep: 'webgpu' | 'wasm', feeds: Record<string, Plai
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: [ep],
       graphOptimizationLevel: 'all',
-      logSeverityLevel: opts.verbose ? 0 : 2,
+      logSeverityLevel: opts.verbose ? 0 : 3,
       logVerbosityLevel: 0,
       logId: modelUrl,
     });

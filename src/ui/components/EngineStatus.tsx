@@ -1,22 +1,54 @@
-// Shows which backend runs the models (WebGPU adapter or WASM) and which bundle is active.
+// Shows which backend runs the models (WebGPU adapter or WASM, and why when `auto` chose WASM although WebGPU
+// works), lets a person choose it (Auto / WebGPU / WASM), and which bundle is active.
+import type { Capabilities } from '../../shared/types';
+import type { BackendChoice } from '../../state/engine-slice';
 import { useApp } from '../../state/store';
 
+const CHOICES: { value: BackendChoice; label: string }[] = [
+  { value: 'auto', label: 'Auto' },
+  { value: 'webgpu', label: 'WebGPU (graphics card)' },
+  { value: 'wasm', label: 'WASM (processor)' },
+];
+
+/** The "Runs on" line: the backend in use, its device, and the reason for it when it is not the obvious one. */
+function runsOn(caps: Capabilities, backend: string | undefined, choice: BackendChoice): string {
+  if (backend === 'webgpu') {
+    const a = caps.adapter;
+    const soft = choice === 'webgpu' && caps.preferred === 'wasm' && caps.preferredReason ? ` — chosen by you; ${caps.preferredReason}` : '';
+    return `WebGPU — ${a?.vendor || 'unknown vendor'} ${a?.architecture || ''}${a?.isFallbackAdapter ? ' (software adapter)' : ''}${caps.shaderF16 ? ', fp16' : ', fp32 only'}${soft}`;
+  }
+  const threads = `${caps.threads} thread${caps.threads === 1 ? '' : 's'}`;
+  const why = choice === 'wasm' ? 'chosen by you' : (caps.webgpuReason ?? caps.preferredReason);
+  return `WASM on the processor (${threads})${why ? ` — ${why}` : ''}`;
+}
+
 export function EngineStatus() {
-  const { caps, bundle, status, loadProgress } = useApp();
-  const backend = bundle?.backend ?? caps?.preferred;
+  const { caps, bundle, status, loadProgress, backendChoice, startEngine } = useApp();
+  const backend = bundle?.backend ?? (backendChoice === 'auto' ? caps?.preferred : backendChoice);
+  const busy = status === 'loading' || status === 'generating' || status === 'starting';
   return (
     <section className="panel" aria-label="Engine">
       <div data-testid="engine.status" data-status={status}>
         <strong>Engine:</strong> {status === 'starting' ? 'starting…' : status}
       </div>
       <div data-testid="engine.backend" data-backend={backend ?? ''}>
-        <strong>Runs on:</strong>{' '}
-        {!caps
-          ? 'detecting…'
-          : backend === 'webgpu'
-            ? `WebGPU — ${caps.adapter?.vendor || 'unknown vendor'} ${caps.adapter?.architecture || ''}${caps.adapter?.isFallbackAdapter ? ' (software adapter)' : ''}${caps.shaderF16 ? ', fp16' : ', fp32 only'}`
-            : `WASM on the processor (${caps.threads} thread${caps.threads === 1 ? '' : 's'})${caps.webgpuReason ? ` — ${caps.webgpuReason}` : ''}`}
+        <strong>Runs on:</strong> {!caps ? 'detecting…' : runsOn(caps, backend, backendChoice)}
       </div>
+      <label>
+        Run on{' '}
+        <select
+          data-testid="engine.backend-choice"
+          value={backendChoice}
+          disabled={busy}
+          onChange={(e) => void startEngine(undefined, e.target.value as BackendChoice)}
+        >
+          {CHOICES.map((c) => (
+            <option key={c.value} value={c.value} disabled={c.value === 'webgpu' && caps !== undefined && !caps.webgpu}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
       <div data-testid="bundle.name" data-bundle-id={bundle?.id ?? ''}>
         <strong>Model:</strong>{' '}
         {bundle

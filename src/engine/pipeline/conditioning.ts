@@ -1,0 +1,83 @@
+// The rows of the U-Net batch and everything that depends on them, in one place: which rows there are (with CFG:
+// [uncond ; cond], diffusers' torch.cat([negative_prompt_embeds, prompt_embeds]) order), what conditions each row
+// (its text, and for PSA bundles its user embedding: the person's for `cond`, zeros for `uncond` — PSA's CFG
+// recipe), and how the rows' U-Net outputs combine into one noise prediction. A new kind of row (e.g. SLD's
+// safety row) is a new role here, not a new loop.
+
+import { LATENT_CHANNELS } from '../../shared/contract';
+import type { GenerateParams } from '../../shared/types';
+import { encodeClip } from '../clip-tokenizer';
+import { buildConcatKernel } from '../kernels';
+import type { LoadedModels } from '../models';
+import type { Tensor } from '../ort-types';
+import type { Runtime } from '../sessions';
+import { floatTensor, idsTensor } from '../tensors';
+import { dispose, kernelSession, run, type Timer } from './ort-calls';
+
+export type RowRole = 'uncond' | 'cond';
+
+/** The batch's rows in U-Net order: CFG needs the unconditional row (first), guidance ≤ 1 does not (diffusers). */
+export function rowRoles(p: GenerateParams): RowRole[] {
+  return p.guidance > 1 ? ['uncond', 'cond'] : ['cond'];
+}
+
+export interface Conditioning {
+  roles: RowRole[];
+  /** encoder_hidden_states for all rows, [rows, 77 (+ user tokens), hidden]. */
+  ehs: Tensor;
+  /** Tokens dropped from the prompt / negative prompt (CLIP takes 77 with BOS/EOS). */
+  truncated: { prompt: number; negative: number };
+}
+
+/** Text encoder (one batch over all rows), then for PSA bundles the user projection and the concat kernel. */
+export async function encodeConditioning(rt: Runtime, m: LoadedModels, p: GenerateParams, roles: RowRole[], timer: Timer): Promise<Conditioning> {
+  const { ort } = rt;
+  const io = m.io;
+  const prompt = encodeClip(m.tokenizer, p.prompt);
+  const negative = encodeClip(m.tokenizer, p.negativePrompt ?? '');
+  const truncated = { prompt: prompt.truncated, negative: negative.truncated };
+  const rows = roles.map((r) => (r === 'uncond' ? negative.ids : prompt.ids));
+  // Only last_hidden_state is fetched (the pooler output is unused). ORT still evaluates the pooler's ArgMax and
+  // reads its 16-byte index back for a CPU-placed Gather: the one GPU read outside ours (see gpuMapReads.text).
+  const text = await run(rt, m.text, { input_ids: idsTensor(ort, io.idsType, rows) }, timer, ['last_hidden_state']);
+  const textStates = text.last_hidden_state;
+  if (!m.userProjection) return { roles, ehs: textStates, truncated };
+  const batch = roles.length;
+  const E = io.embeddingSize;
+  const emb = new Float32Array(batch * E); // zeros: the unconditional rows' embedding
+  roles.forEach((r, i) => {
+    if (r === 'cond' && p.userEmbedding) emb.set(Float32Array.from(p.userEmbedding), i * E);
+  });
+  const user = await run(rt, m.userProjection, { user_embeds: floatTensor(ort, io.userIn, emb, [batch, E]) }, timer);
+  const concat = await kernelSession(rt, m, `concat-${batch}`, () =>
+    buildConcatKernel({ batch, textTokens: 77, userTokens: io.userTokens, hidden: io.hidden, text: io.textOut, user: io.userOut, out: io.ehsType }),
+  );
+  const joined = await run(rt, concat, { text: textStates, user: user.user_tokens }, timer);
+  dispose(textStates, user.user_tokens);
+  return { roles, ehs: joined.encoder_hidden_states, truncated };
+}
+
+/**
+ * CPU form of the guidance combine (the step kernel does the same on the device): the rows' outputs [rows·n] → one
+ * noise prediction [n]. CFG: eps = u + g·(c − u), float32 at every operation, as torch and the kernel compute it.
+ */
+export function combineRows(roles: RowRole[], out: Float32Array, n: number, guidance: number): Float32Array {
+  if (roles.length === 1) return out;
+  const u = roles.indexOf('uncond') * n;
+  const c = roles.indexOf('cond') * n;
+  const eps = new Float32Array(n);
+  const g = Math.fround(guidance);
+  for (let k = 0; k < n; k++) eps[k] = Math.fround(out[u + k] + Math.fround(g * Math.fround(out[c + k] - out[u + k])));
+  return eps;
+}
+
+/** The U-Net input for every row: the same scaled latents repeated (rows differ only in their conditioning). */
+export function repeatRows(roles: RowRole[], scaled: Float32Array): Float32Array {
+  const n = scaled.length;
+  const input = new Float32Array(roles.length * n);
+  for (let b = 0; b < roles.length; b++) input.set(scaled, b * n);
+  return input;
+}
+
+/** [rows, 4, h, w]: the U-Net's sample shape for this batch. */
+export const unetDims = (roles: RowRole[], lh: number, lw: number): number[] => [roles.length, LATENT_CHANNELS, lh, lw];

@@ -1,0 +1,121 @@
+// One image: check the request → condition the batch's rows (conditioning.ts: text encoder, PSA user tokens) →
+// scheduler and seeded noise → one of two denoising loops with the same arithmetic (loops.ts: CPU reference loop,
+// or the device-resident step-kernel loop on WebGPU) → VAE → RGBA. Setup and teardown (timings, GPU read counts,
+// freeing device tensors on every exit) live here once; the loops only denoise.
+
+import { LATENT_CHANNELS, VAE_FACTOR } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import type { GenerateParams, GenerateResult, StepInfo } from '../../shared/types';
+import { latentPreview, vaeToRgba } from '../image';
+import type { LoadedModels } from '../models';
+import type { Tensor } from '../ort-types';
+import { SeededNormal } from '../rng';
+import { createScheduler, type Scheduler } from '../schedulers';
+import type { Runtime } from '../sessions';
+import { floatData, timestepTensor } from '../tensors';
+import { encodeConditioning, rowRoles } from './conditioning';
+import { kernelLoop, referenceLoop, type LoopContext, type LoopMode } from './loops';
+import { dispose, run, type Timer } from './ort-calls';
+import { checkParams } from './params';
+
+export { checkParams, MAX_SIDE, MAX_STEPS } from './params';
+export { releaseKernels } from './ort-calls';
+export type { LoopMode } from './loops';
+
+export interface GenerateHooks {
+  signal?: AbortSignal;
+  onStep?: (info: StepInfo) => void;
+  /** Which loop; default: kernel on WebGPU, reference elsewhere. */
+  loop?: LoopMode;
+}
+
+export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  checkParams(p, m);
+  const { ort } = rt;
+  const io = m.io;
+  const t0 = performance.now();
+  const timer: Timer = { sessionRunMs: 0, unetRunMs: 0, readbacks: 0 };
+  const reads0 = rt.gpuReads?.();
+  const cancelled = () => {
+    if (hooks.signal?.aborted) throw new AppError('CANCELLED', 'generation was cancelled');
+  };
+  const loop: LoopMode = hooks.loop ?? (rt.backend === 'webgpu' ? 'kernel' : 'reference');
+  const lh = p.height / VAE_FACTOR;
+  const lw = p.width / VAE_FACTOR;
+  const n = LATENT_CHANNELS * lh * lw;
+
+  // 1. Conditioning of every row of the U-Net batch.
+  const cond = await encodeConditioning(rt, m, p, rowRoles(p), timer);
+  const textMs = performance.now() - t0;
+  const readsText = rt.gpuReads?.();
+  // Device tensors to free on every exit: the conditioning's, and whatever the loop registers.
+  let loopTensors: () => (Tensor | undefined)[] = () => [];
+  try {
+    cancelled();
+    // 2. Scheduler and initial noise (diffusers' latents= semantics: standard normal × init_noise_sigma).
+    const scheduler = makeScheduler(m, p);
+    const rng = new SeededNormal(p.seed);
+    const noise0 = p.initialNoise ? Float32Array.from(p.initialNoise) : rng.fill(new Float32Array(n));
+    const psaFeed: Record<string, Tensor> = io.hasPsaScale ? { psa_scale: new ort.Tensor('float32', Float32Array.of(p.psaScale ?? 1), [1]) } : {};
+    let lastPreview = -Infinity;
+    const ctx: LoopContext = {
+      rt, m, p, timer, lh, lw, scheduler, cancelled,
+      roles: cond.roles,
+      timesteps: scheduler.timesteps,
+      latents: Float32Array.from(noise0, (x) => x * scheduler.initNoiseSigma),
+      unetFeeds: (sample, t) => ({ sample, timestep: timestepTensor(ort, io.timestepType, t, io.timestepBatch), encoder_hidden_states: cond.ehs, ...psaFeed }),
+      stepNoise: () => (scheduler.needsNoise ? rng.fill(new Float32Array(n)) : undefined),
+      async emitStep(i, current) {
+        const info: StepInfo = { step: i + 1, total: scheduler.timesteps.length, elapsedMs: performance.now() - t0 };
+        if (p.previewEveryMs && performance.now() - lastPreview >= p.previewEveryMs) {
+          lastPreview = performance.now();
+          info.preview = { width: lw, height: lh, rgba: latentPreview(await current(), lw, lh) };
+        }
+        hooks.onStep?.(info);
+      },
+      track: (live) => (loopTensors = live),
+    };
+
+    // 3. Denoising.
+    const tLoop = performance.now();
+    const { vaeInput, latents } = await (loop === 'reference' ? referenceLoop : kernelLoop)(ctx);
+    cancelled();
+    const denoiseMs = performance.now() - tLoop;
+    const readsLoop = rt.gpuReads?.();
+
+    // 4. VAE and the result.
+    const v0 = performance.now();
+    const decoded = await run(rt, m.vae, { latent_sample: vaeInput }, timer);
+    dispose(vaeInput);
+    if (rt.backend === 'webgpu') timer.readbacks++; // the VAE's output comes back to the CPU: the one planned read
+    const rgba = vaeToRgba(floatData(decoded.sample), p.width, p.height);
+    const vaeMs = performance.now() - v0;
+    return {
+      width: p.width,
+      height: p.height,
+      rgba,
+      seed: p.seed,
+      backend: rt.backend,
+      truncated: cond.truncated,
+      timings: { totalMs: performance.now() - t0, textMs, denoiseMs, vaeMs, unetRunMs: timer.unetRunMs, sessionRunMs: timer.sessionRunMs },
+      readbacks: timer.readbacks,
+      gpuMapReads:
+        reads0 === undefined ? undefined : { text: readsText! - reads0, loop: readsLoop! - readsText!, decode: rt.gpuReads!() - readsLoop! },
+      noise: noise0,
+      latents,
+    };
+  } finally {
+    dispose(cond.ehs, ...loopTensors());
+  }
+}
+
+function makeScheduler(m: LoadedModels, p: GenerateParams): Scheduler {
+  let scheduler: Scheduler;
+  try {
+    scheduler = createScheduler(p.scheduler, { ...m.bundle.schedulerConfig, ...(p.eta !== undefined ? { eta: p.eta } : {}) });
+  } catch (e) {
+    throw new AppError('INVALID_REQUEST', `scheduler ${p.scheduler}: ${(e as Error).message}`);
+  }
+  scheduler.setTimesteps(p.steps);
+  return scheduler;
+}

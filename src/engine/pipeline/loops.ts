@@ -1,0 +1,132 @@
+// The two denoising loops, with the same arithmetic. Each takes the shared LoopContext (set up once by `generate`)
+// and returns the VAE's input; neither knows how the batch's rows are conditioned (conditioning.ts does).
+// - referenceLoop: CFG combine and scheduler.step on the CPU (the reference form; used on WASM and the CPU).
+// - kernelLoop: latents, model outputs and scheduler history stay on the device; each step is one step-kernel run
+//   with the scheduler's coefficients (used on WebGPU: the only readback is the final image).
+
+import { LATENT_CHANNELS } from '../../shared/contract';
+import type { GenerateParams } from '../../shared/types';
+import { buildStepKernel } from '../kernels';
+import type { LoadedModels } from '../models';
+import type { Tensor } from '../ort-types';
+import type { Scheduler } from '../schedulers';
+import type { Runtime } from '../sessions';
+import { floatTensor } from '../tensors';
+import { combineRows, repeatRows, unetDims, type RowRole } from './conditioning';
+import { dispose, kernelSession, read, run, type Timer } from './ort-calls';
+
+export type LoopMode = 'reference' | 'kernel';
+
+export interface LoopContext {
+  rt: Runtime;
+  m: LoadedModels;
+  p: GenerateParams;
+  timer: Timer;
+  roles: RowRole[];
+  scheduler: Scheduler;
+  timesteps: number[];
+  /** The starting latents (standard normal × initNoiseSigma), [n] = [1,4,lh,lw]. */
+  latents: Float32Array;
+  lh: number;
+  lw: number;
+  /** The U-Net feeds besides the sample: timestep, encoder_hidden_states, psa_scale. */
+  unetFeeds(sample: Tensor, t: number): Record<string, Tensor>;
+  /** The step's fresh noise (drawn from the seeded generator) when the scheduler needs it. */
+  stepNoise(): Float32Array | undefined;
+  /** Reports step i (and a preview, when due, read lazily from `current`). */
+  emitStep(i: number, current: () => Promise<Float32Array>): Promise<void>;
+  /** Throws CANCELLED when the request was cancelled. */
+  cancelled(): void;
+  /** Registers the loop's live device tensors: `generate` frees them on every exit (cancel and errors too). */
+  track(live: () => (Tensor | undefined)[]): void;
+}
+
+export interface LoopResult {
+  /** The VAE's latent_sample (already ÷ the VAE scaling factor). */
+  vaeInput: Tensor;
+  /** Final latents before the ÷ scaling, when `returnLatents` was asked. */
+  latents?: Float32Array;
+}
+
+async function unet(c: LoopContext, sample: Tensor, t: number): Promise<Tensor> {
+  const u0 = performance.now();
+  const out = await run(c.rt, c.m.unet, c.unetFeeds(sample, t), c.timer);
+  c.timer.unetRunMs += performance.now() - u0;
+  return out.out_sample;
+}
+
+export async function referenceLoop(c: LoopContext): Promise<LoopResult> {
+  const { ort } = c.rt;
+  const io = c.m.io;
+  const n = c.latents.length;
+  let x = c.latents;
+  for (let i = 0; i < c.timesteps.length; i++) {
+    c.cancelled();
+    const t = c.timesteps[i];
+    const input = repeatRows(c.roles, c.scheduler.scaleModelInput(x, t));
+    const outSample = await unet(c, floatTensor(ort, io.unetIn, input, unetDims(c.roles, c.lh, c.lw)), t);
+    const o = await read(outSample, c.timer);
+    dispose(outSample);
+    x = c.scheduler.step(combineRows(c.roles, o, n, c.p.guidance), t, x, c.stepNoise());
+    const xi = x;
+    await c.emitStep(i, async () => xi);
+  }
+  const inv = new Float32Array(n);
+  for (let k = 0; k < n; k++) inv[k] = x[k] / c.m.bundle.vaeScalingFactor;
+  return { vaeInput: floatTensor(ort, io.vaeIn, inv, [1, LATENT_CHANNELS, c.lh, c.lw]), latents: c.p.returnLatents ? x : undefined };
+}
+
+export async function kernelLoop(c: LoopContext): Promise<LoopResult> {
+  const { ort } = c.rt;
+  const io = c.m.io;
+  const { lh, lw, timesteps, scheduler } = c;
+  const batch = c.roles.length as 1 | 2;
+  const latentDims = [1, LATENT_CHANNELS, lh, lw];
+  const n = c.latents.length;
+  const step = await kernelSession(c.rt, c.m, `step-${batch}-${lh}x${lw}`, () =>
+    buildStepKernel({ batch, channels: LATENT_CHANNELS, height: lh, width: lw, unetOut: io.unetOut, unetIn: io.unetIn }),
+  );
+  const zeros = new ort.Tensor('float32', new Float32Array(n), latentDims);
+  let sample: Tensor = new ort.Tensor('float32', c.latents, latentDims);
+  let hist: Tensor[] = [zeros, zeros, zeros];
+  const s0 = scheduler.inputScale(timesteps[0]);
+  let input: Tensor = floatTensor(ort, io.unetIn, repeatRows(c.roles, Float32Array.from(c.latents, (x) => x * s0)), unetDims(c.roles, lh, lw));
+  const guidance = new ort.Tensor('float32', Float32Array.of(c.p.guidance), [1]);
+  let scaled: Tensor | undefined;
+  let unetOut: Tensor | undefined;
+  const live = () => [unetOut, input, sample, ...hist, scaled];
+  c.track(live);
+  for (let i = 0; i < timesteps.length; i++) {
+    c.cancelled();
+    const t = timesteps[i];
+    unetOut = await unet(c, input, t);
+    const plan = scheduler.planStep(t);
+    const last = i === timesteps.length - 1;
+    // The `scaled` row feeds the next U-Net call (× its input scale) or, after the last step, the VAE (÷ scaling).
+    const sNext = last ? 1 / c.m.bundle.vaeScalingFactor : scheduler.inputScale(timesteps[i + 1]);
+    const coef = new Float32Array(30);
+    coef.set(plan.out, 0);
+    plan.hist.forEach((h, j) => coef.set([...h, 0], 6 * (j + 1)));
+    coef.set(plan.out.map((x) => x * sNext), 24);
+    const nz = plan.noise ? c.stepNoise() : undefined;
+    const res = await run(c.rt, step, {
+      unet_out: unetOut,
+      sample,
+      h0: hist[0], h1: hist[1], h2: hist[2],
+      noise: nz ? new ort.Tensor('float32', nz, latentDims) : zeros,
+      coef: new ort.Tensor('float32', coef, [5, 6]),
+      guidance,
+    }, c.timer);
+    dispose(...live());
+    sample = res.next;
+    hist = [res.h0_out, res.h1_out, res.h2_out];
+    input = res.next_input;
+    scaled = res.scaled;
+    const cur = sample;
+    await c.emitStep(i, () => read(cur, c.timer));
+  }
+  const latents = c.p.returnLatents ? Float32Array.from(await read(sample, c.timer)) : undefined;
+  dispose(input, sample, ...hist);
+  const vaeInput = io.vaeIn === 'float32' ? scaled! : floatTensor(ort, io.vaeIn, await read(scaled!, c.timer), latentDims);
+  return { vaeInput, latents };
+}
