@@ -3,7 +3,9 @@
 // Suites: build the tiny models → type check → layering → Vitest (Node: pure code + real ORT on tiny models) →
 // production build → Playwright (Debian Chromium: WebGPU on SwiftShader and WASM, real IndexedDB).
 // A suite that crashes before reporting counts as one failure, so a broken step can never read as green.
-import { spawnSync } from 'node:child_process';
+// `PSA_TEST_LOAD=N npm test` or `npm test -- --load N`: N busy processes keep N cores at 100% for the whole run
+// (started and ended here, also on a crash or Ctrl-C), to prove the suite does not depend on the machine's speed.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,7 +13,15 @@ const root = path.resolve(import.meta.dirname, '..');
 const tmp = path.join(root, '.tmp');
 fs.mkdirSync(tmp, { recursive: true });
 const node = process.execPath;
-const only = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const loadAt = argv.indexOf('--load');
+const loadArg = loadAt >= 0 ? argv.splice(loadAt, 2)[1] : process.env.PSA_TEST_LOAD;
+const load = loadArg === undefined || loadArg === '' ? 0 : Number(loadArg);
+if (!Number.isInteger(load) || load < 0 || load > 64) {
+  console.error(`test-all: the load must be a whole number of busy processes from 0 to 64 (got "${loadArg}")`);
+  process.exit(2);
+}
+const only = argv;
 let passed = 0;
 let failed = 0;
 const lines = [];
@@ -66,6 +76,39 @@ function playwright() {
   }
 }
 
+/**
+ * Starts n processes that spin on a core each. Each also ends itself when this script is gone (its parent id
+ * changes), so even a `kill -9` of the test run leaves no busy process behind.
+ */
+function startLoad(n) {
+  if (!n) return () => undefined;
+  const spin = `const p=process.ppid;for(;;){for(let i=0;i<5e7;i++);if(process.ppid!==p)process.exit(0)}`;
+  const kids = Array.from({ length: n }, () => spawn(node, ['-e', spin], { stdio: 'ignore' }));
+  console.log(`load: started ${n} busy process${n === 1 ? '' : 'es'} (pids ${kids.map((k) => k.pid).join(', ')}) for the whole run`);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    for (const k of kids) k.kill('SIGKILL');
+    console.log(`load: stopped ${n} busy process${n === 1 ? '' : 'es'}`);
+  };
+  process.on('exit', stop);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      stop();
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (e) => {
+    stop();
+    console.error(e);
+    process.exit(1);
+  });
+  return stop;
+}
+
+const t0 = Date.now();
+const stopLoad = startLoad(load);
 step('models', ['node_modules/tsx/dist/cli.mjs', 'scripts/models/build.ts']);
 step('typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
 if (fs.existsSync(path.join(root, '..', 'shared', 'tools', 'check-layers.mjs'))) step('layers', ['../shared/tools/check-layers.mjs', '.']);
@@ -73,6 +116,8 @@ vitest();
 step('build', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn']);
 playwright();
 
+stopLoad();
 console.log('\n' + lines.join('\n'));
+console.log(`wall time ${((Date.now() - t0) / 1000).toFixed(0)} s${load ? ` under a load of ${load} busy process${load === 1 ? '' : 'es'}` : ''}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
