@@ -28,9 +28,9 @@ describe('ageGroupOf', () => {
 
 describe('presets', () => {
   it("PSA's reference levels are users 1001, 797, 697, 2, 742, 501 (evaluation/gen_psa.py) with PSA's ban counts", () => {
-    const ids = [0, 1, 2, 3, 4, 5].map((n) => PRESET_PEOPLE[`psa-level-${n}` as const].psaUserId);
-    expect(ids).toEqual([1001, 797, 697, 2, 742, 501]);
-    const counts = [0, 1, 2, 3, 4, 5].map((n) => computePolicy(createProfile(`psa-level-${n}` as const)).banned.length);
+    const levels = ['psa-level-0', 'psa-level-1', 'psa-level-2', 'psa-level-3', 'psa-level-4', 'psa-level-5'] as const;
+    expect(levels.map((l) => PRESET_PEOPLE[l].psaUserId)).toEqual([1001, 797, 697, 2, 742, 501]);
+    const counts = levels.map((l) => computePolicy(createProfile(l)).banned.length);
     expect(counts).toEqual([0, 2, 4, 4, 5, 7]);
     expect(PRESET_PEOPLE['psa-level-5'].age).toBe(5);
   });
