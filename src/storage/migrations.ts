@@ -1,0 +1,75 @@
+// The schema history of the app's IndexedDB database, as an ordered list of steps. The database's own IndexedDB
+// version IS the schema version: opening with a higher version runs the missing steps inside the browser's
+// `versionchange` transaction, so an upgrade is all-or-nothing (a step that fails, or a tab closed mid-upgrade,
+// leaves the data exactly as it was, at the old version).
+
+import { STORES } from './stores';
+
+/** One schema step. `run` issues IndexedDB requests on the upgrade transaction; it must not await anything else. */
+export interface Migration {
+  /** The schema version this step produces (1, 2, …, in order without gaps). */
+  version: number;
+  /** What it changes, in words (shown in errors and tests). */
+  describe: string;
+  run(db: IDBDatabase, tx: IDBTransaction): void;
+}
+
+/**
+ * Visits every record of a store on the upgrade transaction; `visit` may return a replacement value (written back
+ * with cursor.update) or undefined to leave the record as it is.
+ */
+function rewriteRecords(store: IDBObjectStore, visit: (value: unknown) => unknown): void {
+  const req = store.openCursor();
+  req.onsuccess = () => {
+    const cursor = req.result;
+    if (!cursor) return;
+    const next = visit(cursor.value);
+    if (next !== undefined) cursor.update(next);
+    cursor.continue();
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    describe: 'create the stores: profiles, meta, embeddings, lock',
+    run(db) {
+      // Out-of-line keys (idb-keyval's layout): the key is given on each put.
+      for (const name of Object.values(STORES)) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+    },
+  },
+  {
+    version: 2,
+    describe: 'profiles get explanationStyle (child under 18, else adult) and customWords (empty)',
+    run(_db, tx) {
+      rewriteRecords(tx.objectStore(STORES.profiles), (value) => {
+        if (!isRecord(value)) return undefined; // not a profile: left for the read-side check to report
+        const missingStyle = value.explanationStyle === undefined;
+        const missingWords = value.customWords === undefined;
+        if (!missingStyle && !missingWords) return undefined;
+        const age = typeof value.age === 'number' ? value.age : 0;
+        return {
+          ...value,
+          ...(missingStyle ? { explanationStyle: age < 18 ? 'child' : 'adult' } : {}),
+          ...(missingWords ? { customWords: [] } : {}),
+        };
+      });
+    },
+  },
+];
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Runs, in order, every step above `oldVersion` up to `newVersion` on the upgrade transaction. Throws on a gap in the
+ * list (a programming error); the caller aborts the transaction when anything throws.
+ */
+export function runMigrations(db: IDBDatabase, tx: IDBTransaction, oldVersion: number, newVersion: number, steps: readonly Migration[] = MIGRATIONS): void {
+  steps.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration list out of order: step ${i} produces version ${m.version}`);
+  });
+  for (const m of steps) if (m.version > oldVersion && m.version <= newVersion) m.run(db, tx);
+}

@@ -1,0 +1,23 @@
+// The layout of the app's one IndexedDB database: its name, its object stores and the fixed keys in them.
+// One database (not one per store, as idb-keyval's createStore would make) so that the schema has one version,
+// upgrades run in one transaction, and a write that spans stores (delete a profile + clear the active id) is atomic.
+
+/** The database name (per origin). */
+export const DB_NAME = 'psa-web';
+
+/** Object stores; all use out-of-line keys, as idb-keyval does. */
+export const STORES = {
+  /** key: profile id → value: Profile (src/shared/profile.ts), checked on save. */
+  profiles: 'profiles',
+  /** key: META_KEYS.* → small app values (the active profile id). */
+  meta: 'meta',
+  /** key: embeddingKey(encoderId, text) (64 hex) → CachedEmbedding. */
+  embeddings: 'embeddings',
+  /** key: LOCK_KEYS.* → the parent lock's hash record and its throttle state. */
+  lock: 'lock',
+} as const;
+
+export type StoreName = (typeof STORES)[keyof typeof STORES];
+
+export const META_KEYS = { activeProfileId: 'activeProfileId' } as const;
+export const LOCK_KEYS = { secret: 'secret', throttle: 'throttle' } as const;
