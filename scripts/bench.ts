@@ -20,10 +20,10 @@ import type { Variant } from '../src/shared/bundle';
 import type { GenerateParams, GenerateResult } from '../src/shared/types';
 import type { Engine } from '../src/engine/engine';
 import { nodeEngine } from '../src/engine/node-host';
-import { buildBundles } from './models/bundle';
+import { ensureDemoBundles, modelsDir } from './lib/demo-bundles';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MODELS = path.join(ROOT, 'public', 'models');
+const MODELS = modelsDir();
 const DEMO = path.join(MODELS, 'demo');
 const PLAIN = path.join(MODELS, 'demo-plain');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -87,10 +87,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const repeats = values.repeats === undefined ? 15 : Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number ≥ 1 (got "${values.repeats}")`);
-  if (!existsSync(path.join(DEMO, 'manifest.json')) || !existsSync(path.join(PLAIN, 'manifest.json'))) {
-    console.log(`building the demo bundles in ${path.relative(ROOT, MODELS)} …`);
-    buildBundles({ outDir: MODELS });
-  }
+  ensureDemoBundles((l) => console.log(l));
 
   const mk = (name: string, bundle: string, o: Partial<Case> = {}): Case => ({ name, bundle, loop: 'reference', guidance: 7.5, runs: [], ...o });
   const psa = mk('psa', DEMO);

@@ -8,14 +8,13 @@ import { LATENT_CHANNELS } from '../src/shared/contract';
 import { toErrorInfo } from '../src/shared/errors';
 import { SCHEDULER_NAMES, type GenerateParams, type SchedulerName } from '../src/shared/types';
 import { nodeEngine } from '../src/engine/node-host';
+import { ensureDemoBundles, modelsDir } from './lib/demo-bundles';
 import { readNpy, writeNpy } from './lib/npy';
 import { encodePng } from './lib/png';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
   [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
   [--psa-scale X] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
-
-const DEFAULT_BUNDLE = path.resolve(import.meta.dirname, '..', 'public', 'models', 'demo');
 
 class Usage extends Error {}
 
@@ -54,11 +53,13 @@ async function main(argv: string[]): Promise<number> {
     throw new Usage(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
   }
   if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
-  const bundleDir = path.resolve(values.bundle ?? DEFAULT_BUNDLE);
+  // The default bundle is the demo one, built here on first use (messages on stderr: stdout may be --json).
+  if (!values.bundle) ensureDemoBundles((l) => console.error(l));
+  const bundleDir = path.resolve(values.bundle ?? path.join(modelsDir(), 'demo'));
   try {
     if (!(await fs.stat(bundleDir)).isDirectory()) throw new Error();
   } catch {
-    throw new Error(`bundle folder not found: ${bundleDir}${values.bundle ? '' : ' (run `npm run models:demo` to build the demo bundle)'}`);
+    throw new Error(`bundle folder not found: ${bundleDir}`);
   }
 
   const engine = nodeEngine((_c, m) => console.error(m));
