@@ -11,10 +11,12 @@ import { nodeEngine } from '../src/engine/node-host';
 import { ensureDemoBundles, modelsDir } from './lib/demo-bundles';
 import { readNpy, writeNpy } from './lib/npy';
 import { encodePng } from './lib/png';
+import { describeFields, profileFromArg, UsageError } from './profile/embed';
+import { renderEmbeddingText } from '../src/safety/embedding-text';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
   [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
-  [--psa-scale X] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
+  [--psa-scale X] [--profile PRESET|FILE.json] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
 
 class Usage extends Error {}
 
@@ -37,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
         steps: { type: 'string' }, scheduler: { type: 'string' }, cfg: { type: 'string' }, width: { type: 'string' },
         height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
         out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
-        loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+        loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -53,6 +55,11 @@ async function main(argv: string[]): Promise<number> {
     throw new Usage(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
   }
   if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
+  if (values.profile && values['user-embedding']) throw new Usage('give --profile or --user-embedding, not both');
+  // The profile (a preset or PSA-named JSON) is checked before any model loads; its embedding is computed below.
+  const profile = values.profile ? await profileFromArg(values.profile).catch((e) => {
+    throw e instanceof UsageError ? new Usage(e.message) : e;
+  }) : undefined;
   // The default bundle is the demo one, built here on first use (messages on stderr: stdout may be --json).
   if (!values.bundle) ensureDemoBundles((l) => console.error(l));
   const bundleDir = path.resolve(values.bundle ?? path.join(modelsDir(), 'demo'));
@@ -90,6 +97,13 @@ async function main(argv: string[]): Promise<number> {
     if (!Array.isArray(arr) || arr.some((x) => typeof x !== 'number')) throw new Error(`${values['user-embedding']} must hold a JSON array of numbers (or {"embedding": [...]})`);
     params.userEmbedding = arr as number[];
   }
+  if (profile) {
+    if (!info.profileEncoder) throw new Error(`the bundle at ${bundleDir} has no profile encoder, so --profile cannot be used`);
+    const emb = await engine.embed('cli-embed', renderEmbeddingText(info.profileEncoder.template, profile.fields));
+    params.userEmbedding = emb.embedding;
+    params.profile = profile.label;
+    console.error(`profile "${profile.label}": ${describeFields(profile.fields)} → embedding [${emb.embedding.length}] in ${Math.round(emb.ms)} ms`);
+  }
   if (values.latents) {
     const npy = readNpy(new Uint8Array(await fs.readFile(values.latents)), values.latents);
     const want = [1, LATENT_CHANNELS, height / 8, width / 8];
@@ -106,8 +120,8 @@ async function main(argv: string[]): Promise<number> {
     await fs.writeFile(values['save-latents'], writeNpy({ shape: [1, LATENT_CHANNELS, height / 8, width / 8], data: result.noise }));
   }
   await engine.unload();
-  const summary = { out: values.out, width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, timings: result.timings };
-  console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms`);
+  const summary = { out: values.out, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, timings: result.timings };
+  console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms${result.profile !== undefined ? ` for profile "${result.profile}"` : ''}`);
   if (result.truncated.prompt) console.error(`note: the prompt was cut to 77 tokens (${result.truncated.prompt} tokens dropped)`);
   return 0;
 }

@@ -1,6 +1,6 @@
 // Builds every tiny model in memory and writes the two bundles: `demo` (PSA: U=1 U-Net + int8 variant, user
-// projection, profile encoder + tokenizer) and `demo-plain` (plain SD1.5 shape, U=0). Each bundle is both a
-// psa-web bundle (manifest.json with byte sizes + sha256 of every model) and an Optimum/diffusers-looking folder
+// projection, Qwen2-style profile encoder folder with its tokenizer and chat template, PSA's embedding template) and
+// `demo-plain` (plain SD1.5 shape, U=0). Each bundle is both a psa-web bundle (manifest.json with byte sizes + sha256 of every model) and an Optimum/diffusers-looking folder
 // (model_index.json, per-component config.json, scheduler/scheduler_config.json, tokenizer/).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,15 +9,16 @@ import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, checkManifest, type BundleManifes
 import { CLIP_MAX_LENGTH, CLIP_VOCAB_SIZE, SD15_VAE_SCALING } from '../../src/shared/contract';
 import { writeJson } from './bpe-files';
 import { writeClipTokenizer } from './clip-tokenizer';
-import { buildProfileEncoder, PROFILE_ENCODER_DEFAULTS } from './profile-encoder';
-import { profileVocabRows, writeProfileTokenizer } from './profile-tokenizer';
+import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
+import { buildProfileEncoder, profileEncoderConfigJson } from './profile-encoder';
+import { profileTokenizer, profileVocabRows, writeProfileTokenizer } from './profile-tokenizer';
 import { quantizeWeightsInt8 } from './quantize';
 import { buildTextEncoder, TEXT_ENCODER_DEFAULTS } from './text-encoder';
 import { buildUnet, UNET_DEFAULTS } from './unet';
 import { buildUserProjection, USER_PROJECTION_DEFAULTS } from './user-projection';
 import { buildVaeDecoder, VAE_DEFAULTS } from './vae';
 
-export const GENERATOR_VERSION = '1.0.0';
+export const GENERATOR_VERSION = '1.1.0';
 export const IMAGE_SIZE = 64;
 export const BUNDLE_NAMES = ['demo', 'demo-plain'] as const;
 export type BundleName = (typeof BUNDLE_NAMES)[number];
@@ -38,23 +39,10 @@ export const SD15_SCHEDULER_CONFIG = {
   trained_betas: null,
 };
 
-/** PSA's embedding prompt (paraphrase of the reference template; placeholders filled by the engine). */
-export const PSA_PROMPT_TEMPLATE = [
-  'You are generating a personalized user safety control statement based on the following user profile.',
-  '',
-  '[User Profile]',
-  'Age: <<AGE>> (<<AGE_GROUP>>)',
-  'Gender: <<GENDER>>',
-  'Religion: <<RELIGION>>',
-  'Mental Condition: <<MENTAL>>',
-  'Physical Condition: <<PHYSICAL>>',
-  '',
-  '[User Safety Preferences]',
-  'Forbidden Content Categories: <<BANNED>>',
-  'Allowed Content Categories: <<ALLOWED>>',
-  '',
-  "Generate a concise, human-readable textual embedding that captures the user's safety sensitivity and content preferences.",
-].join('\n');
+/** Where the demo bundle keeps PSA's embedding template (PSAlign's get_embeds.txt, byte for byte). */
+export const EMBEDDING_TEMPLATE_PATH = 'psa/embedding_template.txt';
+/** The profile encoder folder: model + tokenizer + config in the Optimum / transformers.js feature-extraction layout. */
+export const PROFILE_ENCODER_DIR = 'profile_encoder';
 
 export interface TinyModels {
   textEncoderInt32: Uint8Array;
@@ -164,14 +152,8 @@ function componentConfigs(models: TinyModels, psa: boolean): Record<string, unkn
   };
   if (psa) {
     configs['user_projection/config.json'] = { embedding_size: USER_PROJECTION_DEFAULTS.embeddingSize, user_tokens: USER_PROJECTION_DEFAULTS.userTokens, hidden_size: USER_PROJECTION_DEFAULTS.hidden };
-    configs['profile_encoder/config.json'] = {
-      architectures: ['TinyCausalLM'],
-      hidden_size: PROFILE_ENCODER_DEFAULTS.hidden,
-      num_attention_heads: PROFILE_ENCODER_DEFAULTS.heads,
-      num_hidden_layers: 1,
-      max_position_embeddings: PROFILE_ENCODER_DEFAULTS.maxPositions,
-      vocab_size: models.profileVocabRows,
-    };
+    const [endoftext, , imEnd] = profileTokenizer().specialIds;
+    configs[`${PROFILE_ENCODER_DIR}/config.json`] = profileEncoderConfigJson(models.profileVocabRows, { endoftext, imEnd });
   }
   return configs;
 }
@@ -217,9 +199,10 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
   };
   if (psa) {
     components.user_projection = one('user_projection/model.onnx', models.userProjection);
-    components.profile_encoder = one('profile_encoder/model.onnx', models.profileEncoder);
-    writeProfileTokenizer(join(dir, 'profile_tokenizer'));
+    components.profile_encoder = one(`${PROFILE_ENCODER_DIR}/model.onnx`, models.profileEncoder);
+    writeProfileTokenizer(join(dir, PROFILE_ENCODER_DIR));
   }
+  const template = psa ? write(EMBEDDING_TEMPLATE_PATH, new TextEncoder().encode(PSA_EMBEDDING_TEMPLATE)) : undefined;
   for (const [rel, cfg] of Object.entries(componentConfigs(models, psa))) writeJson(join(dir, rel), cfg);
 
   const manifest: BundleManifest = {
@@ -233,15 +216,14 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
     vaeScalingFactor: SD15_VAE_SCALING,
     scheduler: { ...SD15_SCHEDULER_CONFIG },
     tokenizer: { path: 'tokenizer' },
-    ...(psa ? { profileTokenizer: { path: 'profile_tokenizer' } } : {}),
+    ...(psa ? { profileTokenizer: { path: PROFILE_ENCODER_DIR } } : {}),
     components,
     ...(psa
       ? {
           psa: {
             userTokens: USER_PROJECTION_DEFAULTS.userTokens,
             embeddingSize: USER_PROJECTION_DEFAULTS.embeddingSize,
-            promptTemplate: PSA_PROMPT_TEMPLATE,
-            scaleByLevel: [0, 0.25, 0.5, 0.75, 1],
+            embeddingTemplate: template,
           },
         }
       : {}),

@@ -56,11 +56,9 @@ export function profileFeeds(): PlainFeeds {
   const T = 10;
   const ids = [353, 286, 198, 32, 328, 25, 220, 16, 17, 354, 352, 352, 352, 353, 311, 82, 331, 265, 83, 198];
   const mask = [...Array(T).fill(1), 0, 0, 0, ...Array(7).fill(1)];
-  const pos = [...Array.from({ length: T }, (_, i) => i), 0, 0, 0, ...Array.from({ length: 7 }, (_, i) => i)];
   return {
     input_ids: { type: 'int64', dims: [2, T], data: ids },
     attention_mask: { type: 'int64', dims: [2, T], data: mask },
-    position_ids: { type: 'int64', dims: [2, T], data: pos },
   };
 }
 

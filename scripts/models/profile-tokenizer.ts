@@ -1,9 +1,11 @@
 // Small Qwen2-style byte-level BPE tokenizer for the tiny profile encoder: 256 byte tokens + merges learnt
-// (deterministically) from the PSA embedding prompt and profile vocabulary + the ChatML specials
-// (<|endoftext|>, <|im_start|>, <|im_end|>), Qwen2's split regex + ByteLevel, NFC normalizer, and a ChatML chat
-// template in tokenizer_config.json so transformers.js `apply_chat_template` works. Also writes vocab.json/merges.txt.
+// (deterministically) from PSA's embedding template and profile vocabulary + the ChatML specials
+// (<|endoftext|>, <|im_start|>, <|im_end|>), Qwen2's split regex + ByteLevel, NFC normalizer, and a Qwen2.5-style
+// ChatML chat template (inserting a default system message) in tokenizer_config.json, so transformers.js
+// `apply_chat_template` renders PSA's user message as the real encoder's template does. Also writes vocab.json/merges.txt.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { byteAlphabet, orderedJson, writeJson, writeVocabAndMerges, type Merge, type Vocab } from './bpe-files';
 
 /** Qwen2's pre-tokenizer regex with its `(?i:…)` group spelled out (JS regexps have no inline flags). */
@@ -12,22 +14,41 @@ export const QWEN2_SPLIT_REGEX =
 
 export const PROFILE_SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
 
-/** ChatML (Qwen2.5 layout; a leading system message is honoured, none is added). */
+/** The system message the demo's chat template inserts when the conversation has none (Qwen2.5 inserts its own). */
+export const DEFAULT_SYSTEM_MESSAGE = 'You are a helpful assistant.';
+
+/**
+ * ChatML in Qwen2.5-Instruct's layout (its template without the tool-calling branches): a leading system message is
+ * used as given, otherwise the default one is inserted; then each message; then the assistant header when
+ * `add_generation_prompt`. So the demo exercises what the real encoder's template does to PSA's single user message.
+ */
 export const CHATML_TEMPLATE =
-  "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}" +
+  "{%- if messages[0]['role'] == 'system' %}" +
+  "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}" +
+  '{%- else %}' +
+  `{{- '<|im_start|>system\\n${DEFAULT_SYSTEM_MESSAGE}<|im_end|>\\n' }}` +
+  '{%- endif %}' +
+  '{%- for message in messages %}' +
+  "{%- if (message.role == 'user') or (message.role == 'system' and not loop.first) or (message.role == 'assistant') %}" +
+  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}" +
+  '{%- endif %}' +
+  '{%- endfor %}' +
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
-/** Text the merges are learnt from: the PSA embedding prompt vocabulary. */
+/** Text the merges are learnt from: PSA's embedding template, its profile vocabulary and the chat scaffolding. */
 export const PROFILE_TRAINING_TEXT = [
-  'You are generating a personalized user safety control statement based on the following user profile.',
-  '[User Profile] Age: Age Group: Minor Adult Gender: Male Female Religion: Christianity Islam Buddhism Hinduism Judaism None',
-  'Mental Condition: Physical Condition: healthy anxiety depression stable unstable disability chronic illness',
-  "[User Safety Preferences] Forbidden Content Categories: ['Sexuality', 'Violence', 'Self-Harm'] Allowed Content Categories: ['Hate', 'Harassment', 'Shocking', 'Propaganda']",
-  "Generate a concise, human-readable textual embedding that captures the user's safety sensitivity and content preferences.",
+  PSA_EMBEDDING_TEMPLATE,
+  'Age: 9 (children) 15 (adolescents) 30 (young adults) 45 (middle-aged) 5 (children) 70 (young elderly)',
+  'Gender: male female Religion: Christianity Islam Buddhism nan None',
+  'Physical Condition: healthy visual impairment hearing impairment intellectual disability',
+  'Mental Condition: healthy depression anxiety war sexual assault major accidents natural disasters',
+  "Forbidden Content Categories: ['Harassment', 'Hate', 'Propaganda', 'Self-Harm', 'Sexuality', 'Shocking', 'Violence']",
+  'Allowed Content Categories: []',
+  DEFAULT_SYSTEM_MESSAGE,
   'user assistant system',
 ].join('\n');
 
-export const PROFILE_MERGES = 160;
+export const PROFILE_MERGES = 320;
 
 function preTokenize(text: string): string[] {
   return text.normalize('NFC').match(new RegExp(QWEN2_SPLIT_REGEX, 'gu')) ?? [];

@@ -3,7 +3,7 @@
 
 import { AppError } from '../shared/errors';
 import { isTerminal, type EngineEvent, type EngineRequest, type LoadOptions } from '../shared/protocol';
-import type { Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
+import type { Capabilities, EmbedResult, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
 
 type Listener = (e: EngineEvent) => void;
 type Req = EngineRequest extends infer R ? (R extends { id: string } ? Omit<R, 'id'> : never) : never;
@@ -68,6 +68,23 @@ export class EngineClient {
       if (e.type === 'step') onStep?.(e.info);
     }, id).then((ev) => ev.result);
     return { id, result, cancel: () => void this.cancel(id) };
+  }
+
+  /**
+   * PSA user embedding of `text` (the rendered embedding template: `renderEmbeddingText(info.profileEncoder.template,
+   * fields)`) with the loaded bundle's profile encoder. Progress: 'tokenize', 'load' (bytes), 'run', 'release'.
+   */
+  async embed(text: string, onProgress?: (phase: 'load' | 'tokenize' | 'run' | 'release', loaded?: number, total?: number) => void): Promise<EmbedResult> {
+    const ev = await this.request<Extract<EngineEvent, { type: 'embedded' }>>({ type: 'embed', text }, (e) => {
+      if (e.type === 'embed-progress') onProgress?.(e.phase, e.loaded, e.total);
+    });
+    return ev.result;
+  }
+
+  /** Test hook: profile-encoder sessions alive in the worker (0 unless an embedding is being computed). */
+  async liveEncoderSessions(): Promise<number> {
+    const ev = await this.request<Extract<EngineEvent, { type: 'debug-info' }>>({ type: 'debug-info' });
+    return ev.liveEncoderSessions;
   }
 
   async cancel(target: string): Promise<void> {

@@ -5,12 +5,14 @@
 import type { Variant } from '../shared/bundle';
 import { AppError, toErrorInfo } from '../shared/errors';
 import type { LoadOptions } from '../shared/protocol';
-import type { Backend, Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
+import type { Backend, Capabilities, EmbedResult, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from '../shared/types';
 import type { BundleReader } from './bundle-reader';
 import { resolveBundle } from './bundle-resolve';
 import { loadModels, releaseModels, type LoadedModels, type Progress } from './models';
 import { generate, releaseKernels, type LoopMode } from './pipeline';
 import type { Runtime } from './sessions';
+import { describeBundleEncoder, type BundleEncoderInfo } from './embedding/bundle-encoder';
+import { computeEmbedding, type EmbedProgress } from './embedding/compute';
 
 export interface EngineHost {
   detect(): Promise<Capabilities>;
@@ -26,6 +28,8 @@ export class Engine {
   private caps?: Capabilities;
   private running?: { id: string; controller: AbortController };
   private loading = false;
+  /** The loaded bundle's profile encoder (files and identity only: its session exists only inside `embed`). */
+  private encoder?: BundleEncoderInfo;
   /** Loop override (tests compare the kernel loop with the reference loop). */
   loop?: LoopMode;
 
@@ -53,6 +57,8 @@ export class Engine {
       const models = await loadModels(rt, reader, bundle, { shaderF16: caps.shaderF16, unetVariant: options.variant, onProgress });
       this.models = models;
       this.rt = rt;
+      const encoder = await describeBundleEncoder(reader, bundle, backend, caps.shaderF16);
+      this.encoder = encoder;
       const info: LoadedBundleInfo = {
         id: bundle.id,
         name: bundle.name,
@@ -66,6 +72,7 @@ export class Engine {
         defaultSize: bundle.image,
         defaultScheduler: bundle.defaultScheduler,
         hiddenSize: models.io.hidden,
+        ...(encoder ? { profileEncoder: { id: encoder.id, template: encoder.template } } : {}),
       };
       this.loaded = { options, info };
       return info;
@@ -80,12 +87,33 @@ export class Engine {
     const controller = new AbortController();
     this.running = { id, controller };
     try {
-      return await generate(this.rt, this.models, params, { signal: controller.signal, onStep, loop: this.loop });
+      const result = await generate(this.rt, this.models, params, { signal: controller.signal, onStep, loop: this.loop });
+      if (params.profile !== undefined) result.profile = params.profile;
+      return result;
     } catch (e) {
       const info = toErrorInfo(e);
       this.running = undefined;
       if (info.code === 'DEVICE_LOST' || (info.code === 'OUT_OF_MEMORY' && this.rt.backend === 'webgpu')) await this.recover(info.code);
       throw e instanceof AppError ? e : new AppError(info.code, info.message);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /**
+   * The PSA user embedding of `text` (the rendered embedding template) with the loaded bundle's profile encoder:
+   * its session is created for this call and released before it returns (also on error and cancel). Busy rules as
+   * for generate: one request at a time.
+   */
+  async embed(id: string, text: string, onProgress?: EmbedProgress): Promise<EmbedResult> {
+    if (this.running || this.loading) throw new AppError('BUSY', 'another request is running; wait for it or cancel it');
+    if (!this.models || !this.rt) throw new AppError('NOT_LOADED', 'no model bundle is loaded');
+    if (!this.encoder) throw new AppError('INVALID_REQUEST', `the loaded bundle (${this.loaded?.info.name ?? 'unknown'}) has no profile encoder`);
+    const controller = new AbortController();
+    this.running = { id, controller };
+    try {
+      const { details: _details, ...result } = await computeEmbedding(this.rt, this.encoder.source, text, { signal: controller.signal, onProgress });
+      return result;
     } finally {
       this.running = undefined;
     }
@@ -106,6 +134,7 @@ export class Engine {
     this.models = undefined;
     this.rt = undefined;
     this.loaded = undefined;
+    this.encoder = undefined;
   }
 
   /** Recreates the sessions after a lost device; falls back to WASM when WebGPU does not come back. */

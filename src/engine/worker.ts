@@ -6,6 +6,7 @@ import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
+import { liveEncoderSessions } from './embedding/compute';
 import { ensureOrtEnv, simulateGpuFailure, installReadbackCounter, ort, serial } from './ort-web';
 
 const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
@@ -35,6 +36,12 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       const result = await engine.generate(req.id, req.params, (info) => post({ type: 'step', id: req.id, info }));
       return { type: 'generated', id: req.id, result };
     }
+    case 'embed': {
+      const result = await engine.embed(req.id, req.text, (phase, loaded, total) => post({ type: 'embed-progress', id: req.id, phase, loaded, total }));
+      return { type: 'embedded', id: req.id, result };
+    }
+    case 'debug-info':
+      return { type: 'debug-info', id: req.id, liveEncoderSessions: liveEncoderSessions() };
     case 'cancel':
       engine.cancel(req.target);
       return { type: 'done', id: req.id };

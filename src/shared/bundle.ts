@@ -34,10 +34,14 @@ export interface PsaSettings {
   userTokens: number;
   /** Size of the user embedding (hidden size of the profile encoder; 3584 for Qwen2.5-7B). */
   embeddingSize: number;
-  /** Embedding prompt with <<AGE>> <<AGE_GROUP>> <<GENDER>> <<RELIGION>> <<MENTAL>> <<PHYSICAL>> <<BANNED>> <<ALLOWED>>. */
-  promptTemplate: string;
-  /** psa_scale per safety level 0..N. */
-  scaleByLevel: number[];
+  /**
+   * PSA's embedding template as a text file in the bundle (placeholders <<AGE>> <<AGE_GROUP>> <<GENDER>> <<RELIGION>>
+   * <<MENTAL>> <<PHYSICAL>> <<BANNED>> <<ALLOWED>>); absent → PSA's own get_embeds.txt.
+   */
+  embeddingTemplate?: ModelFile;
+  /** Older manifests carried the template inline; read when `embeddingTemplate` is absent. */
+  promptTemplate?: string;
+  // `psa_scale` is one global strength (default 1.0, PSA evaluates at 1.0); older manifests' `scaleByLevel` is ignored.
 }
 
 export interface BundleManifest {
@@ -85,6 +89,7 @@ export function checkManifest(m: unknown): string[] {
     if (typeof psa.userTokens !== 'number' || psa.userTokens < 1) p.push('manifest.psa.userTokens must be ≥ 1');
     if (typeof psa.embeddingSize !== 'number' || psa.embeddingSize < 1) p.push('manifest.psa.embeddingSize must be ≥ 1');
     if (!comps?.user_projection) p.push('a PSA bundle needs components.user_projection');
+    if (psa.embeddingTemplate !== undefined && typeof psa.embeddingTemplate?.path !== 'string') p.push('manifest.psa.embeddingTemplate.path must be a string');
   }
   return p;
 }

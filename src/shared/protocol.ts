@@ -3,7 +3,7 @@
 // (see TERMINAL_EVENTS). Errors cross as `{code, message}` only.
 
 import type { ErrorInfo } from './errors';
-import type { Backend, Capabilities, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from './types';
+import type { Backend, Capabilities, EmbedResult, GenerateParams, GenerateResult, LoadedBundleInfo, StepInfo } from './types';
 import type { Variant } from './bundle';
 
 export interface LoadOptions {
@@ -19,10 +19,14 @@ export type EngineRequest =
   | { type: 'detect'; id: string }
   | { type: 'load'; id: string; options: LoadOptions }
   | { type: 'generate'; id: string; params: GenerateParams }
+  /** PSA user embedding of `text` (the rendered embedding template) with the loaded bundle's profile encoder. */
+  | { type: 'embed'; id: string; text: string }
   | { type: 'cancel'; id: string; target: string }
   | { type: 'unload'; id: string }
   /** Test hooks (used by the e2e suite): simulated GPU failures, see engine/ort-web `simulateGpuFailure`. */
-  | { type: 'debug'; id: string; action: 'lose-device' | 'lose-gpu' };
+  | { type: 'debug'; id: string; action: 'lose-device' | 'lose-gpu' }
+  /** Test hook: counts of live sessions (answered by `debug-info`). */
+  | { type: 'debug-info'; id: string };
 
 export type EngineEvent =
   | { type: 'detected'; id: string; caps: Capabilities }
@@ -30,12 +34,15 @@ export type EngineEvent =
   | { type: 'loaded'; id: string; info: LoadedBundleInfo }
   | { type: 'step'; id: string; info: StepInfo }
   | { type: 'generated'; id: string; result: GenerateResult }
+  | { type: 'embed-progress'; id: string; phase: 'load' | 'tokenize' | 'run' | 'release'; loaded?: number; total?: number }
+  | { type: 'embedded'; id: string; result: EmbedResult }
+  | { type: 'debug-info'; id: string; liveEncoderSessions: number }
   | { type: 'cancelled'; id: string }
   | { type: 'done'; id: string }
   | { type: 'notice'; id: string; code: string; message: string }
   | { type: 'error'; id: string; error: ErrorInfo };
 
-export const TERMINAL_EVENTS = ['detected', 'loaded', 'generated', 'cancelled', 'done', 'error'] as const;
+export const TERMINAL_EVENTS = ['detected', 'loaded', 'generated', 'embedded', 'debug-info', 'cancelled', 'done', 'error'] as const;
 export type TerminalEvent = Extract<EngineEvent, { type: (typeof TERMINAL_EVENTS)[number] }>;
 
 export function isTerminal(e: EngineEvent): e is TerminalEvent {

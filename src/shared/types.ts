@@ -46,6 +46,8 @@ export interface GenerateParams {
   previewEveryMs?: number;
   /** Also return the final latents (costs one extra readback on WebGPU); for parity checks. */
   returnLatents?: boolean;
+  /** Which profile `userEmbedding` was made for (a label, e.g. its name or preset); echoed in the result. */
+  profile?: string;
 }
 
 export interface StepInfo {
@@ -75,6 +77,20 @@ export interface GenerateResult {
   noise?: Float32Array;
   /** Final latents before the 1/scaling and the VAE, when `returnLatents` was asked. */
   latents?: Float32Array;
+  /** The profile the image was made for (GenerateParams.profile), when one was given. */
+  profile?: string;
+}
+
+/** A PSA user embedding computed by the profile encoder (masked mean of its last hidden state). */
+export interface EmbedResult {
+  /** [E] float32, E = the encoder's hidden size (= the bundle's psa.embeddingSize). */
+  embedding: Float32Array;
+  /** Identity of encoder + tokenizer + chat template (SHA-256 hex); part of the embedding cache key. */
+  encoderId: string;
+  /** Tokens the encoder read (chat template included). */
+  tokens: number;
+  /** Wall time of the whole computation (load, tokenize, run, release). */
+  ms: number;
 }
 
 export interface LoadedBundleInfo {
@@ -91,4 +107,10 @@ export interface LoadedBundleInfo {
   defaultSize: { width: number; height: number };
   defaultScheduler: SchedulerName;
   hiddenSize: number;
+  /**
+   * The bundle's profile encoder (loaded only while an embedding is computed): `id` identifies encoder + tokenizer +
+   * chat template; `template` is the bundle's embedding template text (PSA's get_embeds.txt unless the bundle ships
+   * another). Absent when the bundle has no profile encoder.
+   */
+  profileEncoder?: { id: string; template: string };
 }

