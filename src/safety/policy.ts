@@ -6,14 +6,19 @@
 // stored answers are not the prompt's literal rules (those agree with only 42 of 1 001 users), but each category is a
 // plain "any of these" over at most three of Age_Group, Religion, Physical_Condition, Mental_Condition (gender never
 // matters), with no contradiction anywhere in the data. The table below is that function, one row per clause; the
-// number after each rule is how many of PSA's users it covers (a user can be covered by several).
+// comment above each category says how many of PSA's users each clause covers (a user can be covered by several).
 //
-// Combinations absent from PSA's data, and what the table does with them (no other reading fits the data):
-//  - under-13 users never have a war or sexual-assault history, and over-90s never a sexual-assault, war or
-//    natural-disaster one: the age rules and the trauma rules both apply, and they agree wherever both were observed.
-//  - a religion outside PSA's list ("other"): all three of PSA's religions behave identically for every category, so
-//    the religion rules are read as "has a religion" and apply to "other" too. Physical or mental conditions outside
-//    PSA's list match no rule (PSA's rules name specific conditions); the parent can ban anything explicitly.
+// scripts/analysis/psa_policy_table.py prints the truth tables this was read from.
+//
+// Combinations absent from PSA's data (its generator, gen_users.py, drew no religion under 8, no war history under
+// 18, no sexual assault under 10 or in children, and only "healthy" / "natural disasters" for infants), and what the
+// table does with them:
+//  - young children with a religion or a war / sexual-assault history, and over-90s with a sexual-assault, war or
+//    natural-disaster history: every rule that applies bans its category (the union), as in all the data where an age
+//    rule and a condition rule meet.
+//  - a religion outside PSA's list ("other"): PSA's three religions behave identically for every category, so the
+//    religion rules are read as "has a religion" and apply to "other" too. Physical or mental conditions outside PSA's
+//    list match no rule (PSA's rules name specific conditions); the parent can ban anything explicitly.
 import { AGE_GROUPS, CATEGORIES, GENDERS, MENTAL_CONDITIONS, OTHER, PHYSICAL_CONDITIONS, RELIGIONS } from '../shared/profile';
 import type { Category, CategoryDecision, Policy, Profile } from '../shared/profile';
 import { ADULT_AGE, ageGroupOf } from './profile';
