@@ -78,9 +78,12 @@ export async function exportProfiles(profiles: Profile[], opts: { passphrase?: s
   );
 }
 
-/** UTF-8 size of a text, counted without allocating for the common small case. */
+/**
+ * The UTF-8 size of a text when it could exceed MAX_FILE_BYTES; a text too short to reach the limit even at 3 bytes
+ * per UTF-16 unit is not encoded (its length is returned, which is only compared against the limit).
+ */
 function utf8Bytes(text: string): number {
-  if (text.length * 3 <= MAX_FILE_BYTES) return text.length; // cannot exceed the limit; exact size not needed
+  if (text.length * 3 <= MAX_FILE_BYTES) return text.length;
   return new TextEncoder().encode(text).length;
 }
 

@@ -123,6 +123,17 @@ describe('parent lock', () => {
     expect((await lockStatus()).failures).toBe(4);
   });
 
+  it('a tab closed while a try is being checked still counts it as a wrong try', async () => {
+    await setLock(PIN);
+    // The check never finishes (the tab goes away mid-hash); the try was counted before hashing began.
+    const derive = vi.spyOn(crypto.subtle, 'deriveBits').mockImplementation(() => new Promise<ArrayBuffer>(() => undefined));
+    void verifyLock('1111');
+    await vi.waitFor(() => expect(derive).toHaveBeenCalled());
+    derive.mockRestore();
+    await closeDatabase(); // reload
+    expect(await lockStatus()).toMatchObject({ locked: true, failures: 1 });
+  });
+
   it('changing the lock needs the current secret; removing it needs the secret', async () => {
     await setLock(PIN);
     expect(await codeOf(setLock('98765432'))).toBe('LOCK_WRONG');
