@@ -260,6 +260,7 @@ class LastHidden(torch.nn.Module):
 
 
 def main():
+    global OUT
     import pandas as pd
 
     torch.use_deterministic_algorithms(True)
@@ -287,8 +288,9 @@ def main():
         raw_rows = list(csv.DictReader(io.StringIO(users_csv.decode("utf-8"))))
         rendered = [render_like_get_embeds(template, row) for _, row in df.iterrows()]
 
-        if os.path.isdir(OUT):
-            shutil.rmtree(OUT)
+        # Built in a staging folder and swapped in at the end: readers of the committed fixture never see a half one.
+        final_out = OUT
+        OUT = os.path.join(tmp, "profile-encoder")
         os.makedirs(OUT)
 
         # ---- tokenizer: learn merges on PSA's own texts (the rendered prompts, the system message, role names) ----
@@ -335,6 +337,7 @@ def main():
         model_dir = os.path.join(tmp, "model")
         # What save_pretrained(safe_serialization=False) writes; its sharding helper lives in huggingface_hub (faked)
         os.makedirs(model_dir)
+        model.config.architectures = [type(model).__name__]  # as save_pretrained records it
         model.config.save_pretrained(model_dir)
         model.generation_config.save_pretrained(model_dir)
         torch.save(model.state_dict(), os.path.join(model_dir, "pytorch_model.bin"))
@@ -471,6 +474,9 @@ def main():
             print(f"{sha256(data)[:16]}  {len(data):>9}  {rel}")
         print(f"total {total} bytes; vocab {vocab_size}; merges {len(merges)}; "
               f"single vs batch-32 max |d| {batch_delta:.3e} (rel {batch_rel:.3e})")
+        if os.path.isdir(final_out):
+            shutil.rmtree(final_out)
+        shutil.copytree(OUT, final_out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
