@@ -4,10 +4,14 @@ This module owns getting `transformers` importable here without installing it (p
 bookworm has no python3-transformers):
   * `git archive <commit> src/transformers` of a transformers git mirror (TRANSFORMERS_MIRROR; any clone whose
     history contains TRANSFORMERS_COMMIT — upstream huggingface/transformers, or a fork of it) into a temp dir;
-  * fake modules for the two hub-only libraries transformers imports at module level (huggingface_hub,
-    safetensors), served by diffusers_env's meta-path finder with a few extra names (cache paths inside the temp
-    dir, so nothing is read from or written to ~/.cache; `_deprecate_method` as an identity decorator);
-  * one source patch: dependency_versions_check.py skips the version check of those two fakes.
+  * fake modules for the hub-only libraries transformers imports at module level (huggingface_hub, safetensors)
+    and for `tokenizers` (imported by integrations/ggml.py, GGUF conversion only; without dist metadata transformers
+    still reports it unavailable, so the slow tokenizers are used), served by diffusers_env's meta-path finder with
+    a few extra names (cache paths inside the temp dir, so nothing is read from or written to ~/.cache;
+    `_deprecate_method` as an identity decorator);
+  * two source patches: dependency_versions_check.py skips the version check of the faked huggingface-hub and
+    safetensors; the pure-Python AddedToken (used when the Rust tokenizers library is absent) gets the __hash__ and
+    __setstate__ that the slow-tokenizer code relies on.
 Nothing on the Qwen2 forward pass, Qwen2Tokenizer or apply_chat_template path touches the fakes (no hub download
 happens: every object is built from local files or in memory). What was faked is recorded in the fixture.
 
