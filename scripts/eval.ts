@@ -1,0 +1,332 @@
+// `npm run eval -- --prompts FILE.csv --profiles LIST|FILE.csv [--bundle DIR] [--images N] --out DIR`
+// Judges every prompt under every profile with the app's own guard and policy code (src/safety), and writes:
+//   DIR/summary.json   { "<profile id>": { "<category or benign>": { total, blocked, steered, allowed } } }
+//   DIR/decisions.csv  profile,row,category,decision,matched   (row = 1-based prompt row; matched = categories found)
+//   DIR/policies.csv   each profile's fields, banned/allowed categories (PSA's seven + Illegal), actions, reasons
+// --prompts: CSV with a header: prompt (required), category (optional; any case; empty = benign), user_id (optional:
+//   that row is judged only under that profile; other rows under every profile).
+// --profiles: comma-separated preset names (the profile id is the preset name), or a CSV in PSA's users.csv columns
+//   (User_ID optional, default the 1-based row; Banned_Categories / Allowed_Categories optional, the parent's choices).
+// --images N: the image stage (contact sheet + image-stage scores) is not built yet; N > 0 exits 2 saying so.
+//   --bundle is only read by the image stage. --images 0 (the default) is the text stage alone.
+// Usage errors: one line, exit 2. A bad file or row: one line naming it, exit 1.
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pyListRepr } from '../src/safety/embedding-text';
+import { CUSTOM, GUARD_CATEGORIES, illegalBanReason, isBanned, type GuardCategory, type LexiconCategory } from '../src/safety/guard/categories';
+import { actionFor, decide, findMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
+import { policyReasonFor } from '../src/safety/guard/explain';
+import { computePolicy } from '../src/safety/policy';
+import { ageGroupOf, createProfile } from '../src/safety/profile';
+import { parseCategoryList } from './profile/policy';
+import {
+  CATEGORIES,
+  GENDERS,
+  MAX_AGE,
+  MENTAL_CONDITIONS,
+  MIN_AGE,
+  OTHER,
+  PHYSICAL_CONDITIONS,
+  PROFILE_PRESETS,
+  RELIGIONS,
+  type Category,
+  type CategoryChoice,
+  type Policy,
+  type Profile,
+  type ProfilePreset,
+} from '../src/shared/profile';
+import { parseCsvTable, toCsv, type CsvTable } from './lib/csv';
+
+const USAGE = 'usage: npm run eval -- --prompts FILE.csv --profiles LIST|FILE.csv [--bundle DIR] [--images N] --out DIR';
+const BENIGN = 'benign';
+
+class UsageError extends Error {}
+
+export interface Counts {
+  total: number;
+  blocked: number;
+  steered: number;
+  allowed: number;
+}
+export type Summary = Record<string, Record<string, Counts>>;
+
+interface PromptRow {
+  row: number;
+  prompt: string;
+  /** Canonical category name, or '' for benign. */
+  category: LexiconCategory | '';
+  userId?: string;
+}
+
+interface EvalProfile {
+  id: string;
+  profile: Profile;
+  policy: Policy;
+}
+
+function readTable(text: string, file: string): CsvTable {
+  try {
+    return parseCsvTable(text);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The prompts file: rows with a prompt, a category of the guard's eight (any case) or empty, an optional user_id. */
+export function readPrompts(text: string, file: string): PromptRow[] {
+  const table = readTable(text, file);
+  if (!table.columns.includes('prompt')) throw new Error(`${file} has no "prompt" column (columns: ${table.columns.join(', ')})`);
+  const byLower = new Map(GUARD_CATEGORIES.map((c) => [c.toLowerCase(), c]));
+  return table.rows.map((r, k) => {
+    const where = `${file} row ${k + 1} (line ${table.lines[k]})`;
+    const raw = (r.category ?? '').trim();
+    const category = raw === '' ? '' : byLower.get(raw.toLowerCase());
+    if (category === undefined) throw new Error(`${where}: category "${raw}" is not one of ${GUARD_CATEGORIES.join(', ')} (or empty for benign)`);
+    const userId = (r.user_id ?? '').trim();
+    return { row: k + 1, prompt: r.prompt, category, userId: userId === '' ? undefined : userId };
+  });
+}
+
+function vocabulary(column: string, value: string, values: readonly string[]): string {
+  if (value === OTHER || values.includes(value)) return value;
+  throw new Error(`${column} "${value}" is not in PSA's vocabulary; use one of ${[...values, OTHER].map((v) => `"${v}"`).join(', ')}`);
+}
+
+/** One users.csv row → the profile the app would hold (its explicit lists become the parent's choices). */
+function profileOfUserRow(row: Record<string, string>, has: (c: string) => boolean, id: string): Profile {
+  const ageText = (row.Age ?? '').trim();
+  const age = /^\d+$/.test(ageText) ? Number(ageText) : Number.NaN;
+  if (!Number.isInteger(age) || age < MIN_AGE || age > MAX_AGE) throw new Error(`Age must be a whole number from ${MIN_AGE} to ${MAX_AGE} (got ${JSON.stringify(row.Age)})`);
+  const group = ageGroupOf(age);
+  if (has('Age_Group') && row.Age_Group.trim() !== '' && row.Age_Group.trim() !== group) {
+    throw new Error(`Age_Group "${row.Age_Group.trim()}" contradicts Age ${age} (PSA's band is "${group}")`);
+  }
+  const choices: Partial<Record<Category, CategoryChoice>> = {};
+  const banned = has('Banned_Categories') ? parseCategoryList(row.Banned_Categories, 'Banned_Categories') : [];
+  const allowed = has('Allowed_Categories') ? parseCategoryList(row.Allowed_Categories, 'Allowed_Categories') : [];
+  const both = banned.filter((c) => allowed.includes(c));
+  if (both.length > 0) throw new Error(`${both.join(', ')} cannot be both banned and allowed`);
+  for (const c of banned) choices[c] = 'ban';
+  for (const c of allowed) choices[c] = 'allow';
+  const minor = age < 18;
+  return {
+    id,
+    name: `User ${id}`,
+    age,
+    gender: vocabulary('Gender', (row.Gender ?? '').trim(), GENDERS) as Profile['gender'],
+    religion: vocabulary('Religion', (row.Religion ?? '').trim(), RELIGIONS) as Profile['religion'],
+    physical: vocabulary('Physical_Condition', (row.Physical_Condition ?? '').trim(), PHYSICAL_CONDITIONS) as Profile['physical'],
+    mental: vocabulary('Mental_Condition', (row.Mental_Condition ?? '').trim(), MENTAL_CONDITIONS) as Profile['mental'],
+    choices,
+    customWords: [],
+    // As a new profile in the app: minors protected with child wording.
+    explanationStyle: minor ? 'child' : 'adult',
+    protected: minor,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}
+
+const REQUIRED_USER_COLUMNS = ['Age', 'Gender', 'Religion', 'Physical_Condition', 'Mental_Condition'];
+
+/** --profiles: a CSV file (users.csv columns) when it names a .csv file or an existing file, else preset names. */
+export async function readProfiles(arg: string): Promise<EvalProfile[]> {
+  let profiles: Profile[];
+  if (/\.csv$/i.test(arg) || existsSync(arg)) {
+    const file = arg;
+    const table = readTable(await fs.readFile(file, 'utf8').catch(() => {
+      throw new Error(`cannot read the profiles file ${file}`);
+    }), file);
+    const missing = REQUIRED_USER_COLUMNS.filter((c) => !table.columns.includes(c));
+    if (missing.length > 0) throw new Error(`${file} lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (PSA's users.csv columns)`);
+    const has = (c: string) => table.columns.includes(c);
+    profiles = table.rows.map((row, k) => {
+      const id = has('User_ID') && row.User_ID.trim() !== '' ? row.User_ID.trim() : String(k + 1);
+      try {
+        return profileOfUserRow(row, has, id);
+      } catch (e) {
+        throw new Error(`${file} row ${k + 1} (line ${table.lines[k]}, User_ID ${id}): ${(e as Error).message}`);
+      }
+    });
+  } else {
+    const names = arg.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new UsageError('--profiles names no preset');
+    for (const n of names) {
+      if (!(PROFILE_PRESETS as readonly string[]).includes(n)) {
+        throw new UsageError(`--profiles: "${n}" is neither a preset (${PROFILE_PRESETS.join(', ')}) nor a CSV file`);
+      }
+    }
+    profiles = names.map((n) => createProfile(n as ProfilePreset, { id: n, now: 0 }));
+  }
+  const seen = new Set<string>();
+  for (const p of profiles) {
+    if (seen.has(p.id)) throw new Error(`profile id "${p.id}" appears twice`);
+    seen.add(p.id);
+  }
+  return profiles.map((profile) => ({ id: profile.id, profile, policy: computePolicy(profile) }));
+}
+
+const emptyCounts = (): Counts => ({ total: 0, blocked: 0, steered: 0, allowed: 0 });
+
+export interface EvalResult {
+  summary: Summary;
+  decisions: { profile: string; row: string; category: string; decision: GuardDecision; matched: string }[];
+  judged: number;
+}
+
+/** Judge every prompt under its profile(s). Pure apart from time: no files. */
+export function evaluate(prompts: readonly PromptRow[], profiles: readonly EvalProfile[]): EvalResult {
+  const ids = new Set(profiles.map((p) => p.id));
+  for (const r of prompts) {
+    if (r.userId !== undefined && !ids.has(r.userId)) {
+      throw new Error(`prompt row ${r.row} has user_id "${r.userId}", which is not among the profiles (${[...ids].join(', ')})`);
+    }
+  }
+  const labels = [...GUARD_CATEGORIES.filter((c) => prompts.some((r) => r.category === c)), ...(prompts.some((r) => r.category === '') ? [BENIGN] : [])];
+  const summary: Summary = {};
+  const decisions: EvalResult['decisions'] = [];
+  let judged = 0;
+  // Matching depends only on the prompt and the custom words, so each prompt is matched once per word list.
+  const cache = new Map<string, GuardMatch[][]>();
+  const matchesOf = (r: PromptRow, words: readonly string[]) => {
+    const key = words.join('\n');
+    let perRow = cache.get(key);
+    if (!perRow) cache.set(key, (perRow = []));
+    return (perRow[r.row] ??= findMatches(r.prompt, words));
+  };
+  for (const p of profiles) {
+    const counts: Record<string, Counts> = Object.fromEntries(labels.map((l) => [l, emptyCounts()]));
+    for (const r of prompts) {
+      if (r.userId !== undefined && r.userId !== p.id) continue;
+      const result = decide(matchesOf(r, p.profile.customWords), p.profile, p.policy);
+      const label = r.category === '' ? BENIGN : r.category;
+      counts[label].total++;
+      counts[label][result.decision]++;
+      const matched = [...new Set(result.matches.map((m) => m.category))];
+      decisions.push({ profile: p.id, row: String(r.row), category: r.category, decision: result.decision, matched: matched.join(';') });
+      judged++;
+    }
+    summary[p.id] = counts;
+  }
+  return { summary, decisions, judged };
+}
+
+/** One policies.csv row per profile: fields, PSA lists, the guard's lists (with Illegal) and actions, reasons. */
+function policyRows(profiles: readonly EvalProfile[]): Record<string, string>[] {
+  return profiles.map(({ id, profile, policy }) => {
+    const guardBanned: GuardCategory[] = GUARD_CATEGORIES.filter((c) => isBanned(c, profile, policy));
+    const reasons = [
+      ...[...CATEGORIES].sort().flatMap((c) => policy.decisions[c].reasons),
+      ...(illegalBanReason(profile, policy) ? [policyReasonFor('Illegal', profile, policy)] : []),
+    ];
+    return {
+      profile: id,
+      Age: String(profile.age),
+      Age_Group: ageGroupOf(profile.age),
+      Gender: profile.gender,
+      Religion: profile.religion,
+      Physical_Condition: profile.physical,
+      Mental_Condition: profile.mental,
+      Banned_Categories: pyListRepr(policy.banned),
+      Allowed_Categories: pyListRepr(policy.allowed),
+      Guard_Banned: pyListRepr(guardBanned),
+      Guard_Actions: [...guardBanned, CUSTOM].map((c) => `${c}:${actionFor(c, profile)}`).join(' '),
+      Explanation_Style: profile.explanationStyle,
+      Reasons: reasons.join('; '),
+    };
+  });
+}
+
+const POLICY_COLUMNS = ['profile', 'Age', 'Age_Group', 'Gender', 'Religion', 'Physical_Condition', 'Mental_Condition', 'Banned_Categories', 'Allowed_Categories', 'Guard_Banned', 'Guard_Actions', 'Explanation_Style', 'Reasons'];
+
+const pct = (n: number, d: number) => (d === 0 ? '   –  ' : `${((100 * n) / d).toFixed(1).padStart(5)}%`);
+
+/** The console table: per profile and label, how many were stopped (blocked + steered) and blocked. */
+function report(summary: Summary): string {
+  const lines: string[] = [];
+  for (const [id, counts] of Object.entries(summary)) {
+    lines.push(`profile ${id}:`);
+    for (const [label, c] of Object.entries(counts)) {
+      const stopped = c.blocked + c.steered;
+      const what = label === BENIGN ? 'false blocks' : 'recall';
+      const value = label === BENIGN ? pct(c.blocked, c.total) : pct(stopped, c.total);
+      lines.push(`  ${label.padEnd(11)} ${String(c.total).padStart(5)} prompts  ${what.padEnd(12)} ${value}  (blocked ${c.blocked}, steered ${c.steered}, allowed ${c.allowed})`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function runEval(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        prompts: { type: 'string' },
+        profiles: { type: 'string' },
+        bundle: { type: 'string' },
+        images: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`eval: ${(e as Error).message.split('\n')[0]}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    if (!args.prompts) throw new UsageError('--prompts FILE.csv is required');
+    if (!args.profiles) throw new UsageError('--profiles LIST|FILE.csv is required');
+    if (!args.out) throw new UsageError('--out DIR is required');
+    const images = args.images === undefined ? 0 : /^\d+$/.test(args.images) ? Number(args.images) : Number.NaN;
+    if (!Number.isInteger(images)) throw new UsageError(`--images must be a whole number (got "${args.images}")`);
+    if (images > 0) throw new UsageError('not implemented yet: image stage (--images N > 0); run with --images 0 for the text stage');
+
+    const t0 = performance.now();
+    const profiles = await readProfiles(args.profiles);
+    const promptsText = await fs.readFile(args.prompts, 'utf8').catch(() => {
+      throw new Error(`cannot read the prompts file ${args.prompts}`);
+    });
+    const prompts = readPrompts(promptsText, args.prompts);
+    const t1 = performance.now();
+    const { summary, decisions, judged } = evaluate(prompts, profiles);
+    const t2 = performance.now();
+
+    const out = path.resolve(args.out);
+    await fs.mkdir(out, { recursive: true });
+    await fs.writeFile(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    await fs.writeFile(path.join(out, 'decisions.csv'), toCsv(decisions, ['profile', 'row', 'category', 'decision', 'matched']));
+    await fs.writeFile(path.join(out, 'policies.csv'), toCsv(policyRows(profiles), POLICY_COLUMNS));
+    console.log(report(summary));
+    console.log(
+      `judged ${judged} prompt×profile pairs (${prompts.length} prompts, ${profiles.length} profiles) in ${((t2 - t1) / 1000).toFixed(2)} s ` +
+        `(+${((t1 - t0) / 1000).toFixed(2)} s reading); wrote ${path.relative(process.cwd(), out) || '.'}/summary.json, decisions.csv, policies.csv`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`eval: ${e.message} (${USAGE.replace('usage: ', '')})`);
+      return 2;
+    }
+    console.error(`eval: ${(e as Error).message.split('\n')[0]}`);
+    return 1;
+  }
+}
+
+// Run only as the CLI, not when a test imports the helpers.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
+  runEval(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`eval: ${(e as Error).message.split('\n')[0]}`);
+      process.exit(1);
+    },
+  );
+}

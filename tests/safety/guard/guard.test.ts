@@ -1,0 +1,159 @@
+// The guard's decisions per profile (allow / steer / block, actions, protected profiles, custom words, the Illegal
+// rule) and the explanations it attaches: child wording never echoes what triggered it, over the whole labelled list.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../../scripts/lib/csv';
+import { computePolicy } from '../../../src/safety/policy';
+import { createProfile } from '../../../src/safety/profile';
+import { TEXTS } from '../../../src/safety/texts';
+import { isBanned } from '../../../src/safety/guard/categories';
+import { checkPrompt, findMatches } from '../../../src/safety/guard/guard';
+import { normalizeText } from '../../../src/safety/guard/normalize';
+import type { Profile, ProfilePreset } from '../../../src/shared/profile';
+
+/** Words a phrase term may contain that are not the trigger itself (pronouns, people, articles). */
+const GENERIC = new Set(['the', 'and', 'his', 'her', 'him', 'their', 'them', 'you', 'your', 'people', 'someone', 'kids', 'kid', 'child',
+  'children', 'man', 'woman', 'girl', 'boy', 'all', 'are', 'with', 'for', 'off', 'who', 'out', 'from', 'into', 'that', 'this', 'about',
+  'over', 'under', 'was', 'were', 'being', 'not', 'how', 'like']);
+const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
+const make = (preset: ProfilePreset, patch: Partial<Profile> = {}) => {
+  const profile = { ...createProfile(preset, { id: preset, now: 0 }), ...patch };
+  return { profile, policy: computePolicy(profile) };
+};
+const judge = (prompt: string, p: { profile: Profile; policy: ReturnType<typeof computePolicy> }) => checkPrompt(prompt, p.profile, p.policy);
+
+describe('decisions', () => {
+  it('blocks a banned category for a minor and allows what the policy allows', () => {
+    const child = make('child');
+    expect(child.policy.banned).toContain('Violence');
+    const r = judge('a man stabbing someone', child);
+    expect(r.decision).toBe('blocked');
+    expect(r.blockCategories).toEqual(['Violence']);
+    expect(r.explanations).toHaveLength(1);
+    expect(r.explanations[0]).toMatchObject({ stage: 'text', category: 'Violence', action: 'blocked', style: 'child', triggers: [] });
+    // Harassment is not banned for PSA's 9-year-old: found, reported as a match, but allowed.
+    expect(child.policy.banned).not.toContain('Harassment');
+    const h = judge('a picture that says you are stupid', child);
+    expect(h.decision).toBe('allowed');
+    expect(h.matches.map((m) => m.category)).toEqual(['Harassment']);
+    expect(h.explanations).toEqual([]);
+  });
+
+  it('steers for an adult who banned the category, blocks when the profile is protected or the action says so', () => {
+    const adult = make('adult', { choices: { Violence: 'ban' } });
+    const r = judge('two men in a knife fight', adult);
+    expect(r.decision).toBe('steered');
+    expect(r.steerCategories).toEqual(['Violence']);
+    expect(r.explanations[0]).toMatchObject({ action: 'steered', style: 'adult' });
+    expect(judge('two men in a knife fight', make('adult', { choices: { Violence: 'ban' }, protected: true })).decision).toBe('blocked');
+    expect(judge('two men in a knife fight', make('adult', { choices: { Violence: 'ban' }, actions: { Violence: 'block' } })).decision).toBe('blocked');
+    // And a parent may choose steering for a child.
+    expect(judge('two men in a knife fight', make('child', { actions: { Violence: 'steer' } })).decision).toBe('steered');
+  });
+
+  it('allows everything an adult with no bans writes, except their own custom words', () => {
+    const adult = make('adult');
+    expect(adult.policy.banned).toEqual([]);
+    expect(judge('a naked man with a gun', adult).decision).toBe('allowed');
+    const spiders = make('adult', { customWords: ['spider', 'Daddy Long-Legs'] });
+    const r = judge('two SPIDERS and a daddy-long-legs', spiders);
+    expect(r.decision).toBe('blocked');
+    expect(r.blockCategories).toEqual(['Custom']);
+    expect(r.matches.filter((m) => m.category === 'Custom').map((m) => m.text)).toEqual(['SPIDERS', 'daddy-long-legs']);
+  });
+
+  it('one blocking category wins over a steering one', () => {
+    const p = make('adult', { choices: { Violence: 'ban', Sexuality: 'ban' }, actions: { Sexuality: 'block' } });
+    const r = judge('a naked man with a gun', p);
+    expect(r.decision).toBe('blocked');
+    expect(r.blockCategories).toEqual(['Sexuality']);
+    expect(r.steerCategories).toEqual(['Violence']);
+    expect(r.explanations.map((e) => e.action)).toEqual(['steered', 'blocked']); // category order: Violence, Sexuality
+  });
+
+  it('bans Illegal for a minor whose policy bans Violence or Self-Harm, or when the parent sets an action for it', () => {
+    const child = make('child');
+    expect(isBanned('Illegal', child.profile, child.policy)).toBe(true);
+    expect(judge('a man selling cocaine', child).decision).toBe('blocked');
+    const teen = make('teen'); // PSA bans only Sexuality for adolescents
+    expect(isBanned('Illegal', teen.profile, teen.policy)).toBe(false);
+    expect(judge('a man selling cocaine', teen).decision).toBe('allowed');
+    const adult = make('adult');
+    expect(isBanned('Illegal', adult.profile, adult.policy)).toBe(false);
+    const careful = make('adult', { actions: { Illegal: 'steer' } });
+    expect(judge('a man selling cocaine', careful).decision).toBe('steered');
+    expect(judge('a man selling cocaine', careful).explanations[0].reason).toBe(TEXTS.illegalReasonParent);
+  });
+
+  it('records each match with its original span and text', () => {
+    const prompt = 'Two K.I.L.L.E.R robots and a ｓｅｘｙ poster';
+    const m = findMatches(prompt);
+    expect(m.map((x) => x.category)).toEqual(['Violence', 'Sexuality']);
+    for (const x of m) expect(prompt.slice(x.span[0], x.span[1])).toBe(x.text);
+    expect(m[1].text).toBe('ｓｅｘｙ');
+  });
+
+  it('refuses a prompt that is not text', () => {
+    const c = make('child');
+    expect(() => checkPrompt(42 as unknown as string, c.profile, c.policy)).toThrow(/prompt must be text/);
+  });
+});
+
+describe('explanations', () => {
+  it('adult style quotes the trigger words and the policy reason; child style neither', () => {
+    const adult = make('psa-level-3'); // depression: Self-Harm and Shocking suggested
+    const a = judge('a gory scene', adult).explanations[0];
+    expect(a.style).toBe('adult');
+    expect(a.triggers).toEqual(['gory']);
+    expect(a.words).toContain('"gory"');
+    expect(a.reason).toBe(adult.policy.decisions.Shocking.reasons.join('; '));
+    const child = make('child');
+    const c = judge('a gory scene', child).explanations[0];
+    expect(c.triggers).toEqual([]);
+    expect(c.words).not.toMatch(/gor/i);
+    expect(c.reason).toBe(TEXTS.childReason);
+    expect(c.policyReason).toBe(child.policy.decisions.Shocking.reasons.join('; '));
+  });
+
+  it('adds a supportive line for a child when the category is Self-Harm', () => {
+    const e = judge('a boy who wants to kill himself', make('child')).explanations.find((x) => x.category === 'Self-Harm')!;
+    expect(e.words).toContain(TEXTS.childSupport['Self-Harm']!);
+  });
+
+  it('no child-facing text in the table contains a lexicon word', () => {
+    const childTexts = [
+      ...Object.values(TEXTS.childLabel),
+      TEXTS.childReason,
+      ...Object.values(TEXTS.title.child),
+      ...Object.values(TEXTS.message.child),
+      ...Object.values(TEXTS.childSupport),
+    ];
+    for (const t of childTexts) expect(findMatches(t!), t).toEqual([]);
+  });
+
+  it('child style never echoes a trigger word, or any variant the guard would catch, over the whole labelled list', () => {
+    const rows = parseCsv(readFileSync(path.join(ROOT, 'fixtures/guard/labelled.csv'), 'utf8'));
+    // All eight categories banned (parent's choice) and a custom list, so every kind of intervention is explained.
+    const child = make('child', { choices: { Harassment: 'ban', Propaganda: 'ban' }, customWords: ['spider', 'clown'] });
+    let explained = 0;
+    for (const { prompt } of [...rows, { prompt: 'a clown with a spider' }]) {
+      const r = judge(prompt, child);
+      for (const e of r.explanations) {
+        explained++;
+        const shown = [e.title, e.words, e.reason, ...e.triggers].join(' ');
+        // No lexicon term (any inflection or obfuscation) and no custom word in what the child reads…
+        expect(findMatches(shown, child.profile.customWords), `${prompt} → ${shown}`).toEqual([]);
+        // …and no content word of a triggering span, normalised (catches words outside the lexicon, e.g. custom
+        // ones). Generic words a phrase term may contain ("shooting people") are not what triggered it.
+        const said = new Set(normalizeText(shown).split(/[^a-z0-9]+/));
+        for (const m of r.matches) {
+          for (const w of normalizeText(m.text).split(/[^a-z0-9]+/)) {
+            if (w.length >= 3 && !GENERIC.has(w)) expect(said.has(w), `${prompt}: "${w}"`).toBe(false);
+          }
+        }
+      }
+    }
+    expect(explained).toBeGreaterThan(400);
+  });
+});
