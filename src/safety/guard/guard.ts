@@ -10,7 +10,7 @@ import { CUSTOM, GUARD_CATEGORIES, MINOR_AGE, isBanned, type GuardCategory } fro
 import { explain, type Explanation } from './explain';
 import { Lexicon, effectiveHits, type Hit } from './lexicon';
 import { builtinLexicon } from './lexicons';
-import { tokenize } from './normalize';
+import { normalizeText, tokenize } from './normalize';
 
 export type GuardDecision = 'blocked' | 'steered' | 'allowed';
 
@@ -48,10 +48,11 @@ const customCache = new Map<string, Lexicon>();
 
 /** The profile's custom words as a one-category lexicon (single words also match plurals; cached by content). */
 function customLexicon(words: readonly string[]): Lexicon | undefined {
+  // Normalised like prompts (so a parent's "Café" or "ѕріdеr" still means cafe / spider); words that normalise to
+  // nothing matchable (e.g. other scripts) are skipped here — a known limit of the Latin-only matcher.
   const terms = words
-    .map((w) => w.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}\s'-]/gu, ' ').trim())
-    .map((w) => w.normalize('NFD').replace(/\p{M}/gu, ''))
-    .filter((w) => /^[a-z0-9][a-z0-9\s'-]*$/.test(w));
+    .map((w) => normalizeText(w).replace(/[^a-z0-9\s'-]/g, ' ').replace(/\s+/g, ' ').trim())
+    .filter((w) => /^[a-z0-9][a-z0-9\s'-]*$/.test(w) && /[a-z0-9]/.test(w.replace(/['-]/g, '')));
   if (terms.length === 0) return undefined;
   const key = terms.join('\n');
   let lex = customCache.get(key);

@@ -61,6 +61,10 @@ describe('decisions', () => {
     expect(r.decision).toBe('blocked');
     expect(r.blockCategories).toEqual(['Custom']);
     expect(r.matches.filter((m) => m.category === 'Custom').map((m) => m.text)).toEqual(['SPIDERS', 'daddy-long-legs']);
+    // The parent's words are normalised like prompts: look-alike letters and accents in the list still mean the word.
+    expect(judge('a spider', make('adult', { customWords: ['Ѕріdеr'] })).decision).toBe('blocked');
+    expect(judge('a cafe', make('adult', { customWords: ['Café'] })).decision).toBe('blocked');
+    expect(judge('a spider', make('adult', { customWords: ['', '   ', '蜘蛛'] })).decision).toBe('allowed');
   });
 
   it('one blocking category wins over a steering one', () => {
