@@ -39,6 +39,22 @@ export const SD15_SCHEDULER_CONFIG = {
   trained_betas: null,
 };
 
+/** The demo bundle's license text (generated weights; the project is MIT). */
+export const DEMO_LICENSE_TEXT = `MIT License
+
+Copyright (c) psa-web contributors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, including without limitation the
+rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit
+persons to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions of the
+Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED.
+`;
+
 /** Where the demo bundle keeps PSA's embedding template (PSAlign's get_embeds.txt, byte for byte). */
 export const EMBEDDING_TEMPLATE_PATH = 'psa/embedding_template.txt';
 /** The profile encoder folder: model + tokenizer + config in the Optimum / transformers.js feature-extraction layout. */
@@ -204,6 +220,11 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
   }
   const template = psa ? write(EMBEDDING_TEMPLATE_PATH, new TextEncoder().encode(PSA_EMBEDDING_TEMPLATE)) : undefined;
   for (const [rel, cfg] of Object.entries(componentConfigs(models, psa))) writeJson(join(dir, rel), cfg);
+  // Format 2's inventory: every file written so far (manifest.json itself is not listed), with size and hash.
+  const inventory = listFiles(dir).map((rel) => {
+    const b = readFileSync(join(dir, rel));
+    return { path: rel, bytes: b.length, sha256: sha256(b) };
+  });
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -211,7 +232,13 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
     id: psa ? 'tiny-psa-demo' : 'tiny-sd15-plain',
     version: GENERATOR_VERSION,
     name: psa ? 'Tiny PSA demo (generated test weights)' : 'Tiny SD1.5 plain (generated test weights)',
-    license: 'MIT',
+    license: { name: 'MIT', text: DEMO_LICENSE_TEXT },
+    provenance: {
+      createdBy: `psa-web scripts/models ${GENERATOR_VERSION}`,
+      sources: ['generated test weights (seeded random), no trained model'],
+      notes: 'Tiny networks with the SD1.5 + PSA interface; they make abstract noise, not pictures.',
+    },
+    files: inventory,
     image: { width: IMAGE_SIZE, height: IMAGE_SIZE },
     vaeScalingFactor: SD15_VAE_SCALING,
     scheduler: { ...SD15_SCHEDULER_CONFIG },

@@ -4,7 +4,7 @@
 //   loaded unchanged (VAE scaling factor and image size read from the configs when present).
 // Problems name the file at fault.
 
-import { checkManifest, type BundleManifest, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
+import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { SchedulerName } from '../shared/types';
@@ -23,6 +23,8 @@ export interface ResolvedBundle {
   vaeScalingFactor: number;
   image: { width: number; height: number };
   psa?: PsaSettings;
+  /** Manifest format 2: per role, static sizes for symbolic dimensions (ORT freeDimensionOverrides). */
+  staticDims?: Partial<Record<ModelRole, Record<string, number>>>;
 }
 
 const CLASS_TO_SCHEDULER: Record<string, SchedulerName> = {
@@ -46,11 +48,17 @@ export async function resolveBundle(r: BundleReader): Promise<ResolvedBundle> {
 }
 
 async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
-  const m = await readJson<BundleManifest>(r, 'manifest.json');
-  const problems = checkManifest(m);
+  const raw = await readJson<BundleManifest | BundleManifestV1>(r, 'manifest.json');
+  const problems = checkManifest(raw);
   if (problems.length) throw new AppError('BUNDLE_INVALID', `manifest.json in ${r.label}: ${problems.join('; ')}`);
+  const m = migrateManifest(raw);
   const files: ResolvedBundle['files'] = {};
-  for (const [role, entry] of Object.entries(m.components)) if (entry) files[role as ModelRole] = entry.variants;
+  const staticDims: ResolvedBundle['staticDims'] = {};
+  for (const [role, entry] of Object.entries(m.components)) {
+    if (!entry) continue;
+    files[role as ModelRole] = entry.variants;
+    if (entry.staticDims) staticDims[role as ModelRole] = entry.staticDims;
+  }
   const schedulerConfig = m.scheduler && Object.keys(m.scheduler).length
     ? m.scheduler
     : await readJsonIfPresent(r, 'scheduler/scheduler_config.json');
@@ -67,6 +75,7 @@ async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
     vaeScalingFactor: m.vaeScalingFactor ?? SD15_VAE_SCALING,
     image: m.image,
     psa: m.psa,
+    staticDims,
   };
 }
 

@@ -1,27 +1,62 @@
 // The model bundle manifest (`manifest.json` at a bundle's root): which files play which role, in which variants,
 // plus PSA settings. A plain Optimum/diffusers export folder has no manifest; the engine derives the same shape from
-// its `model_index.json` (see engine/bundle-loader). Issue "model bundles" extends this (hashes, downloads).
+// its `model_index.json` (see engine/bundle-resolve). Format 2 adds what a verified download needs: a license text,
+// provenance, the complete file inventory with byte sizes + SHA-256, the device feature each variant needs and static
+// dimensions for `freeDimensionOverrides`. The JSON Schema is bundle.schema.json; `checkManifest` is the validator the
+// code runs (no schema engine at run time); `migrateManifest` lifts a format-1 manifest to format 2.
 
 import type { ModelRole } from './contract';
 
 export const BUNDLE_FORMAT = 'psa-web-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_FORMAT_VERSION = 2;
 
 /** Weight variants; each needs a device feature (fp16 → WebGPU with shader-f16). */
 export type Variant = 'fp32' | 'fp16' | 'int8' | 'q4';
 
-export interface ModelFile {
+/** Device features a variant can need. */
+export type DeviceFeature = 'webgpu' | 'shader-f16';
+
+/** What each variant needs when the manifest does not say (`ModelFile.requires`). */
+export const VARIANT_NEEDS: Readonly<Record<Variant, readonly DeviceFeature[]>> = { fp32: [], int8: [], fp16: ['shader-f16'], q4: [] };
+
+/** One file of a bundle. Format 2 requires `bytes` and `sha256` (lower-case hex) on every file. */
+export interface FileRef {
   /** Path relative to the bundle root, '/'-separated. */
   path: string;
   bytes?: number;
   sha256?: string;
+}
+
+export interface ModelFile extends FileRef {
   /** External-data files next to the .onnx (path as named inside the model). */
-  externalData?: { path: string; bytes?: number; sha256?: string }[];
+  externalData?: FileRef[];
+  /** Device features this variant needs (default: VARIANT_NEEDS[variant]). */
+  requires?: DeviceFeature[];
 }
 
 export interface ComponentEntry {
   /** Variant → file. At least one variant. */
   variants: Partial<Record<Variant, ModelFile>>;
+  /** Static sizes of the model's symbolic dimensions (ORT `freeDimensionOverrides`), e.g. {"batch_size": 2}. */
+  staticDims?: Record<string, number>;
+}
+
+export interface License {
+  /** SPDX id or a short name ("CreativeML OpenRAIL-M"). */
+  name: string;
+  /** The full license text shown before download (may be long). */
+  text: string;
+  url?: string;
+}
+
+export interface Provenance {
+  /** Who or what made the bundle ("psa-web scripts/models 1.2.0", "converted from runwayml/stable-diffusion-v1-5"). */
+  createdBy: string;
+  /** ISO date. */
+  createdAt?: string;
+  /** Models the weights come from (hub ids, URLs, papers). */
+  sources?: string[];
+  notes?: string;
 }
 
 export interface TokenizerEntry {
@@ -50,7 +85,13 @@ export interface BundleManifest {
   id: string;
   version: string;
   name: string;
-  license: string;
+  license: License;
+  provenance: Provenance;
+  /**
+   * Every file of the bundle except manifest.json (tokenizer, configs, models, external data, templates) with its
+   * size and hash: what a download fetches and verifies. Model files of variants the device cannot run are skipped.
+   */
+  files: FileRef[];
   /** Default image size in pixels (multiples of 8). */
   image: { width: number; height: number };
   vaeScalingFactor: number;
@@ -63,33 +104,182 @@ export interface BundleManifest {
   psa?: PsaSettings;
 }
 
-/** Loose structural check of a parsed manifest; returns problems in plain words. */
+/** A format-1 manifest (license was a plain string; no inventory, no provenance). */
+export type BundleManifestV1 = Omit<BundleManifest, 'formatVersion' | 'license' | 'provenance' | 'files'> & { formatVersion: 1; license: string };
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isSize = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'q4'];
+const FEATURES: readonly DeviceFeature[] = ['webgpu', 'shader-f16'];
+
+/** A safe relative path: no leading '/', no '..' or '.' segments, no backslashes, no empty segments. */
+export function isSafeBundlePath(p: unknown): p is string {
+  return typeof p === 'string' && p.length > 0 && p.length < 512 && !p.startsWith('/') && !p.includes('\\')
+    && p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+function checkFileRef(f: unknown, where: string, needHash: boolean, p: string[]): void {
+  if (!isObj(f)) return void p.push(`${where} must be an object with a path`);
+  if (!isSafeBundlePath(f.path)) p.push(`${where}.path must be a relative path inside the bundle (got ${JSON.stringify(f.path)})`);
+  if (f.bytes !== undefined || needHash) if (!isSize(f.bytes)) p.push(`${where}.bytes must be a byte count`);
+  if (f.sha256 !== undefined || needHash) if (typeof f.sha256 !== 'string' || !SHA256_HEX.test(f.sha256)) p.push(`${where}.sha256 must be 64 lower-case hex digits`);
+}
+
+/**
+ * Structural check of a parsed manifest of any supported format; returns problems in plain words, each naming the
+ * field. Format 2 additionally requires the license text, provenance, and size + hash on every file, and every model
+ * file to be listed in `files`.
+ */
 export function checkManifest(m: unknown): string[] {
   const p: string[] = [];
-  if (!m || typeof m !== 'object') return ['manifest is not a JSON object'];
-  const o = m as Record<string, unknown>;
+  if (!isObj(m)) return ['manifest is not a JSON object'];
+  const o = m;
   if (o.format !== BUNDLE_FORMAT) p.push(`manifest.format must be "${BUNDLE_FORMAT}"`);
-  if (typeof o.formatVersion !== 'number' || o.formatVersion > BUNDLE_FORMAT_VERSION) p.push(`manifest.formatVersion must be ≤ ${BUNDLE_FORMAT_VERSION}`);
+  const v2 = o.formatVersion === 2;
+  if (o.formatVersion !== 1 && !v2) p.push(`manifest.formatVersion must be 1 or 2 (this app reads up to ${BUNDLE_FORMAT_VERSION}; got ${JSON.stringify(o.formatVersion)})`);
   for (const k of ['id', 'version', 'name'] as const) if (typeof o[k] !== 'string' || !o[k]) p.push(`manifest.${k} must be a non-empty string`);
+  if (typeof o.id === 'string' && !/^[A-Za-z0-9._-]{1,100}$/.test(o.id)) p.push('manifest.id may hold only letters, digits, ".", "_" and "-" (it names a storage folder)');
+  if (typeof o.version === 'string' && !/^[A-Za-z0-9._+-]{1,50}$/.test(o.version)) p.push('manifest.version may hold only letters, digits, ".", "_", "+" and "-"');
   const img = o.image as { width?: unknown; height?: unknown } | undefined;
   if (!img || typeof img.width !== 'number' || typeof img.height !== 'number' || img.width % 8 || img.height % 8) p.push('manifest.image needs width and height, multiples of 8');
-  const comps = o.components as Record<string, { variants?: Record<string, { path?: unknown }> }> | undefined;
-  if (!comps || typeof comps !== 'object') p.push('manifest.components is missing');
+  if (v2) {
+    if (typeof o.vaeScalingFactor !== 'number' || !(o.vaeScalingFactor > 0)) p.push('manifest.vaeScalingFactor must be a positive number');
+    if (!isObj(o.scheduler)) p.push('manifest.scheduler must be an object (diffusers scheduler_config.json content)');
+    const lic = o.license;
+    if (!isObj(lic) || typeof lic.name !== 'string' || !lic.name || typeof lic.text !== 'string' || !lic.text) p.push('manifest.license needs a name and the license text');
+    const prov = o.provenance;
+    if (!isObj(prov) || typeof prov.createdBy !== 'string' || !prov.createdBy) p.push('manifest.provenance.createdBy must be a non-empty string');
+    else if (prov.sources !== undefined && !(Array.isArray(prov.sources) && prov.sources.every((x) => typeof x === 'string'))) p.push('manifest.provenance.sources must be a list of strings');
+    if (!Array.isArray(o.files) || !o.files.length) p.push('manifest.files must list every file of the bundle with bytes and sha256');
+    else {
+      const seen = new Set<string>();
+      o.files.forEach((f, i) => {
+        checkFileRef(f, `manifest.files[${i}]`, true, p);
+        const path = (f as FileRef)?.path;
+        if (seen.has(path)) p.push(`manifest.files lists ${path} twice`);
+        seen.add(path);
+      });
+    }
+  } else if (typeof o.license !== 'string') p.push('manifest.license must be a string (format 1)');
+  const listed = new Map<string, FileRef>((Array.isArray(o.files) ? (o.files as FileRef[]) : []).filter(isObj).map((f) => [f.path, f]));
+  const comps = o.components;
+  if (!isObj(comps)) p.push('manifest.components is missing');
   else {
-    for (const role of ['text_encoder', 'unet', 'vae_decoder']) {
-      const v = comps[role]?.variants;
-      if (!v || !Object.keys(v).length) p.push(`manifest.components.${role} needs at least one variant`);
-      else for (const [name, file] of Object.entries(v)) if (typeof file?.path !== 'string') p.push(`manifest.components.${role}.variants.${name}.path must be a string`);
+    for (const role of ['text_encoder', 'unet', 'vae_decoder']) if (!isObj(comps[role])) p.push(`manifest.components.${role} needs at least one variant`);
+    for (const [role, entry] of Object.entries(comps)) {
+      const variants = isObj(entry) ? entry.variants : undefined;
+      if (!isObj(variants) || !Object.keys(variants).length) {
+        p.push(`manifest.components.${role} needs at least one variant`);
+        continue;
+      }
+      if (isObj(entry) && entry.staticDims !== undefined) {
+        const sd = entry.staticDims;
+        if (!isObj(sd) || !Object.values(sd).every((n) => Number.isInteger(n) && (n as number) > 0)) p.push(`manifest.components.${role}.staticDims must map dimension names to positive integers`);
+      }
+      for (const [name, file] of Object.entries(variants)) {
+        const where = `manifest.components.${role}.variants.${name}`;
+        if (!VARIANTS.includes(name as Variant)) p.push(`${where}: unknown variant (known: ${VARIANTS.join(', ')})`);
+        if (!isObj(file) || typeof file.path !== 'string') {
+          p.push(`${where}.path must be a string`);
+          continue;
+        }
+        checkFileRef(file, where, v2, p);
+        if (file.requires !== undefined && !(Array.isArray(file.requires) && file.requires.every((x) => FEATURES.includes(x as DeviceFeature)))) {
+          p.push(`${where}.requires must list device features (${FEATURES.join(', ')})`);
+        }
+        const ext = file.externalData;
+        if (ext !== undefined) {
+          if (!Array.isArray(ext)) p.push(`${where}.externalData must be a list`);
+          else ext.forEach((x, i) => checkFileRef(x, `${where}.externalData[${i}]`, v2, p));
+        }
+        if (v2) {
+          for (const ref of [file, ...(Array.isArray(ext) ? ext : [])] as FileRef[]) {
+            const inv = listed.get(ref.path);
+            if (!inv) p.push(`${ref.path} (${where}) is not listed in manifest.files`);
+            else if (inv.sha256 !== ref.sha256 || inv.bytes !== ref.bytes) p.push(`${ref.path}: size/hash in ${where} differ from manifest.files`);
+          }
+        }
+      }
     }
   }
   const tok = o.tokenizer as { path?: unknown } | undefined;
-  if (!tok || typeof tok.path !== 'string') p.push('manifest.tokenizer.path must be a string');
+  if (!tok || !isSafeBundlePath(tok.path)) p.push('manifest.tokenizer.path must be a relative path');
   const psa = o.psa as Partial<PsaSettings> | undefined;
   if (psa !== undefined) {
     if (typeof psa.userTokens !== 'number' || psa.userTokens < 1) p.push('manifest.psa.userTokens must be ≥ 1');
     if (typeof psa.embeddingSize !== 'number' || psa.embeddingSize < 1) p.push('manifest.psa.embeddingSize must be ≥ 1');
-    if (!comps?.user_projection) p.push('a PSA bundle needs components.user_projection');
-    if (psa.embeddingTemplate !== undefined && typeof psa.embeddingTemplate?.path !== 'string') p.push('manifest.psa.embeddingTemplate.path must be a string');
+    if (!isObj(comps) || !comps.user_projection) p.push('a PSA bundle needs components.user_projection');
+    if (psa.embeddingTemplate !== undefined) {
+      if (typeof psa.embeddingTemplate?.path !== 'string') p.push('manifest.psa.embeddingTemplate.path must be a string');
+      else if (v2 && !listed.has(psa.embeddingTemplate.path)) p.push(`${psa.embeddingTemplate.path} (manifest.psa.embeddingTemplate) is not listed in manifest.files`);
+    }
   }
   return p;
+}
+
+/**
+ * Lifts a checked format-1 manifest to format 2. Format 1 had no inventory, so `files` holds only the model files the
+ * components name (with whatever sizes/hashes they carried); `license.text` says the original had only a name.
+ * The result is for reading; it does not pass the format-2 check (no hashes), which only new manifests must.
+ */
+export function migrateManifest(m: BundleManifestV1 | BundleManifest): BundleManifest {
+  if (m.formatVersion === 2) return m as BundleManifest;
+  const v1 = m as BundleManifestV1;
+  const files: FileRef[] = [];
+  const add = (f: FileRef | undefined) => {
+    if (f && !files.some((x) => x.path === f.path)) files.push({ path: f.path, ...(f.bytes !== undefined ? { bytes: f.bytes } : {}), ...(f.sha256 ? { sha256: f.sha256 } : {}) });
+  };
+  for (const entry of Object.values(v1.components)) {
+    for (const file of Object.values(entry?.variants ?? {})) {
+      add(file);
+      for (const x of file?.externalData ?? []) add(x);
+    }
+  }
+  add(v1.psa?.embeddingTemplate);
+  return {
+    ...v1,
+    formatVersion: 2,
+    license: { name: v1.license, text: `(format-1 manifest: license named "${v1.license}", no text included)` },
+    provenance: { createdBy: 'unknown (format-1 manifest)' },
+    files,
+  };
+}
+
+/** The files a device needs from a manifest: everything except model files of variants other than the chosen ones. */
+export function filesToFetch(m: BundleManifest, chosen: Partial<Record<ModelRole, Variant>>): FileRef[] {
+  const skip = new Set<string>();
+  const keep = new Set<string>();
+  for (const [role, entry] of Object.entries(m.components)) {
+    for (const [variant, file] of Object.entries(entry?.variants ?? {})) {
+      const paths = [file!.path, ...(file!.externalData ?? []).map((x) => x.path)];
+      for (const path of paths) (chosen[role as ModelRole] === variant ? keep : skip).add(path);
+    }
+  }
+  return m.files.filter((f) => keep.has(f.path) || !skip.has(f.path));
+}
+
+/** Whether a device with `features` can run a variant file. */
+export function canRun(variant: Variant, file: ModelFile, features: ReadonlySet<DeviceFeature>): boolean {
+  return (file.requires ?? VARIANT_NEEDS[variant]).every((f) => features.has(f));
+}
+
+/** Picks one variant per role: the first in `order` the device can run. A role with none the device can run is an error. */
+export function chooseVariants(m: BundleManifest, order: readonly Variant[], features: ReadonlySet<DeviceFeature>): Partial<Record<ModelRole, Variant>> {
+  const out: Partial<Record<ModelRole, Variant>> = {};
+  for (const [role, entry] of Object.entries(m.components)) {
+    const v = order.find((name) => entry?.variants[name] && canRun(name, entry.variants[name]!, features));
+    if (!v) throw new Error(`this device can run none of the ${role} variants (${Object.keys(entry?.variants ?? {}).join(', ')})`);
+    out[role as ModelRole] = v;
+  }
+  return out;
+}
+
+/** Keeps only the chosen variant of each role (the manifest stored next to a partial download). */
+export function restrictVariants(m: BundleManifest, chosen: Partial<Record<ModelRole, Variant>>): BundleManifest {
+  const components = Object.fromEntries(Object.entries(m.components).map(([role, entry]) => {
+    const v = chosen[role as ModelRole]!;
+    return [role, { ...entry!, variants: { [v]: entry!.variants[v] } }];
+  })) as BundleManifest['components'];
+  return { ...m, components, files: filesToFetch(m, chosen) };
 }
