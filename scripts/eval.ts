@@ -133,7 +133,9 @@ const REQUIRED_USER_COLUMNS = ['Age', 'Gender', 'Religion', 'Physical_Condition'
 /** --profiles: a CSV file (users.csv columns) when it names a .csv file or an existing file, else preset names. */
 export async function readProfiles(arg: string): Promise<EvalProfile[]> {
   let profiles: Profile[];
-  if (/\.csv$/i.test(arg) || existsSync(arg)) {
+  const names = arg.split(',').map((s) => s.trim()).filter(Boolean);
+  const allPresets = names.length > 0 && names.every((n) => (PROFILE_PRESETS as readonly string[]).includes(n));
+  if (/\.csv$/i.test(arg) || (!allPresets && existsSync(arg))) {
     const file = arg;
     const table = readTable(await fs.readFile(file, 'utf8').catch(() => {
       throw new Error(`cannot read the profiles file ${file}`);
@@ -150,7 +152,6 @@ export async function readProfiles(arg: string): Promise<EvalProfile[]> {
       }
     });
   } else {
-    const names = arg.split(',').map((s) => s.trim()).filter(Boolean);
     if (names.length === 0) throw new UsageError('--profiles names no preset');
     for (const n of names) {
       if (!(PROFILE_PRESETS as readonly string[]).includes(n)) {

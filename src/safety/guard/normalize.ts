@@ -79,6 +79,9 @@ export function normalizeChar(cp: string): string {
 
 function normalizeCharUncached(cp: string): string {
   if (INVISIBLE.test(cp)) return '';
+  // Regional indicator symbols (🇰🇮🇱🇱) read as capital letters when they do not pair into a flag.
+  const code = cp.codePointAt(0)!;
+  if (code >= 0x1f1e6 && code <= 0x1f1ff) return String.fromCharCode(97 + code - 0x1f1e6);
   let s = cp.normalize('NFKC').normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
   let out = '';
   for (const c of s) out += FOLD[c] ?? CONFUSABLE[c] ?? c;
@@ -132,6 +135,9 @@ export function wordForms(word: string): string[] {
       partial = next;
     }
     for (const p of partial) forms.add(p);
+    // Symbols used as separators inside a word ("k*i*l*l", "k|i|l|l"): the letters alone are a reading too.
+    const letters = [...word].filter((c) => isLetter(c) || isDigit(c)).join('');
+    if (letters !== word && /[a-z]/.test(letters)) for (const f of wordForms(letters)) if (forms.size < MAX_FORMS * 2) forms.add(f);
   }
   return [...forms];
 }

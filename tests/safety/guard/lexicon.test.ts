@@ -97,7 +97,8 @@ describe('obfuscations are caught', () => {
     ['stabbing', 'Violence'], ['murdered', 'Violence'], ['s-e-x', 'Sexuality'], ['$3xy', 'Sexuality'], ['n@k3d', 'Sexuality'],
     ['p0rn', 'Sexuality'], ['nuuuude', 'Sexuality'], ['su1c1de', 'Self-Harm'], ['s u i c i d e', 'Self-Harm'], ['selfharm', 'Self-Harm'],
     ['kys', 'Self-Harm'], ['c0caine', 'Illegal'], ['m.e.t.h', 'Illegal'], ['h4te jews', 'Hate'], ['n4zi', 'Hate'], ['bullied', 'Harassment'],
-    ['b u l l y i n g', 'Harassment'], ['g0ry', 'Shocking'], ['c0rpses', 'Shocking'], ['1s1s', 'Propaganda'], ['j1had', 'Propaganda'],
+    ['b u l l y i n g', 'Harassment'], ['k*i*l*l', 'Violence'], ['k|i|l|l', 'Violence'], ['🇰🇮🇱🇱', 'Violence'], ['ⓚⓘⓛⓛ', 'Violence'],
+    ['k̷i̷l̷l̷', 'Violence'], ['g0ry', 'Shocking'], ['c0rpses', 'Shocking'], ['1s1s', 'Propaganda'], ['j1had', 'Propaganda'],
   ])('%j → %s', (p, c) => {
     expect(cats(p)).toContain(c);
   });
