@@ -1,0 +1,147 @@
+// scripts/serve-bundle.ts: Range semantics (206/416/If-Range), HEAD, the CORS/CORP headers an isolated page
+// needs, the once-only cut and flip, hold-after-cut, the request log, path safety, loopback only, throttling.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ifRangeMatches, parseRange, serveBundle, etagOf, type RunningServer } from '../../scripts/serve-bundle';
+
+let dir: string;
+const SIZE = 300_000;
+const data = Buffer.alloc(SIZE);
+for (let i = 0; i < SIZE; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'psa-serve-'));
+  writeFileSync(join(dir, 'model.onnx'), data);
+  writeFileSync(join(dir, '.secret'), 'no');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function withServer<T>(opts: Parameters<typeof serveBundle>[0] extends infer O ? Partial<O> : never, fn: (s: RunningServer) => Promise<T>): Promise<T> {
+  const s = await serveBundle({ dir, ...opts });
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('parseRange', () => {
+  it('reads the three single-range forms and clamps the end', () => {
+    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });
+    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=50-1000', 100)).toEqual({ start: 50, end: 99 });
+    expect(parseRange('bytes=-1000', 100)).toEqual({ start: 0, end: 99 });
+  });
+  it('416 past the end; multi-range, inverted or foreign units are served whole', () => {
+    expect(parseRange('bytes=100-', 100)).toBe('unsatisfiable');
+    expect(parseRange('bytes=-0', 100)).toBe('unsatisfiable');
+    expect(parseRange('bytes=0-1,5-6', 100)).toBeUndefined();
+    expect(parseRange('bytes=9-3', 100)).toBeUndefined();
+    expect(parseRange('items=0-3', 100)).toBeUndefined();
+    expect(parseRange(undefined, 100)).toBeUndefined();
+  });
+  it('If-Range: the ETag or a date not older than the file keeps the range; anything else does not', () => {
+    const st = statSync(join(dir, 'model.onnx'));
+    expect(ifRangeMatches(etagOf(st), st)).toBe(true);
+    expect(ifRangeMatches('"other"', st)).toBe(false);
+    expect(ifRangeMatches(new Date(st.mtimeMs + 5000).toUTCString(), st)).toBe(true);
+    expect(ifRangeMatches(new Date(st.mtimeMs - 60_000).toUTCString(), st)).toBe(false);
+  });
+});
+
+describe('server', () => {
+  it('GET whole, GET range (206 + Content-Range), HEAD, 416, with CORS + CORP headers', () =>
+    withServer({}, async (s) => {
+      const whole = await fetch(`${s.url}model.onnx`);
+      expect(whole.status).toBe(200);
+      expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true);
+      expect(whole.headers.get('access-control-allow-origin')).toBe('*');
+      expect(whole.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect(whole.headers.get('accept-ranges')).toBe('bytes');
+      expect(whole.headers.get('access-control-expose-headers')).toMatch(/Content-Range/);
+      const etag = whole.headers.get('etag')!;
+
+      const part = await fetch(`${s.url}model.onnx`, { headers: { Range: 'bytes=1000-', 'If-Range': etag } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes 1000-${SIZE - 1}/${SIZE}`);
+      expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(1000))).toBe(true);
+
+      const stale = await fetch(`${s.url}model.onnx`, { headers: { Range: 'bytes=1000-', 'If-Range': '"stale"' } });
+      expect(stale.status).toBe(200);
+      expect((await stale.arrayBuffer()).byteLength).toBe(SIZE);
+
+      const head = await fetch(`${s.url}model.onnx`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(SIZE));
+
+      expect((await fetch(`${s.url}model.onnx`, { headers: { Range: `bytes=${SIZE}-` } })).status).toBe(416);
+      const pre = await fetch(`${s.url}model.onnx`, { method: 'OPTIONS' });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-headers')).toMatch(/If-Range/);
+
+      const log = (await (await fetch(`${s.url}__log`)).json()) as { status: number; range?: string }[];
+      expect(log.map((e) => e.status)).toEqual([200, 206, 200, 200, 416]);
+      expect(log[1].range).toBe('bytes=1000-');
+    }));
+
+  it('serves nothing outside the folder, no dotfiles, 404 for missing files', () =>
+    withServer({}, async (s) => {
+      expect((await fetch(`${s.url}.secret`)).status).toBe(404);
+      expect((await fetch(`${s.url}%2e%2e/%2e%2e/etc/passwd`)).status).toBe(404);
+      expect((await fetch(`${s.url}nope.onnx`)).status).toBe(404);
+    }));
+
+  it('--cut-after cuts one connection mid-body once; --hold-after-cut answers 503 until /__release', () =>
+    withServer({ cutAfter: 100_000, holdAfterCut: true }, async (s) => {
+      const res = await fetch(`${s.url}model.onnx`);
+      expect(res.status).toBe(200);
+      await expect(res.arrayBuffer()).rejects.toThrow();
+      expect((await fetch(`${s.url}model.onnx`)).status).toBe(503);
+      await fetch(`${s.url}__release`);
+      const rest = await fetch(`${s.url}model.onnx`, { headers: { Range: 'bytes=100000-' } });
+      expect(rest.status).toBe(206);
+      expect(Buffer.from(await rest.arrayBuffer()).equals(data.subarray(100_000))).toBe(true);
+      expect(s.log[0]).toMatchObject({ status: 200, cut: true, sent: 100_000 });
+    }));
+
+  it('--flip corrupts one byte of one response only', () =>
+    withServer({ flip: { path: 'model.onnx', offset: 12_345 } }, async (s) => {
+      const a = Buffer.from(await (await fetch(`${s.url}model.onnx`)).arrayBuffer());
+      expect(a[12_345]).toBe(data[12_345] ^ 0xff);
+      a[12_345] ^= 0xff;
+      expect(a.equals(data)).toBe(true);
+      const b = Buffer.from(await (await fetch(`${s.url}model.onnx`)).arrayBuffer());
+      expect(b.equals(data)).toBe(true);
+      expect(s.log.map((e) => !!e.flipped)).toEqual([true, false]);
+    }));
+
+  it('--throttle paces the body', () =>
+    withServer({ throttle: 1_000_000 }, async (s) => {
+      const t0 = Date.now();
+      await (await fetch(`${s.url}model.onnx`)).arrayBuffer();
+      // 300 kB at 1 MB/s cannot take less than ~0.3 s (an upper bound would depend on the machine).
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    }));
+
+  it('refuses a non-loopback host', async () => {
+    await expect(serveBundle({ dir, host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(/loopback only/);
+  });
+
+  it('the CLI prints its URL and serves', async () => {
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/serve-bundle.ts', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (b: Buffer) => resolve(b.toString()));
+        child.on('exit', (c) => reject(new Error(`exited ${c}`)));
+      });
+      const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(line)![1];
+      expect((await fetch(`${url}model.onnx`, { headers: { Range: 'bytes=0-9' } })).status).toBe(206);
+    } finally {
+      child.kill();
+    }
+  });
+});
