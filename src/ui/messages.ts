@@ -26,6 +26,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   LOCK_THROTTLED: 'Too many wrong tries. Wait a moment before trying again.',
   LOCK_SECRET_INVALID: 'Choose a PIN of at least 4 digits or a passphrase of at least 8 characters.',
   IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
+  DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
 };
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {

@@ -1,0 +1,101 @@
+// The bundle download worker's protocol (main ↔ engine/bundles/worker.ts) and the records it reports. The UI sees
+// these types only through engine/client.ts (re-exported there). Every request ends in exactly one terminal event.
+
+import type { ErrorInfo } from '../../shared/errors';
+import type { Variant } from '../../shared/bundle';
+import type { ModelRole } from '../../shared/contract';
+
+export type BundleSourceKind = 'psa' | 'optimum' | 'folder';
+
+/** Where a stored bundle came from. */
+export interface BundleSource {
+  kind: BundleSourceKind;
+  /** The bundle's folder URL (psa / optimum), or the folder name (import). */
+  url: string;
+}
+
+export type FileStatus = 'waiting' | 'downloading' | 'verifying' | 'done' | 'corrupt' | 'error';
+
+export interface FileProgress {
+  path: string;
+  loaded: number;
+  /** Expected size; 0 when the source did not say. */
+  total: number;
+  status: FileStatus;
+}
+
+export type InstallStatus = 'planning' | 'downloading' | 'paused' | 'error' | 'complete';
+
+export interface InstallProgress {
+  key: string;
+  status: InstallStatus;
+  files: FileProgress[];
+  loaded: number;
+  total: number;
+  /** Bytes per second over the last few seconds (0 when idle). */
+  bytesPerSec: number;
+  /** Seconds left at the current speed; undefined when unknown. */
+  etaSec?: number;
+  error?: ErrorInfo;
+}
+
+/** A bundle in storage (complete or not). */
+export interface StoredBundle {
+  /** `<id>@<version>`: the storage folder under bundles/. */
+  key: string;
+  id: string;
+  version: string;
+  name: string;
+  source: BundleSource;
+  layout: 'manifest' | 'optimum';
+  status: InstallStatus;
+  /** Bytes on disk now / when complete. */
+  bytes: number;
+  totalBytes: number;
+  fileCount: number;
+  variants: Partial<Record<ModelRole, Variant>>;
+  licenseName?: string;
+  /** URL the engine loads it from (`opfs:bundles/<key>/`). */
+  loadUrl: string;
+  installedAt?: number;
+}
+
+export interface StorageInfo {
+  usage: number;
+  quota: number;
+  persisted?: boolean;
+}
+
+export type BundlesRequest =
+  | { type: 'install'; id: string; url: string; variantWish?: Variant }
+  | { type: 'pause'; id: string; key: string }
+  | { type: 'cancel'; id: string; key: string }
+  | { type: 'list'; id: string }
+  | { type: 'remove'; id: string; key: string }
+  | { type: 'estimate'; id: string }
+  /** Import: files of a folder picked by the user; each is copied into storage before the check. */
+  | { type: 'import'; id: string; name: string; files: { path: string; file: File }[] }
+  /** Test hook: one stored file's bytes, or its size. */
+  | { type: 'debug-file'; id: string; key: string; path: string };
+
+export type BundlesEvent =
+  | { type: 'progress'; id: string; progress: InstallProgress }
+  /** A file failed its hash: deleted and fetched again. */
+  | { type: 'corrupt'; id: string; key: string; path: string; expected: string; got: string }
+  | { type: 'installed'; id: string; bundle: StoredBundle }
+  | { type: 'list'; id: string; bundles: StoredBundle[] }
+  | { type: 'estimate'; id: string; storage: StorageInfo }
+  | { type: 'debug-file'; id: string; size: number; sha256?: string }
+  | { type: 'done'; id: string }
+  | { type: 'error'; id: string; error: ErrorInfo; progress?: InstallProgress };
+
+export const BUNDLES_TERMINAL = ['installed', 'list', 'estimate', 'debug-file', 'done', 'error'] as const;
+
+export function isBundlesTerminal(e: BundlesEvent): boolean {
+  return (BUNDLES_TERMINAL as readonly string[]).includes(e.type);
+}
+
+/** Storage folder key of a bundle version; ids and versions are checked to be path-safe by checkManifest. */
+export const bundleKey = (id: string, version: string): string => `${id}@${version}`;
+export const OPFS_SCHEME = 'opfs:';
+export const loadUrlOf = (key: string): string => `${OPFS_SCHEME}bundles/${key}/`;
