@@ -8,7 +8,7 @@
 //   word~v      verb: also -s, -ed, -ing and the -er/-ers agent ("stab~v" → stabs, stabbed, stabbing, stabber…)
 //   word~x      exactly this form, nothing generated ("ass~x": not "asses")
 //   word|alt    extra spellings or irregular forms of that word ("knife|knives", "shoot~v|shot")
-//   {a,b c}     alternatives, each a word or a phrase: one term per combination ("punch~v {him,a child}")
+//   {a,b c}     alternatives, each a word or a phrase, at one place in the term ("punch~v {him,a child}")
 //   *           any one word ("slit~v * throat" → "slitting a throat", "slit his throat"); never first or last
 // Phrases of 2–3 words also match written as one word ("self harm" → "selfharm"), a common evasion.
 // Generating forms forward (instead of stemming the prompt) keeps benign neighbours apart: "hate" yields "hated"
@@ -81,25 +81,65 @@ export function verbForms(w: string): string[] {
 }
 
 interface ParsedWord {
-  forms: Set<string>;
+  forms: ReadonlySet<string>;
   base: string;
 }
 
-/** Expand {a,b c,d} alternatives into one term per combination ("punch~v {him,a child}" → two phrases). */
-export function expandAlternatives(spec: string, where: string): string[] {
-  const m = /\{([^{}]*)\}/.exec(spec);
-  if (!m) {
-    if (/[{}]/.test(spec)) throw new Error(`${where}: unbalanced braces in "${spec}"`);
-    return [spec];
+/** One word position of a term: the word specs any of which may stand there. */
+export type Position = string[];
+
+/**
+ * Split a term into its variants, each a list of word positions. A {group}'s one-word options share one position
+ * (matched as a set, not expanded); each phrase option becomes a variant of its own, so
+ * "hit {him,her,a child} hard" → [hit][him|her][hard] and [hit][a][child][hard]. Keeping one-word alternatives
+ * together keeps the compiled lexicon small however many combinations an entry describes.
+ */
+export function expandTerm(spec: string, where: string): Position[][] {
+  const items = spec.trim().toLowerCase().match(/\{[^{}]*\}|[^\s{}]+/g) ?? [];
+  if (/[{}]/.test(spec.replace(/\{[^{}]*\}/g, ''))) throw new Error(`${where}: unbalanced braces in "${spec}"`);
+  const splitWords = (t: string) => t.split(/[\s\-']+/).filter(Boolean);
+  let variants: Position[][] = [[]];
+  for (const item of items) {
+    let options: Position[][];
+    if (item.startsWith('{')) {
+      const opts = item.slice(1, -1).split(',').map((o) => o.trim());
+      if (opts.some((o) => o === '')) throw new Error(`${where}: an empty alternative in "${spec}"`);
+      const single = opts.filter((o) => splitWords(o).length === 1).map((o) => splitWords(o)[0]);
+      const multi = opts.filter((o) => splitWords(o).length > 1);
+      options = [...(single.length > 0 ? [[single]] : []), ...multi.map((o) => splitWords(o).map((w) => [w]))];
+    } else {
+      options = [splitWords(item).map((w) => [w])];
+    }
+    variants = variants.flatMap((v) => options.map((o) => [...v, ...o]));
   }
-  const options = m[1].split(',').map((o) => o.trim());
-  if (options.some((o) => o === '')) throw new Error(`${where}: an empty alternative in "${spec}"`);
-  const out: string[] = [];
-  for (const o of options) out.push(...expandAlternatives(spec.slice(0, m.index) + o + spec.slice(m.index + m[0].length), where));
-  return out;
+  return variants.filter((v) => v.length > 0);
 }
 
+// Expanded alternatives repeat the same words thousands of times ("{punch~v,…} {a,the,…} {kid,…}"): parse each
+// word spec once and share its form sets (read-only after construction).
+const wordCache = new Map<string, ParsedWord>();
+const squeezedCache = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
 function parseWord(spec: string, isLast: boolean, single: boolean, where: string): ParsedWord {
+  const key = `${spec}\u0000${isLast || single ? 'last' : 'inner'}`;
+  let w = wordCache.get(key);
+  if (!w) {
+    w = parseWordUncached(spec, isLast, single, where);
+    wordCache.set(key, w);
+  }
+  return w;
+}
+
+function squeezedSet(forms: ReadonlySet<string>): ReadonlySet<string> {
+  let s = squeezedCache.get(forms);
+  if (!s) {
+    s = new Set([...forms].map(squeeze));
+    squeezedCache.set(forms, s);
+  }
+  return s;
+}
+
+function parseWordUncached(spec: string, isLast: boolean, single: boolean, where: string): ParsedWord {
   const [head, ...alts] = spec.split('|');
   const parse = (w: string) => /^([a-z0-9]+)(?:~([vnx]))?$/.exec(w);
   const m = parse(head);
@@ -123,26 +163,41 @@ function parseWord(spec: string, isLast: boolean, single: boolean, where: string
   return { forms, base };
 }
 
+const unionCache = new Map<string, ReadonlySet<string>>();
 
-function compileTerm(spec: string, category: string, exception: boolean, where: string): CompiledTerm[] {
-  const parts = spec.trim().toLowerCase().split(/[\s\-']+/).filter(Boolean);
-  if (parts.length === 0) throw new Error(`${where}: empty term`);
-  if (parts[0] === '*' || parts[parts.length - 1] === '*') throw new Error(`${where}: "${spec}" may not start or end with *`);
-  const words = parts.map((p, k) => (p === '*' ? null : parseWord(p, k === parts.length - 1, parts.length === 1, where)));
-  const term = words.map((w) => w?.base ?? '*').join(' ');
-  const make = (ws: (Set<string> | null)[]): CompiledTerm => ({
+/** The forms of one position: the union of its word specs' forms (cached: the same unions recur across terms). */
+function positionForms(pos: Position, isLast: boolean, single: boolean, where: string): ReadonlySet<string> {
+  if (pos.length === 1) return parseWord(pos[0], isLast, single, where).forms;
+  const key = `${pos.join(',')}\u0000${isLast || single}`;
+  let u = unionCache.get(key);
+  if (!u) {
+    const set = new Set<string>();
+    for (const spec of pos) for (const f of parseWord(spec, isLast, single, where).forms) set.add(f);
+    unionCache.set(key, (u = set));
+  }
+  return u;
+}
+
+function compileTerm(positions: Position[], category: string, exception: boolean, where: string, spec: string): CompiledTerm[] {
+  const n = positions.length;
+  const isAny = (p: Position) => p.length === 1 && p[0] === '*';
+  if (isAny(positions[0]) || isAny(positions[n - 1])) throw new Error(`${where}: "${spec}" may not start or end with *`);
+  if (positions.some((p) => p.length > 1 && p.includes('*'))) throw new Error(`${where}: "*" cannot be one of {alternatives} in "${spec}"`);
+  const words = positions.map((p, k) => (isAny(p) ? null : positionForms(p, k === n - 1, n === 1, where)));
+  // Shown to parents and in logs: the first alternative of each position, "/…" when there are more.
+  const term = positions.map((p) => (isAny(p) ? '*' : p[0].split(/[|~]/)[0] + (p.length > 1 ? '/…' : ''))).join(' ');
+  const make = (ws: (ReadonlySet<string> | null)[]): CompiledTerm => ({
     category,
     term,
     words: ws,
-    squeezedWords: ws.map((s) => (s ? new Set([...s].map(squeeze)) : null)),
+    squeezedWords: ws.map((s) => (s ? squeezedSet(s) : null)),
     exception,
   });
-  const out = [make(words.map((w) => w?.forms ?? null))];
-  if (words.length >= 2 && words.length <= 3 && words.every((w) => w !== null)) {
-    const ws = words as ParsedWord[];
+  const out = [make(words)];
+  if (n >= 2 && n <= 3 && positions.every((p) => p.length === 1 && !isAny(p))) {
     // The phrase written as one word: earlier words as their base, the last word in any of its forms.
-    const prefix = ws.slice(0, -1).map((w) => w.base).join('');
-    out.push(make([new Set([...ws[ws.length - 1].forms].map((f) => prefix + f))]));
+    const prefix = positions.slice(0, -1).map((p) => p[0].split(/[|~]/)[0]).join('');
+    out.push(make([new Set([...words[n - 1]!].map((f) => prefix + f))]));
   }
   return out;
 }
@@ -162,7 +217,11 @@ export class Lexicon {
       this.categories.push(file.category);
       this.termCounts.set(file.category, file.terms.length);
       for (const [list, exception] of [[file.terms, false], [file.exceptions ?? [], true]] as const) {
-        for (const t of list) for (const e of expandAlternatives(t, where)) for (const c of compileTerm(e, file.category, exception, where)) this.add(c);
+        for (const t of list) {
+          const variants = expandTerm(t, where);
+          if (variants.length === 0) throw new Error(`${where}: empty term`);
+          for (const v of variants) for (const c of compileTerm(v, file.category, exception, where, t)) this.add(c);
+        }
       }
     }
   }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { GUARD_CATEGORIES } from '../../../src/safety/guard/categories';
 import { findMatches } from '../../../src/safety/guard/guard';
-import { Lexicon, effectiveHits, expandAlternatives, plural, verbForms } from '../../../src/safety/guard/lexicon';
+import { Lexicon, effectiveHits, expandTerm, plural, verbForms } from '../../../src/safety/guard/lexicon';
 import { LEXICON_FILES, builtinLexicon } from '../../../src/safety/guard/lexicons';
 import { tokenize } from '../../../src/safety/guard/normalize';
 
@@ -45,8 +45,16 @@ describe('notation', () => {
   });
 
   it('expands {alternatives} (words or phrases) and * matches exactly one word', () => {
-    expect(expandAlternatives('hit {him,a child} hard', 'x')).toEqual(['hit him hard', 'hit a child hard']);
-    expect(() => expandAlternatives('hit {him,} hard', 'x')).toThrow(/empty alternative/);
+    // One-word options share a position; each phrase option is its own variant.
+    expect(expandTerm('hit {him,her,a child} hard', 'x')).toEqual([
+      [['hit'], ['him', 'her'], ['hard']],
+      [['hit'], ['a'], ['child'], ['hard']],
+    ]);
+    expect(() => expandTerm('hit {him,} hard', 'x')).toThrow(/empty alternative/);
+    expect(() => expandTerm('hit {him hard', 'x')).toThrow(/unbalanced braces/);
+    const alt = new Lexicon([{ category: 'T', terms: ['hit~v {him,her,a child} hard'] }]);
+    for (const p of ['hitting him hard', 'hit her hard', 'hits a child hard']) expect(hitsOf(alt, p), p).toHaveLength(1);
+    expect(hitsOf(alt, 'hit a hard')).toHaveLength(0);
     const lex = new Lexicon([{ category: 'T', terms: ['slit~v * throat'] }]);
     expect(hitsOf(lex, 'slitting the throat')).toHaveLength(1);
     expect(hitsOf(lex, 'slit throat')).toHaveLength(0);
