@@ -1,40 +1,67 @@
-// The app shell as a person meets it: it starts, says what it runs on (WebGPU adapter or WASM) and which model is
-// active, generates a picture from the built-in demo bundle, and makes no request outside its own origin.
-import { test, expect } from '@playwright/test';
+// The app shell as a person meets it: it starts, says what it runs on and why (here the only WebGPU adapter is
+// SwiftShader, a software GPU, so `auto` takes WASM), names the active model, generates a picture from the built-in
+// demo bundle, makes no request outside its own origin and logs no console error. WebGPU can still be chosen.
+import { test, expect, type Page } from '@playwright/test';
+import { SLOW, watchConsole } from './helpers';
 
-test('shell shows backend and demo bundle, generates, and stays on its own origin', async ({ page, baseURL }) => {
+async function generate(page: Page, steps: number): Promise<void> {
+  await page.getByTestId('generate.steps').fill(String(steps));
+  await page.getByTestId('generate.submit').click();
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
+}
+
+const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+
+test('shell picks WASM over a software GPU and says why, generates, stays on its own origin, logs no error', async ({ page, baseURL }) => {
   const foreign: string[] = [];
   page.context().on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(baseURL!) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
   });
+  const console = watchConsole(page);
   await page.goto('/');
-  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
-  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu');
-  await expect(page.getByTestId('engine.backend')).toContainText(/WebGPU.*swiftshader.*fp32 only/i);
+  await ready(page);
+  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
+  await expect(page.getByTestId('engine.backend')).toContainText(/WASM on the processor.*a software GPU was found; the processor is faster/);
+  await expect(page.getByTestId('engine.backend-choice')).toHaveValue('auto');
   await expect(page.getByTestId('bundle.name')).toHaveAttribute('data-bundle-id', /demo/);
   await expect(page.getByTestId('bundle.name')).toContainText('PSA');
-  await page.getByTestId('generate.steps').fill('4');
-  await page.getByTestId('generate.submit').click();
-  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
-  await expect(page.getByTestId('result.meta')).toContainText('webgpu');
+  await generate(page, 4);
+  await expect(page.getByTestId('result.meta')).toContainText('wasm');
   await expect(page.getByTestId('error')).toHaveCount(0);
   expect(foreign).toEqual([]);
+  expect(console.problems).toEqual([]);
+});
+
+test('WebGPU can be chosen on the software GPU and generates without console errors; Auto goes back to WASM', async ({ page }) => {
+  const console = watchConsole(page);
+  await page.goto('/');
+  await ready(page);
+  await page.getByTestId('engine.backend-choice').selectOption('webgpu');
+  await ready(page);
+  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu');
+  await expect(page.getByTestId('engine.backend')).toContainText(/WebGPU.*swiftshader.*software adapter.*fp32 only.*chosen by you/i);
+  await generate(page, 2);
+  await expect(page.getByTestId('result.meta')).toContainText('webgpu');
+  await page.getByTestId('engine.backend-choice').selectOption('auto');
+  await ready(page);
+  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
+  await expect(page.getByTestId('error')).toHaveCount(0);
+  expect(console.problems).toEqual([]);
 });
 
 test('Stop ends a generation early, says so, and the next one works', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
-  await page.getByTestId('generate.steps').fill('40');
+  await ready(page);
+  // Many steps, so that Stop always lands mid-run even on a fast machine.
+  await page.getByTestId('generate.steps').fill('150');
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('generate.progress')).toBeVisible();
-  await expect.poll(async () => Number(await page.getByTestId('generate.progress').getAttribute('value'))).toBeGreaterThanOrEqual(1);
+  await expect.poll(async () => Number(await page.getByTestId('generate.progress').getAttribute('value')), { timeout: SLOW }).toBeGreaterThanOrEqual(1);
   await page.getByTestId('generate.cancel').click();
-  await expect(page.getByTestId('notice')).toHaveText('Stopped.');
+  await expect(page.getByTestId('notice')).toHaveText('Stopped.', { timeout: SLOW });
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
-  await page.getByTestId('generate.steps').fill('2');
-  await page.getByTestId('generate.submit').click();
-  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+  await generate(page, 2);
   await expect(page.getByTestId('notice')).toHaveCount(0);
 });

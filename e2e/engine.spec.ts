@@ -1,6 +1,8 @@
 // The engine in headless Chromium through the real worker protocol: WebGPU (SwiftShader) and WASM agree with each
 // other and with the Node CLI; runs repeat exactly; the WebGPU loop reads back once per image; cancel and busy
 // behave; the int8 U-Net runs on WebGPU. Measured timings go to .tmp/measurements.json.
+// Every load names its backend: `auto` takes WASM on this machine's software GPU (SwiftShader), and these tests are
+// about the WebGPU path as much as the WASM one. Waits inside page.evaluate are bounded by the per-test timeout.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +39,8 @@ const results: Record<string, Extract<HarnessResult, { ok: true }>> = {};
 test('WebGPU: generates, repeats exactly, reads back once per image (previews off)', async () => {
   const caps = await page.evaluate(() => window.__engine!.detect());
   expect(caps.webgpu).toBe(true);
+  // SwiftShader is a software GPU: `auto` would take WASM, so WebGPU is asked for by name below.
+  expect(caps).toMatchObject({ preferred: 'wasm', preferredReason: expect.stringMatching(/software GPU/) });
   const info = await load({ url: '/models/demo/', backend: 'webgpu' });
   expect(info).toMatchObject({ backend: 'webgpu', psa: true });
   const a = ok(await gen(params));

@@ -23,7 +23,7 @@ test.afterAll(() => page?.close());
 
 for (const backend of ['webgpu', 'wasm'] as const) {
   test(`diffusers parity on ${backend}: all ${cases.length} cases`, async () => {
-    test.setTimeout(20 * 60_000); // SwiftShader runs WebGPU on the CPU: ~10 s per image for this U-Net
+    test.setTimeout(40 * 60_000); // SwiftShader runs WebGPU on the CPU: ~10 s per image for this U-Net, idle
     const info = await page.evaluate((b) => window.__engine!.load({ url: '/__fixtures/parity/bundle/', backend: b }), backend);
     expect(info).toMatchObject({ layout: 'optimum', backend });
     const worst = { max: 0, mean: 0 };

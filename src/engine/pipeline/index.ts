@@ -7,6 +7,7 @@ import { LATENT_CHANNELS, VAE_FACTOR } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { GenerateParams, GenerateResult, StepInfo } from '../../shared/types';
 import { latentPreview, vaeToRgba } from '../image';
+import { applyImageCheck } from '../image-check';
 import type { LoadedModels } from '../models';
 import type { Tensor } from '../ort-types';
 import { SeededNormal } from '../rng';
@@ -59,7 +60,11 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
     const psaFeed: Record<string, Tensor> = io.hasPsaScale ? { psa_scale: new ort.Tensor('float32', Float32Array.of(p.psaScale ?? 1), [1]) } : {};
     let lastPreview = -Infinity;
     const ctx: LoopContext = {
-      rt, m, p, timer, lh, lw, scheduler, cancelled,
+      rt, m, p, timer, lh, lw, scheduler,
+      checkpoint: async () => {
+        await yieldToEvents();
+        cancelled();
+      },
       roles: cond.roles,
       timesteps: scheduler.timesteps,
       latents: Float32Array.from(noise0, (x) => x * scheduler.initNoiseSigma),
@@ -90,6 +95,8 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
     if (rt.backend === 'webgpu') timer.readbacks++; // the VAE's output comes back to the CPU: the one planned read
     const rgba = vaeToRgba(floatData(decoded.sample), p.width, p.height);
     const vaeMs = performance.now() - v0;
+    // 5. Image stage (safety checker; blurs `rgba` in place on a flag), before the image can leave the worker.
+    const imageCheck = await applyImageCheck(m.imageChecker, p, rgba, p.width, p.height);
     return {
       width: p.width,
       height: p.height,
@@ -103,10 +110,23 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
         reads0 === undefined ? undefined : { text: readsText! - reads0, loop: readsLoop! - readsText!, decode: rt.gpuReads!() - readsLoop! },
       noise: noise0,
       latents,
+      ...(imageCheck ? { imageCheck } : {}),
     };
   } finally {
     dispose(cond.ehs, ...loopTensors());
   }
+}
+
+/** Resolves after the event loop ran once: pending messages (a cancel request) are handled first. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
 }
 
 function makeScheduler(m: LoadedModels, p: GenerateParams): Scheduler {

@@ -35,8 +35,11 @@ export interface LoopContext {
   stepNoise(): Float32Array | undefined;
   /** Reports step i (and a preview, when due, read lazily from `current`). */
   emitStep(i: number, current: () => Promise<Float32Array>): Promise<void>;
-  /** Throws CANCELLED when the request was cancelled. */
-  cancelled(): void;
+  /**
+   * Once per step: lets the worker take its messages (a Stop), then throws CANCELLED if the request was cancelled.
+   * Needed because WASM session runs resolve without a macrotask: a loop of them would never see the cancel message.
+   */
+  checkpoint(): Promise<void>;
   /** Registers the loop's live device tensors: `generate` frees them on every exit (cancel and errors too). */
   track(live: () => (Tensor | undefined)[]): void;
 }
@@ -61,7 +64,7 @@ export async function referenceLoop(c: LoopContext): Promise<LoopResult> {
   const n = c.latents.length;
   let x = c.latents;
   for (let i = 0; i < c.timesteps.length; i++) {
-    c.cancelled();
+    await c.checkpoint();
     const t = c.timesteps[i];
     const input = repeatRows(c.roles, c.scheduler.scaleModelInput(x, t));
     const outSample = await unet(c, floatTensor(ort, io.unetIn, input, unetDims(c.roles, c.lh, c.lw)), t);
@@ -97,7 +100,7 @@ export async function kernelLoop(c: LoopContext): Promise<LoopResult> {
   const live = () => [unetOut, input, sample, ...hist, scaled];
   c.track(live);
   for (let i = 0; i < timesteps.length; i++) {
-    c.cancelled();
+    await c.checkpoint();
     const t = timesteps[i];
     unetOut = await unet(c, input, t);
     const plan = scheduler.planStep(t);
