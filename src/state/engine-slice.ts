@@ -29,6 +29,10 @@ export interface EngineSlice {
 let client: EngineClient | undefined;
 let running: ReturnType<EngineClient['generate']> | undefined;
 
+/** The engine client once started, for other slices that need the engine (the profiles slice's embeddings). */
+export function engineClient(): EngineClient | undefined {
+  return client;
+}
 let lastUrl: string | undefined;
 
 export const createEngineSlice: StateCreator<EngineSlice, [], [], EngineSlice> = (set, get) => ({

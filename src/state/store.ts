@@ -1,11 +1,17 @@
-// The app's one zustand store, built from slices. Today: the engine slice (capabilities, the active bundle,
-// generation progress and result). Later slices (profiles, gallery, settings) join here; persistence goes on the
-// combined store only (zustand's slices pattern).
+// The app's one zustand store, built from slices: the engine (capabilities, the active bundle, generation progress
+// and result) and the profiles (family profiles, parent lock, the active profile's embedding). Persistence goes on
+// the combined store only (zustand's slices pattern); profiles persist through src/storage, not zustand.
 import { create } from 'zustand';
+import { createBundlesSlice, type BundlesSlice } from './bundles-slice';
+import { embedThroughEngine } from './engine-embed';
 import { createEngineSlice, type EngineSlice } from './engine-slice';
+import { realProfileDeps } from './profile-deps';
+import { createProfilesSlice, type ProfilesSlice } from './profiles-slice';
 
-export type AppState = EngineSlice;
+export type AppState = EngineSlice & ProfilesSlice & BundlesSlice;
 
 export const useApp = create<AppState>()((...a) => ({
   ...createEngineSlice(...a),
+  ...createProfilesSlice(realProfileDeps, embedThroughEngine)(...a),
+  ...createBundlesSlice(...a),
 }));

@@ -1,6 +1,7 @@
 // The one table that turns engine error codes into plain words for people. Technical detail stays available
 // under "details" in the UI; this text is what a parent or a first-time user reads.
 import type { ErrorCode, ErrorInfo } from '../shared/errors';
+import type { ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../state/profiles-slice';
 
 export const ERROR_TEXT: Record<ErrorCode, string> = {
   NO_WEBGPU: 'Your browser cannot use the graphics card here, so images are made on the processor (slower).',
@@ -31,4 +32,48 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {
   return { title: ERROR_TEXT[e.code] ?? ERROR_TEXT.INTERNAL, detail: e.message };
+}
+
+// Profiles and the parent lock (src/state/profiles-slice.ts codes).
+
+export const PROFILE_ERROR_TEXT: Record<ProfileErrorCode, string> = {
+  PIN_REQUIRED: 'This needs the parent PIN. Enter it under “Parent lock” and press Unlock, then try again.',
+  WRONG_PIN: 'That PIN is not right.',
+  THROTTLED: 'Too many wrong tries.',
+  PIN_INVALID: 'That PIN or passphrase cannot be used.',
+  NO_LOCK: 'Set a parent PIN first: a protected profile needs one.',
+  PROFILE_INVALID: 'This profile cannot be saved yet.',
+  PROFILE_NOT_FOUND: 'That profile no longer exists (perhaps it was deleted in another tab).',
+  IMPORT_FAILED: 'Nothing was imported: the file is not a profile file this app can read.',
+  EXPORT_FAILED: 'The profiles could not be exported.',
+  STORAGE_FAILED: 'The browser could not save or read the profiles.',
+};
+
+export const PROFILE_NOTICE_TEXT: Record<ProfileNoticeCode, string> = {
+  SAVED: 'Saved.',
+  DELETED: 'Deleted.',
+  IMPORTED: 'Imported {n} profile(s).',
+  EXPORTED: 'Exported {n} profile(s).',
+  PIN_SET: 'Parent PIN set. The lock is open for now; press “Lock now” when you are done.',
+  PIN_CHANGED: 'Parent PIN changed.',
+  PIN_REMOVED: 'Parent lock removed.',
+  UNLOCKED: 'Unlocked for 10 minutes.',
+  LOCKED: 'Locked.',
+};
+
+/** "12 s", "3 min" */
+export function formatWait(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return s < 120 ? `${s} s` : `${Math.ceil(s / 60)} min`;
+}
+
+/** The words for a profile error; a wrong PIN or a throttle says how long to wait (from `now`). */
+export function describeProfileError(e: ProfileError, now = Date.now()): string {
+  const base = e.cause && e.cause in ERROR_TEXT ? ERROR_TEXT[e.cause] : (PROFILE_ERROR_TEXT[e.code] ?? PROFILE_ERROR_TEXT.STORAGE_FAILED);
+  const wait = e.retryAt && e.retryAt > now ? ` Try again in ${formatWait(e.retryAt - now)}.` : '';
+  return `${base}${wait}`;
+}
+
+export function describeProfileNotice(n: { code: ProfileNoticeCode; count?: number }): string {
+  return PROFILE_NOTICE_TEXT[n.code].replace('{n}', String(n.count ?? 0));
 }

@@ -1,21 +1,28 @@
-// Prompt, negative prompt, seed, steps, scheduler, guidance; Generate and Stop. Minimal until the app issue.
+// Prompt, negative prompt, seed, steps, scheduler, guidance; Generate and Stop. Shows the active profile and its
+// embedding's progress; a picture is always generated for the active profile (through the profiles slice).
 import { useState, type FormEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
+import { ActiveProfile } from './profiles/ActiveProfile';
 
 export function GenerateForm() {
-  const { bundle, status, generate, cancel, step } = useApp();
+  const { bundle, status, generateForActive, cancel, step, embeddingStatus } = useApp(
+    useShallow((s) => ({ bundle: s.bundle, status: s.status, generateForActive: s.generateForActive, cancel: s.cancel, step: s.step, embeddingStatus: s.embedding.status })),
+  );
   const [prompt, setPrompt] = useState('a photo of a cat');
   const [negative, setNegative] = useState('');
   const [seed, setSeed] = useState(42);
   const [steps, setSteps] = useState(8);
   const [guidance, setGuidance] = useState(7.5);
   const [scheduler, setScheduler] = useState<SchedulerName | ''>('');
-  const busy = status === 'generating';
+  const generating = status === 'generating';
+  // While the profile's embedding is computed the engine is busy with it; the picture waits for it anyway.
+  const busy = generating || embeddingStatus === 'computing';
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!bundle) return;
-    void generate({
+    void generateForActive({
       prompt,
       negativePrompt: negative || undefined,
       seed,
@@ -29,6 +36,7 @@ export function GenerateForm() {
   };
   return (
     <form className="panel" onSubmit={submit} aria-label="Generate">
+      <ActiveProfile />
       <label>
         Describe the picture
         <textarea data-testid="generate.prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={2} />
@@ -63,10 +71,10 @@ export function GenerateForm() {
         <button data-testid="generate.submit" type="submit" disabled={!bundle || busy}>
           Generate
         </button>
-        <button data-testid="generate.cancel" type="button" onClick={cancel} disabled={!busy}>
+        <button data-testid="generate.cancel" type="button" onClick={cancel} disabled={!generating}>
           Stop
         </button>
-        {busy && (
+        {generating && (
           <progress data-testid="generate.progress" max={step?.total ?? 1} value={step?.step ?? 0}>
             {step ? `${step.step}/${step.total}` : ''}
           </progress>

@@ -1,4 +1,5 @@
-// The latest image (or the live preview while generating), drawn into a canvas, plus errors in plain words.
+// The latest image (or the live preview while generating), drawn into a canvas, the profile it was made for,
+// plus errors in plain words.
 import { useEffect, useRef } from 'react';
 import { useApp } from '../../state/store';
 import { describeError } from '../messages';
@@ -10,8 +11,19 @@ function draw(canvas: HTMLCanvasElement | null, img: { width: number; height: nu
   canvas.getContext('2d')?.putImageData(new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height), 0, 0);
 }
 
+// A number per result object, so tests (and screen readers via the label change) can tell a new picture from the
+// previous one even when both look the same.
+const resultNumbers = new WeakMap<object, number>();
+let lastNumber = 0;
+const numberOf = (r: object | undefined) => {
+  if (!r) return 0;
+  if (!resultNumbers.has(r)) resultNumbers.set(r, ++lastNumber);
+  return resultNumbers.get(r)!;
+};
+
 export function ImageView() {
   const { result, step, status, error, notice } = useApp();
+  const madeFor = useApp((s) => s.resultProfile);
   const ref = useRef<HTMLCanvasElement>(null);
   const preview = status === 'generating' ? step?.preview : undefined;
   useEffect(() => draw(ref.current, preview ?? result), [preview, result]);
@@ -28,7 +40,12 @@ export function ImageView() {
         </div>
       )}
       {notice && <div data-testid="notice">{notice}</div>}
-      <canvas ref={ref} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} className="result" />
+      <canvas ref={ref} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} data-result-n={numberOf(result)} className="result" />
+      {result && madeFor && (
+        <div data-testid="result.profile" data-profile-id={madeFor.id ?? ''} className="made-for">
+          {madeFor.id ? `Made for ${madeFor.name}` : 'Made with no profile'}
+        </div>
+      )}
       {result && (
         <div data-testid="result.meta">
           seed {result.seed} · {result.backend} · {Math.round(result.timings.totalMs)} ms

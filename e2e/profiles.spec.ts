@@ -1,0 +1,334 @@
+// Profiles as a parent meets them, in Chromium with its real IndexedDB and the real engine on the demo bundle:
+// a child profile from the preset behind a PIN with its bans and reasons; wrong PINs throttled across a reload
+// and a second tab; no PIN in plain text anywhere in the page's storage; a reload in the middle of a save leaves
+// one whole version; two profiles give different pictures from one seed, each result naming its profile, each
+// embedding computed once per profile text; and nothing about a profile leaves the page in any request.
+import { test, expect, type Page, type Request } from '@playwright/test';
+import { record } from './helpers';
+
+const PIN = '739146';
+
+/** Every record of every IndexedDB database of the page, plus local/session storage, as one searchable text. */
+async function dumpStorage(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const show = (v: unknown): unknown => {
+      if (ArrayBuffer.isView(v)) {
+        const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        // Numbers and the bytes read as text: a PIN stored as ASCII bytes would show in the second.
+        return { bytes: Array.from(bytes), latin1: String.fromCharCode(...bytes) };
+      }
+      if (v instanceof ArrayBuffer) return show(new Uint8Array(v));
+      if (Array.isArray(v)) return v.map(show);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, show(x)]));
+      return v;
+    };
+    const out: unknown[] = [];
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((res, rej) => {
+        const r = indexedDB.open(info.name!);
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      for (const name of Array.from(db.objectStoreNames)) {
+        const rows = await new Promise<unknown[]>((res, rej) => {
+          const acc: unknown[] = [];
+          const c = db.transaction(name).objectStore(name).openCursor();
+          c.onsuccess = () => {
+            if (!c.result) return res(acc);
+            acc.push([c.result.key, show(c.result.value)]);
+            c.result.continue();
+          };
+          c.onerror = () => rej(c.error);
+        });
+        out.push({ db: info.name, store: name, rows });
+      }
+      db.close();
+    }
+    out.push({ localStorage: { ...localStorage }, sessionStorage: { ...sessionStorage } });
+    return JSON.stringify(out);
+  });
+}
+
+/** The profiles store's records, read raw from IndexedDB (not through the app). */
+async function storedProfiles(page: Page): Promise<{ id: string; name: string; age: number; customWords: string[] }[]> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('psa-web');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const all = await new Promise<unknown[]>((res, rej) => {
+      const r = db.transaction('profiles').objectStore('profiles').getAll();
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    db.close();
+    return all as { id: string; name: string; age: number; customWords: string[] }[];
+  });
+}
+
+async function openApp(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId('profile.select')).toBeEnabled();
+}
+
+async function setPin(page: Page, pin = PIN) {
+  await page.getByTestId('profile.pin').fill(pin);
+  await page.getByTestId('profile.pin.set').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+}
+
+/** New profile from `preset`, fields set as given, saved; returns its id. */
+async function createProfile(
+  page: Page,
+  preset: string,
+  f: { name: string; age?: number; gender?: string; religion?: string; physical?: string; mental?: string; words?: string; protected?: boolean },
+): Promise<string> {
+  await page.getByTestId('profile.preset').selectOption(preset);
+  await page.getByTestId('profile.new').click();
+  await page.getByTestId('profile.name').fill(f.name);
+  if (f.age !== undefined) await page.getByTestId('profile.age').fill(String(f.age));
+  for (const k of ['gender', 'religion', 'physical', 'mental'] as const) if (f[k]) await page.getByTestId(`profile.${k}`).selectOption(f[k]!);
+  if (f.words !== undefined) await page.getByTestId('profile.words').fill(f.words);
+  if (f.protected !== undefined) await page.getByTestId('profile.protected').setChecked(f.protected);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+}
+
+async function editProfile(page: Page, id: string) {
+  await page.locator(`[data-testid="profile.item"][data-profile-id="${id}"]`).getByTestId('profile.edit').click();
+  await expect(page.getByTestId('profile.editor')).toHaveAttribute('data-profile-id', id);
+}
+
+async function resultPixels(page: Page): Promise<number[]> {
+  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+}
+
+test('a child profile from the preset, behind a PIN: its bans with reasons, the floor, and no PIN in storage', async ({ page }) => {
+  await openApp(page);
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'none');
+  await setPin(page);
+
+  await page.getByTestId('profile.preset').selectOption('child');
+  await page.getByTestId('profile.new').click();
+  await expect(page.getByTestId('profile.age')).toHaveValue('9');
+  await expect(page.getByTestId('profile.protected')).toBeChecked();
+  await page.getByTestId('profile.name').fill('Mia');
+  for (const c of ['Hate', 'Violence', 'Self-Harm', 'Shocking']) {
+    const row = page.getByTestId(`profile.category.${c}`);
+    await expect(row).toHaveAttribute('data-state', 'banned');
+    await expect(row).toContainText(`${c}: suggested for every child under 13`);
+  }
+  await expect(page.getByTestId('profile.category.Sexuality')).toContainText('always banned for everyone under 18');
+  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
+  // The floor cannot be lowered: "allow" is not offered for Sexuality, but is for Violence.
+  await expect(page.getByTestId('profile.category.Sexuality.choice').locator('option[value="allow"]')).toBeDisabled();
+  await expect(page.getByTestId('profile.category.Violence.choice').locator('option[value="allow"]')).toBeEnabled();
+  // A parent's choice shows as such.
+  await page.getByTestId('profile.category.Harassment.choice').selectOption('ban');
+  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+
+  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  await page.getByTestId('profile.select').selectOption(id);
+  // Handing the device to the child: the lock closes, and switching away needs the PIN.
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await page.getByTestId('profile.select').selectOption('');
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
+  await expect(page.getByTestId('profile.select')).toHaveValue(id);
+  await expect(page.getByTestId('generate.profile')).toContainText('Mia');
+
+  // After a reload the profile, its choice and the active pick are still there, and it is still locked.
+  await page.reload();
+  await expect(page.getByTestId('profile.select')).toHaveValue(id);
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await editProfile(page, id);
+  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
+  await page.getByTestId('profile.name').fill('Changed');
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
+  expect((await storedProfiles(page)).map((p) => p.name)).toEqual(['Mia']);
+
+  const dump = await dumpStorage(page);
+  expect(dump).toContain('Mia'); // the scan does see the stored records
+  expect(dump).not.toContain(PIN);
+});
+
+test('wrong PINs are throttled; the wait survives a reload and holds in a second tab, even for the right PIN', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  await openApp(page);
+  await setPin(page);
+  await page.getByTestId('profile.lock.now').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+
+  // 3 free wrong tries, then waits of 1, 2, 4, 8, 16 s; the 9th wrong try starts a 32 s wait (long enough for a
+  // reload and a second tab on a busy machine).
+  for (let i = 1; i <= 9; i++) {
+    await expect(page.getByTestId('profile.lock.wait')).toBeHidden({ timeout: 60_000 });
+    await page.getByTestId('profile.pin').fill('0000');
+    await page.getByTestId('profile.unlock').click();
+    await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-failures', String(i));
+    await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'WRONG_PIN');
+  }
+  await expect(page.getByTestId('profile.message')).toContainText(/Try again in \d+ s/);
+  await expect(page.getByTestId('profile.lock.wait')).toBeVisible();
+
+  await page.reload();
+  await expect(page.getByTestId('profile.lock.wait')).toContainText(/wait \d+ s/);
+  const second = await context.newPage();
+  await openApp(second);
+  await expect(second.getByTestId('profile.lock.wait')).toBeVisible();
+  await second.getByTestId('profile.pin').fill(PIN);
+  await second.getByTestId('profile.unlock').click();
+  await expect(second.getByTestId('profile.message')).toHaveAttribute('data-code', 'THROTTLED');
+  await expect(second.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+
+  // Once the wait is over, the right PIN opens it (and the count starts again).
+  await expect(page.getByTestId('profile.lock.wait')).toBeHidden({ timeout: 60_000 });
+  await page.getByTestId('profile.pin').fill(PIN);
+  await page.getByTestId('profile.unlock').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-failures', '0');
+});
+
+test('a reload in the middle of a save leaves either the old or the new profile, never a mix', async ({ page }) => {
+  await openApp(page);
+  const id = await createProfile(page, 'adult', { name: 'Version 0', age: 30, words: 'word0', protected: false });
+  const outcomes: string[] = [];
+  for (let v = 1; v <= 5; v++) {
+    await editProfile(page, id);
+    await page.getByTestId('profile.name').fill(`Version ${v}`);
+    await page.getByTestId('profile.age').fill(String(30 + v));
+    await page.getByTestId('profile.words').fill(`word${v}`);
+    // Save and leave the page in the same task: the write is at most just started when the page goes.
+    await page.evaluate(() => {
+      (document.querySelector('[data-testid="profile.save"]') as HTMLButtonElement).click();
+      location.reload();
+    });
+    await expect(page.getByTestId('profile.select')).toBeEnabled();
+    const stored = await storedProfiles(page);
+    expect(stored).toHaveLength(1);
+    const n = Number(stored[0].name.replace('Version ', ''));
+    // Whole versions only: name, age and words all from the same save.
+    expect(stored[0]).toMatchObject({ id, name: `Version ${n}`, age: 30 + n, customWords: [`word${n}`] });
+    expect([v - 1, v]).toContain(n);
+    outcomes.push(n === v ? 'new' : 'old');
+    if (n !== v) {
+      // Bring the stored version up to date for the next round's "old".
+      await editProfile(page, id);
+      await page.getByTestId('profile.name').fill(`Version ${v}`);
+      await page.getByTestId('profile.age').fill(String(30 + v));
+      await page.getByTestId('profile.words').fill(`word${v}`);
+      await page.getByTestId('profile.save').click();
+      await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+    }
+  }
+  record('profiles.reloadDuringSave', outcomes);
+});
+
+test('two profiles: different pictures from one seed, each named; embeddings computed once per text; nothing leaves the page', async ({ page, context, baseURL }) => {
+  test.setTimeout(300_000);
+  const requests: Request[] = [];
+  // Context-level: dedicated workers' requests (model files, the profile encoder) are reported here too.
+  context.on('request', (r) => requests.push(r));
+  // Count the engine's embed requests where they are made (the page's postMessage to the engine worker).
+  await context.addInitScript(() => {
+    const w = window as unknown as { __embedRequests: number };
+    w.__embedRequests = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'embed') w.__embedRequests++;
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  const embeds = () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
+  const generate = async (seed = 7) => {
+    await page.getByTestId('generate.seed').fill(String(seed));
+    await page.getByTestId('generate.steps').fill('3');
+    const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+    await page.getByTestId('generate.submit').click();
+    await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: 120_000 }).toBeGreaterThan(n);
+    await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+    await expect(page.getByTestId('error')).toHaveCount(0);
+  };
+
+  const A = { name: 'Zephyrine Quokka', age: 14, gender: 'female', religion: 'Buddhism', physical: 'hearing impairment', mental: 'anxiety', words: 'marzipan-unicorn' };
+  const B = { name: 'Orlando Pemberton', age: 47, gender: 'male', religion: 'Islam', physical: 'visual impairment', mental: 'war', words: 'tangerine-zeppelin' };
+
+  await openApp(page);
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  await setPin(page);
+  const idA = await createProfile(page, 'teen', { ...A, protected: false });
+  await page.getByTestId('profile.select').selectOption(idA);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  expect(await embeds()).toBe(1);
+  await generate();
+  await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${A.name}`);
+  const pixelsA = await resultPixels(page);
+  await generate();
+  expect(await embeds()).toBe(1); // a second picture reuses the embedding
+  expect(await resultPixels(page)).toEqual(pixelsA); // same profile, same seed: same picture
+
+  const idB = await createProfile(page, 'adult', { ...B, protected: false });
+  await page.getByTestId('profile.select').selectOption(idB);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready');
+  await generate();
+  expect(await embeds()).toBe(2);
+  await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${B.name}`);
+  const pixelsB = await resultPixels(page);
+  expect(pixelsB.length).toBe(pixelsA.length);
+  const differing = pixelsB.filter((v, i) => v !== pixelsA[i]).length;
+  record('profiles.twoProfilesDifferingBytes', { differing, of: pixelsA.length });
+  expect(differing).toBeGreaterThan(0);
+
+  // A name change does not touch the embedding text; an age change does.
+  await editProfile(page, idB);
+  await page.getByTestId('profile.name').fill(`${B.name} Jr`);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  await generate();
+  expect(await embeds()).toBe(2);
+  await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${B.name} Jr`);
+  await page.getByTestId('profile.age').fill('52');
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  await generate();
+  expect(await embeds()).toBe(3);
+
+  // After a reload the saved embedding comes from the device's cache: no new embed request.
+  await page.reload();
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-from-cache', 'yes');
+  await generate();
+  expect(await embeds()).toBe(0);
+
+  // No profile: the zero embedding, and the result says so.
+  await page.getByTestId('profile.select').selectOption('');
+  await generate();
+  await expect(page.getByTestId('result.profile')).toHaveText('Made with no profile');
+
+  // PRIVACY. The recording did see the worker's requests (the profile encoder's files) ...
+  const urls = requests.map((r) => r.url());
+  expect(urls.some((u) => /profile_encoder/.test(u))).toBe(true);
+  // ... and every request stayed on this origin and carried no profile field value.
+  const secrets = [A.name, B.name, A.words, B.words, 'Buddhism', 'Islam', 'hearing impairment', 'visual impairment', 'anxiety', PIN];
+  const agePatterns = [/\bage\W{0,4}(14|47|52)\b/i, /\b(14|47|52) \(/];
+  const leaks: string[] = [];
+  const foreign: string[] = [];
+  for (const r of requests) {
+    const u = r.url();
+    if (!u.startsWith(baseURL!) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
+    const headers = JSON.stringify(await r.allHeaders().catch(() => r.headers()));
+    const body = r.postDataBuffer()?.toString('latin1') ?? '';
+    const text = `${u}\n${decodeURIComponent(u)}\n${headers}\n${body}`;
+    for (const s of secrets) if (text.toLowerCase().includes(s.toLowerCase())) leaks.push(`${s} in ${u}`);
+    for (const re of agePatterns) if (re.test(`${decodeURIComponent(u)}\n${headers}\n${body}`)) leaks.push(`age in ${u}`);
+    // Gender words only where they could not be part of a file name.
+    if (/\b(fe)?male\b/i.test(`${headers}\n${body}`)) leaks.push(`gender in ${u}`);
+  }
+  record('profiles.privacyRequests', requests.length);
+  expect(foreign).toEqual([]);
+  expect(leaks).toEqual([]);
+});

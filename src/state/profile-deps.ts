@@ -1,0 +1,78 @@
+// What the profiles slice needs from the rooms below it (src/safety, src/storage, the engine's embed), as one
+// interface: the slice is written against it so its lock rules and embedding orchestration can be tested with the
+// real modules on fake-indexeddb, or with stand-ins where a test needs to watch a call (e.g. count embeddings).
+import type { Policy, Profile, ProfilePreset, PsaFields } from '../shared/profile';
+import { computePolicy } from '../safety/policy';
+import { createProfile, outOfVocabulary, profileToPsaFields, validateProfile } from '../safety/profile';
+import { renderEmbeddingText } from '../safety/embedding-text';
+import * as profileStore from '../storage/profiles';
+import * as embeddingStore from '../storage/embeddings';
+import * as lockStore from '../storage/lock';
+import { exportProfiles, importProfiles, withFreshIds } from '../storage/profile-file';
+
+export type VerifyResult = { ok: true } | { ok: false; retryAfterMs: number; reason: 'wrong' | 'throttled' };
+
+export interface ProfileDeps {
+  // src/safety (pure)
+  createProfile(preset: ProfilePreset, opts?: { name?: string; now?: number; id?: string }): Profile;
+  validateProfile(p: unknown): string[];
+  outOfVocabulary(p: Profile): string[];
+  computePolicy(p: Profile): Policy;
+  profileToPsaFields(p: Profile, policy: Policy): PsaFields;
+  renderEmbeddingText(template: string, f: PsaFields): string;
+  // src/storage/profiles
+  listProfiles(): Promise<Profile[]>;
+  saveProfile(p: Profile): Promise<void>;
+  /** All-or-nothing (one transaction). */
+  saveProfiles(ps: Profile[]): Promise<void>;
+  deleteProfile(id: string): Promise<void>;
+  getActiveProfileId(): Promise<string | undefined>;
+  setActiveProfileId(id: string | undefined): Promise<void>;
+  // src/storage/embeddings
+  embeddingKey(encoderId: string, text: string): Promise<string>;
+  getCachedEmbedding(key: string): Promise<Float32Array | undefined>;
+  putCachedEmbedding(key: string, embedding: Float32Array, encoderId: string): Promise<void>;
+  // src/storage/lock
+  hasLock(): Promise<boolean>;
+  /** Throws AppError LOCK_WRONG / LOCK_THROTTLED (with retryAfterMs) / LOCK_SECRET_INVALID. */
+  setLock(secret: string, current?: string): Promise<void>;
+  /** Throws AppError LOCK_WRONG / LOCK_THROTTLED (with retryAfterMs). */
+  removeLock(secret: string): Promise<void>;
+  verifyLock(secret: string): Promise<VerifyResult>;
+  lockStatus(): Promise<{ locked: boolean; retryAfterMs: number; failures: number }>;
+  validateSecret(secret: string): string | undefined;
+  // src/storage/profile-file
+  exportProfiles(profiles: Profile[], opts?: { passphrase?: string }): Promise<string>;
+  /** Throws AppError IMPORT_INVALID with the exact problem; never returns part of a file. */
+  importProfiles(text: string, opts?: { passphrase?: string }): Promise<Profile[]>;
+  /** New ids for imported profiles whose ids are taken, so an import never overwrites a saved profile. */
+  withFreshIds(profiles: Profile[], existingIds: Iterable<string>): Profile[];
+}
+
+/** The real modules. */
+export const realProfileDeps: ProfileDeps = {
+  createProfile,
+  validateProfile,
+  outOfVocabulary,
+  computePolicy,
+  profileToPsaFields,
+  renderEmbeddingText,
+  listProfiles: profileStore.listProfiles,
+  saveProfile: async (p) => void (await profileStore.saveProfile(p)),
+  saveProfiles: async (ps) => void (await profileStore.saveProfiles(ps)),
+  deleteProfile: async (id) => void (await profileStore.deleteProfile(id)),
+  getActiveProfileId: profileStore.getActiveProfileId,
+  setActiveProfileId: async (id) => void (await profileStore.setActiveProfileId(id)),
+  embeddingKey: embeddingStore.embeddingKey,
+  getCachedEmbedding: embeddingStore.getCachedEmbedding,
+  putCachedEmbedding: async (k, e, id) => void (await embeddingStore.putCachedEmbedding(k, e, id)),
+  hasLock: lockStore.hasLock,
+  setLock: async (s, c) => void (await lockStore.setLock(s, c)),
+  removeLock: async (s) => void (await lockStore.removeLock(s)),
+  verifyLock: lockStore.verifyLock,
+  lockStatus: lockStore.lockStatus,
+  validateSecret: lockStore.validateSecret,
+  exportProfiles,
+  importProfiles,
+  withFreshIds: (ps, ids) => withFreshIds(ps, ids),
+};

@@ -1,0 +1,169 @@
+// The form for one profile (new from a preset, or saved): every field with PSA's choices, the categories with
+// their reasons, custom words, explanation style and protection. Saving goes through the slice, which applies
+// the parent lock; nothing is stored until Save.
+import { useState, type FormEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { MAX_AGE, MIN_AGE, type Category, type CategoryChoice, type ExplanationStyle, type Profile } from '../../../shared/profile';
+import { useApp } from '../../../state/store';
+import { CategoryControls } from './CategoryControls';
+import { ageBand, FIELD_CHOICES, OTHER_LABEL } from './vocabulary';
+
+interface Props {
+  initial: Profile;
+  isNew: boolean;
+  onDone: (saved?: Profile) => void;
+}
+
+const wordsOf = (text: string) => [...new Set(text.split(/[\n,]/).map((w) => w.trim()).filter(Boolean))];
+
+export function ProfileEditor({ initial, isNew, onDone }: Props) {
+  const { policyOf, outOfVocabulary, problemsOf, saveProfile, deleteProfile, lockExists } = useApp(
+    useShallow((s) => ({
+      policyOf: s.policyOf,
+      outOfVocabulary: s.outOfVocabulary,
+      problemsOf: s.problemsOf,
+      saveProfile: s.saveProfile,
+      deleteProfile: s.deleteProfile,
+      lockExists: s.lock.exists,
+    })),
+  );
+  const [draft, setDraft] = useState<Profile>(initial);
+  const [ageText, setAgeText] = useState(String(initial.age));
+  const [wordsText, setWordsText] = useState(initial.customWords.join('\n'));
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+
+  const profile: Profile = { ...draft, customWords: wordsOf(wordsText) };
+  const policy = policyOf(profile);
+  const floorHolds = (c: Category) => policyOf({ ...profile, choices: { ...profile.choices, [c]: 'allow' } }).decisions[c].banned;
+  const outside = outOfVocabulary(profile);
+  const problems = problemsOf(profile);
+
+  const update = (patch: Partial<Profile>) => setDraft((d) => ({ ...d, ...patch }));
+  const setChoice = (c: Category, choice: CategoryChoice | 'follow') =>
+    setDraft((d) => {
+      const choices = { ...d.choices };
+      if (choice === 'follow') delete choices[c];
+      else choices[c] = choice;
+      return { ...d, choices };
+    });
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      if (await saveProfile(profile)) onDone(profile);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    setConfirming(false);
+    setBusy(true);
+    try {
+      if (await deleteProfile(initial.id)) onDone();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const band = ageBand(draft.age);
+  return (
+    <form className="editor" aria-label={isNew ? 'New profile' : `Edit ${initial.name}`} onSubmit={save} data-testid="profile.editor" data-profile-id={draft.id}>
+      <h3>{isNew ? 'New profile' : `Edit “${initial.name}”`}</h3>
+      <div className="grid">
+        <label>
+          Name (stays on this device)
+          <input data-testid="profile.name" value={draft.name} onChange={(e) => update({ name: e.target.value })} required />
+        </label>
+        <label>
+          Age
+          <input
+            data-testid="profile.age"
+            type="number"
+            inputMode="numeric"
+            min={MIN_AGE}
+            max={MAX_AGE}
+            step={1}
+            value={ageText}
+            onChange={(e) => {
+              setAgeText(e.target.value);
+              if (e.target.value.trim() !== '') update({ age: Number(e.target.value) });
+            }}
+          />
+          <span className="hint">{band ? `age group: ${band}` : `${MIN_AGE}–${MAX_AGE}`}</span>
+        </label>
+        {FIELD_CHOICES.map(({ field, label, options }) => (
+          <label key={field}>
+            {label}
+            <select data-testid={`profile.${field}`} value={draft[field]} onChange={(e) => update({ [field]: e.target.value } as Partial<Profile>)}>
+              {options.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </div>
+      {outside.length > 0 && (
+        <p className="warn" data-testid="profile.outside">
+          {outside.map((f) => FIELD_CHOICES.find((c) => c.field === f)?.label ?? f).join(', ')}: {OTHER_LABEL}. The model treats this as
+          unknown; check the categories below yourself.
+        </p>
+      )}
+
+      <CategoryControls profile={profile} policy={policy} floorHolds={floorHolds} onChange={setChoice} />
+
+      <label>
+        Blocked words or phrases (one per line)
+        <textarea data-testid="profile.words" rows={3} value={wordsText} onChange={(e) => setWordsText(e.target.value)} />
+      </label>
+      <div className="row">
+        <label>
+          Explanations when something is blocked
+          <select data-testid="profile.style" value={draft.explanationStyle} onChange={(e) => update({ explanationStyle: e.target.value as ExplanationStyle })}>
+            <option value="child">for a child (simple words)</option>
+            <option value="adult">for an adult</option>
+          </select>
+        </label>
+        <label className="check">
+          <input data-testid="profile.protected" type="checkbox" checked={draft.protected} disabled={!lockExists && !draft.protected} onChange={(e) => update({ protected: e.target.checked })} />
+          Protected: changing, deleting, switching away and exporting need the parent PIN
+          {!lockExists && <span className="hint"> (set a parent PIN first)</span>}
+        </label>
+      </div>
+      {problems.length > 0 && (
+        <ul className="warn" data-testid="profile.problems">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      <div className="row">
+        <button data-testid="profile.save" type="submit" disabled={busy || problems.length > 0}>
+          {isNew ? 'Create profile' : 'Save changes'}
+        </button>
+        <button data-testid="profile.cancel" type="button" onClick={() => onDone()} disabled={busy}>
+          {isNew ? 'Cancel' : 'Close'}
+        </button>
+        {!isNew && !confirming && (
+          <button data-testid="profile.delete" type="button" className="danger" onClick={() => setConfirming(true)} disabled={busy}>
+            Delete
+          </button>
+        )}
+        {confirming && (
+          <span role="group" aria-label="Confirm delete">
+            Delete “{initial.name}” for good?{' '}
+            <button data-testid="profile.delete.confirm" type="button" className="danger" onClick={remove}>
+              Yes, delete
+            </button>{' '}
+            <button type="button" onClick={() => setConfirming(false)}>
+              No
+            </button>
+          </span>
+        )}
+      </div>
+    </form>
+  );
+}
