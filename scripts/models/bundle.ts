@@ -13,6 +13,7 @@ import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { buildProfileEncoder, profileEncoderConfigJson } from './profile-encoder';
 import { profileTokenizer, profileVocabRows, writeProfileTokenizer } from './profile-tokenizer';
 import { quantizeWeightsInt8 } from './quantize';
+import { SAFETY_CHECKER_MODEL, safetyCheckerFiles } from './safety-checker';
 import { buildTextEncoder, TEXT_ENCODER_DEFAULTS } from './text-encoder';
 import { buildUnet, UNET_DEFAULTS } from './unet';
 import { buildUserProjection, USER_PROJECTION_DEFAULTS } from './user-projection';
@@ -217,6 +218,11 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
     components.user_projection = one('user_projection/model.onnx', models.userProjection);
     components.profile_encoder = one(`${PROFILE_ENCODER_DIR}/model.onnx`, models.profileEncoder);
     writeProfileTokenizer(join(dir, PROFILE_ENCODER_DIR));
+    // The image stage's tiny SD1.5 safety checker (+ its CLIP preprocessing config), diffusers' layout.
+    for (const [rel, bytes] of Object.entries(safetyCheckerFiles())) {
+      const f = write(rel, bytes);
+      if (rel === SAFETY_CHECKER_MODEL) components.safety_checker = { variants: { fp32: f } };
+    }
   }
   const template = psa ? write(EMBEDDING_TEMPLATE_PATH, new TextEncoder().encode(PSA_EMBEDDING_TEMPLATE)) : undefined;
   for (const [rel, cfg] of Object.entries(componentConfigs(models, psa))) writeJson(join(dir, rel), cfg);

@@ -5,6 +5,7 @@
 import type { ModelRole } from '../../src/shared/contract';
 import { decodeModel, encodeModel } from './onnx-builder';
 import { buildProfileEncoder } from './profile-encoder';
+import { SAFETY_CHECKER_MODEL, safetyCheckerFiles } from './safety-checker';
 import { profileVocabRows } from './profile-tokenizer';
 import { buildTextEncoder } from './text-encoder';
 import { buildUnet, type UnetDefect } from './unet';
@@ -33,6 +34,7 @@ export function buildDefectiveModel(role: ModelRole, defect: ModelDefect): Uint8
     user_projection: () => buildUserProjection(),
     profile_encoder: () => buildProfileEncoder({ vocabSize: profileVocabRows() }),
     vae_decoder: () => buildVaeDecoder(),
+    safety_checker: () => safetyCheckerFiles()[SAFETY_CHECKER_MODEL],
   }[role]();
   const first = decodeModel(bytes).graph!.input![0].name!;
   return renameInput(bytes, first, `${first}_renamed`);

@@ -7,6 +7,7 @@ import { CLIP_MAX_LENGTH, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { BundleReader } from './bundle-reader';
 import type { ResolvedBundle } from './bundle-resolve';
+import { lazyImageChecker, type LazyImageChecker } from './image-check';
 import { loadClipTokenizer, type ClipTokenizer } from './clip-tokenizer';
 import type { InferenceSession } from './ort-types';
 import { createSession, inputMeta, outputMeta, type Runtime } from './sessions';
@@ -40,6 +41,8 @@ export interface LoadedModels {
   unet: InferenceSession;
   vae: InferenceSession;
   userProjection?: InferenceSession;
+  /** The bundle's safety checker, loaded on the first image that asks for the image stage. */
+  imageChecker?: LazyImageChecker;
   variants: Partial<Record<ModelRole, Variant>>;
   io: ModelIOFacts;
 }
@@ -101,7 +104,8 @@ export async function loadModels(
     const userProjection = bundle.psa ? await open('user_projection', true) : undefined;
     if (bundle.psa && !userProjection) throw new AppError('BUNDLE_INVALID', `the PSA bundle at ${reader.label} has no user_projection model`);
     const io = ioFacts(bundle, text, unet, vae, userProjection);
-    return { bundle, tokenizer, text, unet, vae, userProjection, variants, io };
+    const imageChecker = lazyImageChecker(rt, reader, bundle, order);
+    return { bundle, tokenizer, text, unet, vae, userProjection, imageChecker, variants, io };
   } catch (e) {
     await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
     throw e;
@@ -149,4 +153,5 @@ function ioFacts(bundle: ResolvedBundle, text: InferenceSession, unet: Inference
 export async function releaseModels(m: LoadedModels | undefined): Promise<void> {
   if (!m) return;
   for (const s of [m.text, m.unet, m.vae, m.userProjection]) await s?.release().catch(() => undefined);
+  await m.imageChecker?.release();
 }

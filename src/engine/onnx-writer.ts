@@ -124,3 +124,14 @@ export function writeModel(g: GraphDef): Uint8Array {
     .msg(8, new Writer().str(1, '').int(2, g.opset ?? 17))
     .finish();
 }
+
+/**
+ * Bytes that, appended to a serialized ModelProto, add graph outputs to it: a second `graph` field holding only
+ * `output` entries. Protobuf parsers merge repeated occurrences of a message field (repeated fields concatenate),
+ * so the model keeps every byte it had — no re-serialization of a possibly huge file (the image checker uses this).
+ */
+export function appendGraphOutputs(outputs: ValueInfo[]): Uint8Array {
+  const graph = new Writer();
+  for (const v of outputs) graph.msg(12, valueInfo(v));
+  return new Writer().msg(7, graph).finish();
+}

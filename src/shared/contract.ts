@@ -7,10 +7,11 @@ export type ModelRole =
   | 'unet'
   | 'user_projection'
   | 'profile_encoder'
-  | 'vae_decoder';
+  | 'vae_decoder'
+  | 'safety_checker';
 
 /** Tensor element types the contract speaks of (ORT's names). */
-export type TensorType = 'float32' | 'float16' | 'int64' | 'int32';
+export type TensorType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 
 export interface TensorSpec {
   name: string;
@@ -86,6 +87,21 @@ export const CONTRACT: Readonly<Record<ModelRole, RoleContract>> = {
     folder: 'vae_decoder',
     inputs: [{ name: 'latent_sample', types: f, ranks: [4], shape: ['batch', LATENT_CHANNELS, 'height', 'width'], fixed: { 1: LATENT_CHANNELS } }],
     outputs: [{ name: 'sample', types: f, ranks: [4], shape: ['batch', 3, 'height*8', 'width*8'], fixed: { 1: 3 } }],
+  },
+  // SD1.5's StableDiffusionSafetyChecker as diffusers' convert script / Optimum export it (forward_onnx):
+  // clip_input = CLIPImageProcessor pixels, images = the decoded images in [0,1] (flagged ones come back black).
+  // psa-web also reads the graph's per-concept scores (engine/image-check/graph-scores.ts).
+  safety_checker: {
+    role: 'safety_checker',
+    folder: 'safety_checker',
+    inputs: [
+      { name: 'clip_input', types: f, ranks: [4], shape: ['batch', 3, 'clip_size', 'clip_size'], fixed: { 1: 3 } },
+      { name: 'images', types: f, ranks: [4], shape: ['batch', 'height', 'width', 3] },
+    ],
+    outputs: [
+      { name: 'out_images', types: f, ranks: [4], shape: ['batch', 'height', 'width', 3] },
+      { name: 'has_nsfw_concepts', types: ['bool'], ranks: [1], shape: ['batch'] },
+    ],
   },
 };
 

@@ -48,6 +48,14 @@ export interface GenerateParams {
   returnLatents?: boolean;
   /** Which profile `userEmbedding` was made for (a label, e.g. its name or preset); echoed in the result. */
   profile?: string;
+  /**
+   * Image stage: run the bundle's SD1.5 safety checker on the image (the app asks for it when the profile bans
+   * Sexuality). `adjustment` lowers every concept threshold (diffusers' `adjustment`: larger = stricter, e.g. for
+   * minors; 0 = the bundle's thresholds; diffusers' +0.01 special-care rule applies on top). `blur`: a flagged image
+   * is blurred in the worker, so the page never receives its pixels. Ignored when the bundle has no checker
+   * (then the result has no `imageCheck`).
+   */
+  imageCheck?: { adjustment: number; blur: boolean };
 }
 
 export interface StepInfo {
@@ -79,6 +87,12 @@ export interface GenerateResult {
   latents?: Float32Array;
   /** The profile the image was made for (GenerateParams.profile), when one was given. */
   profile?: string;
+  /**
+   * What the image stage found (only when `imageCheck` was asked and the bundle has a checker): per-concept scores
+   * (cosine − threshold + adjustment [+ 0.01 under special care]; > 0 = fired), the special-care scores, the verdict,
+   * and whether `rgba` is the blurred image.
+   */
+  imageCheck?: { flagged: boolean; scores: number[]; specialScores: number[]; blurred: boolean };
 }
 
 /** A PSA user embedding computed by the profile encoder (masked mean of its last hidden state). */

@@ -1,0 +1,21 @@
+// The demo bundle's tiny SD1.5 safety checker: the committed fixture (fixtures/safety-checker), i.e. diffusers' own
+// StableDiffusionSafetyChecker with a tiny CLIP vision tower, exported by torch.onnx exactly as diffusers' convert
+// script / Optimum do (scripts/reference/safety_checker_fixture.py made it). Copied, not regenerated here: the point
+// is that the demo runs the very graph the parity test pins to diffusers. Its thresholds were chosen for the
+// fixture's images, so on the demo's abstract images it flags whatever it flags; tests pick `adjustment` instead.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const FIXTURE = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'safety-checker');
+
+/** Bundle-relative path → bytes, in diffusers' layout (safety_checker/ + feature_extractor/). */
+export function safetyCheckerFiles(): Record<string, Uint8Array> {
+  const read = (f: string) => new Uint8Array(readFileSync(path.join(FIXTURE, f)));
+  return {
+    'safety_checker/model.onnx': read('model.onnx'),
+    'safety_checker/config.json': read('config.json'),
+    'feature_extractor/preprocessor_config.json': read('preprocessor_config.json'),
+  };
+}
+
+export const SAFETY_CHECKER_MODEL = 'safety_checker/model.onnx';
