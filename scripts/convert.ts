@@ -1,0 +1,81 @@
+// `npm run convert -- --sd15 DIR --psa FILE [--profile-encoder DIR] [--quantize none] --out DIR`
+// Turns a standard SD1.5 ONNX export + PSA's released adapter into a psa-web bundle (see scripts/convert/bundle.ts).
+// Errors are one line: `convert: <what is wrong>`, exit code 1; nothing is left in --out.
+import { parseArgs } from 'node:util';
+import { convert, removeActiveTemp } from './convert/bundle';
+import { ConvertError } from './convert/errors';
+
+const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none]
+  [--graft auto|broadcast|attention] [--chunk-mb N] [--external-data] [--id ID] [--name NAME] [--json]
+  --sd15             Optimum/diffusers SD1.5 ONNX export (model_index.json, unet/, text_encoder/, vae_decoder/, tokenizer/, scheduler/)
+  --psa              PSA's adapter: psa_adapter.bin (torch.save) or .safetensors (user_proj. / psa_adapter. keys)
+  --profile-encoder  Optimum feature-extraction export of the profile LLM (Qwen2.5-7B-Instruct), copied as one graph
+  --quantize         U-Net variants; only "none" (fp32) for now
+  --graft            broadcast (default: PSA's one-token user term as MatMul + broadcast Add) or attention (literal)
+  --chunk-mb         largest external-data file for the U-Net (default 1024)`;
+
+function main(): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        sd15: { type: 'string' }, psa: { type: 'string' }, out: { type: 'string' }, 'profile-encoder': { type: 'string' },
+        quantize: { type: 'string' }, graft: { type: 'string' }, 'chunk-mb': { type: 'string' }, 'external-data': { type: 'boolean' },
+        id: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`convert: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  for (const k of ['sd15', 'psa', 'out'] as const) {
+    if (!values[k]) {
+      console.error(`convert: --${k} is required\n${USAGE}`);
+      return 2;
+    }
+  }
+  const graft = values.graft ?? 'auto';
+  if (!['auto', 'broadcast', 'attention'].includes(graft)) {
+    console.error(`convert: --graft must be auto, broadcast or attention`);
+    return 2;
+  }
+  const chunkMb = values['chunk-mb'] ? Number(values['chunk-mb']) : 1024;
+  if (!(chunkMb > 0)) {
+    console.error('convert: --chunk-mb must be a positive number');
+    return 2;
+  }
+  const onSignal = () => {
+    removeActiveTemp();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const t0 = Date.now();
+    const r = convert({
+      sd15: values.sd15!, psa: values.psa!, out: values.out!, profileEncoder: values['profile-encoder'], quantize: values.quantize,
+      graft: graft as 'auto', chunkBytes: Math.floor(chunkMb * 2 ** 20), externalData: values['external-data'], id: values.id, name: values.name,
+      log: values.json ? undefined : (l) => console.log(l),
+    });
+    if (values.json) console.log(JSON.stringify({ dir: r.dir, checkpoint: r.checkpoint, graft: r.graft, files: r.files }, null, 2));
+    else {
+      console.log(`wrote ${r.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${r.graft.layers.length} PSA layers, ${r.graft.form}; adapter ${r.checkpoint.format} ${r.checkpoint.dtypes.join('/')}, E=${r.checkpoint.embeddingSize}, U=${r.checkpoint.userTokens})`);
+      for (const f of r.files) console.log(`  ${f.path.padEnd(44)} ${String(f.bytes).padStart(12)}  ${f.sha256.slice(0, 16)}`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ConvertError) {
+      console.error(`convert: ${e.message}`);
+      return 1;
+    }
+    console.error(`convert: unexpected failure: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+process.exitCode = main();

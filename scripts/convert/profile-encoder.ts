@@ -1,0 +1,42 @@
+// The profile encoder (an Optimum / transformers.js feature-extraction export of the LLM PSA embeds profiles with,
+// Qwen2.5-7B-Instruct for the released adapter) copied into the bundle as one graph + tokenizer + chat template.
+// Seam for the layer-group step (issue 18, item 4): replace `addProfileEncoder` with the split into layer groups
+// + a CPU embedding table; its checks (hidden size = the adapter's E, tokenizer present) stay.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConvertError } from './errors';
+
+export interface ProfileEncoderSource {
+  dir: string;
+  files: string[];
+  model: string;
+  externalData: string[];
+  hiddenSize: number;
+}
+
+/** Checks the folder before anything is written. */
+export function checkProfileEncoder(dir: string, embeddingSize: number): ProfileEncoderSource {
+  if (!existsSync(dir)) throw new ConvertError(`--profile-encoder ${dir} does not exist`);
+  const onnxDir = existsSync(join(dir, 'onnx', 'model.onnx')) ? 'onnx/' : '';
+  const model = `${onnxDir}model.onnx`;
+  if (!existsSync(join(dir, model))) throw new ConvertError(`--profile-encoder ${dir}: model.onnx is missing (expected an Optimum feature-extraction export)`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ConvertError(`--profile-encoder ${dir}: tokenizer.json is missing`);
+  let cfg: { hidden_size?: number };
+  try {
+    cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  } catch {
+    throw new ConvertError(`--profile-encoder ${dir}: config.json is missing or not JSON`);
+  }
+  if (cfg.hidden_size !== embeddingSize) throw new ConvertError(`--profile-encoder ${dir}: hidden_size ${cfg.hidden_size} ≠ the adapter's embedding size ${embeddingSize}`);
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) walk(r);
+      else files.push(r);
+    }
+  };
+  walk('');
+  const externalData = files.filter((f) => f.startsWith(`${model}_data`) || f === `${onnxDir}model.onnx.data`);
+  return { dir, files: files.sort(), model, externalData, hiddenSize: cfg.hidden_size };
+}
