@@ -36,8 +36,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     describe: 'create the stores: profiles, meta, embeddings, lock',
     run(db) {
-      // Out-of-line keys (idb-keyval's layout): the key is given on each put.
-      for (const name of Object.values(STORES)) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+      // Out-of-line keys (idb-keyval's layout): the key is given on each put. The list is v1's own, written out:
+      // stores added later belong to their own step.
+      for (const name of [STORES.profiles, STORES.meta, STORES.embeddings, STORES.lock]) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
     },
   },
   {
@@ -56,6 +57,13 @@ export const MIGRATIONS: readonly Migration[] = [
           ...(missingWords ? { customWords: [] } : {}),
         };
       });
+    },
+  },
+  {
+    version: 3,
+    describe: 'create the parent log store (auto-increment keys in insertion order)',
+    run(db) {
+      if (!db.objectStoreNames.contains(STORES.parentLog)) db.createObjectStore(STORES.parentLog, { autoIncrement: true });
     },
   },
 ];

@@ -15,6 +15,8 @@ export const STORES = {
   embeddings: 'embeddings',
   /** key: LOCK_KEYS.* → the parent lock's hash record and its throttle state. */
   lock: 'lock',
+  /** auto-increment key (insertion order) → ParentLogEntry (parent-log.ts); schema v3. */
+  parentLog: 'parentLog',
 } as const;
 
 export type StoreName = (typeof STORES)[keyof typeof STORES];

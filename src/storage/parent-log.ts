@@ -1,0 +1,155 @@
+// The parent log: what the guards did, per profile, kept on this device only (IndexedDB store `parentLog`, schema v3).
+// The app appends without the PIN (it must log even while a child is using it); viewing, exporting and clearing
+// need it (`requireUnlocked`, so the stored lock and its throttle apply, not a screen's idea of "unlocked").
+// The prompt text is stored only when the profile's `logPrompts` is on — decided here, so no caller can forget.
+// The log keeps the newest MAX_LOG_ENTRIES; older entries are dropped in the same transaction as the append.
+
+import { AppError } from '../shared/errors';
+import type { Profile } from '../shared/profile';
+import { guarded, transact } from './db';
+import { requireUnlocked } from './lock';
+import { STORES } from './stores';
+
+export const MAX_LOG_ENTRIES = 5000;
+export const MAX_PAGE = 500;
+/** Longest prompt text kept (longer ones are cut; CLIP reads 77 tokens anyway). */
+export const MAX_LOGGED_PROMPT = 2000;
+
+export const LOG_STAGES = ['text', 'image'] as const;
+export const LOG_ACTIONS = ['blocked', 'steered', 'blurred', 'allowed'] as const;
+export type LogStage = (typeof LOG_STAGES)[number];
+export type LogAction = (typeof LOG_ACTIONS)[number];
+
+export interface ParentLogEntry {
+  /** When it happened (epoch ms). */
+  time: number;
+  profileId: string;
+  /** The profile's name at that time (the log outlives renames and deletions). */
+  profileName: string;
+  stage: LogStage;
+  /** The guard category (a PSA category, `Illegal` or `Custom`). */
+  category: string;
+  action: LogAction;
+  /** Only when the profile's `logPrompts` was on. */
+  prompt?: string;
+}
+
+/** An entry as listed: with its store key (insertion order). */
+export type ListedLogEntry = ParentLogEntry & { id: number };
+
+export interface LogFilter {
+  profileId?: string;
+  stage?: LogStage;
+  action?: LogAction;
+  category?: string;
+}
+
+/** What the app reports for one intervention; `appendLog` turns it into an entry. */
+export interface LogEvent {
+  profile: Pick<Profile, 'id' | 'name' | 'logPrompts'>;
+  stage: LogStage;
+  category: string;
+  action: LogAction;
+  prompt?: string;
+  /** Defaults to now. */
+  time?: number;
+}
+
+function invalid(what: string): never {
+  throw new AppError('INVALID_REQUEST', `parent log: ${what}`);
+}
+
+/** Checks an event and builds the stored entry (prompt kept only with logPrompts on). */
+export function toLogEntry(e: LogEvent): ParentLogEntry {
+  if (!e || typeof e !== 'object') invalid('the event must be an object');
+  if (!e.profile || typeof e.profile.id !== 'string' || !e.profile.id) invalid('profile.id must be a non-empty string');
+  if (typeof e.profile.name !== 'string') invalid('profile.name must be a string');
+  if (!LOG_STAGES.includes(e.stage)) invalid(`stage must be one of ${LOG_STAGES.join(', ')} (got ${JSON.stringify(e.stage)})`);
+  if (!LOG_ACTIONS.includes(e.action)) invalid(`action must be one of ${LOG_ACTIONS.join(', ')} (got ${JSON.stringify(e.action)})`);
+  if (typeof e.category !== 'string' || !e.category || e.category.length > 64) invalid('category must be a non-empty string of at most 64 characters');
+  const time = e.time ?? Date.now();
+  if (!Number.isFinite(time) || time < 0) invalid('time must be a non-negative number (epoch ms)');
+  const entry: ParentLogEntry = { time, profileId: e.profile.id, profileName: e.profile.name, stage: e.stage, category: e.category, action: e.action };
+  if (e.profile.logPrompts === true && typeof e.prompt === 'string') entry.prompt = e.prompt.slice(0, MAX_LOGGED_PROMPT);
+  return entry;
+}
+
+/** Appends one entry and drops the oldest beyond MAX_LOG_ENTRIES, in one transaction. No PIN needed. */
+export async function appendLog(e: LogEvent, max = MAX_LOG_ENTRIES): Promise<void> {
+  const entry = toLogEntry(e);
+  await guarded('writing the parent log', () =>
+    transact([STORES.parentLog], 'readwrite', (tx) => {
+      const s = tx.objectStore(STORES.parentLog);
+      s.add(entry);
+      const count = s.count();
+      count.onsuccess = () => {
+        let excess = count.result - max;
+        if (excess <= 0) return;
+        const cursor = s.openCursor(); // oldest first: keys are insertion order
+        cursor.onsuccess = () => {
+          const c = cursor.result;
+          if (!c || excess <= 0) return;
+          c.delete();
+          excess--;
+          c.continue();
+        };
+      };
+      return () => undefined;
+    }),
+  );
+}
+
+const matches = (e: ParentLogEntry, f: LogFilter) =>
+  (f.profileId === undefined || e.profileId === f.profileId) &&
+  (f.stage === undefined || e.stage === f.stage) &&
+  (f.action === undefined || e.action === f.action) &&
+  (f.category === undefined || e.category === f.category);
+
+/** Every entry matching `filter`, newest first (no PIN check: callers below check it). */
+async function readAll(filter: LogFilter): Promise<ListedLogEntry[]> {
+  return guarded('reading the parent log', () =>
+    transact([STORES.parentLog], 'readonly', (tx) => {
+      const out: ListedLogEntry[] = [];
+      const cursor = tx.objectStore(STORES.parentLog).openCursor(null, 'prev');
+      cursor.onsuccess = () => {
+        const c = cursor.result;
+        if (!c) return;
+        const v = c.value as ParentLogEntry;
+        if (v && typeof v === 'object' && matches(v, filter)) out.push({ ...v, id: c.key as number });
+        c.continue();
+      };
+      return () => out;
+    }),
+  );
+}
+
+/** One page of the log, newest first, with the number of matching entries. Needs the PIN when a lock is set. */
+export async function listLog(secret: string, opts: { offset?: number; limit?: number; filter?: LogFilter } = {}): Promise<{ entries: ListedLogEntry[]; total: number }> {
+  const offset = opts.offset ?? 0;
+  const limit = opts.limit ?? 50;
+  if (!Number.isInteger(offset) || offset < 0) invalid('offset must be a whole number ≥ 0');
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) invalid(`limit must be a whole number from 1 to ${MAX_PAGE}`);
+  await requireUnlocked(secret);
+  const all = await readAll(opts.filter ?? {});
+  return { entries: all.slice(offset, offset + limit), total: all.length };
+}
+
+export const LOG_FILE_FORMAT = 'psa-web-parent-log';
+
+/** The whole log (or the filtered part) as JSON text, newest first. Needs the PIN when a lock is set. */
+export async function exportLog(secret: string, filter: LogFilter = {}, now = Date.now()): Promise<string> {
+  await requireUnlocked(secret);
+  const entries = (await readAll(filter)).map(({ id: _id, ...e }) => e);
+  return JSON.stringify({ format: LOG_FILE_FORMAT, version: 1, exportedAt: new Date(now).toISOString(), entries }, null, 1);
+}
+
+/** Deletes every entry. Needs the PIN when a lock is set. */
+export async function clearLog(secret: string): Promise<void> {
+  await requireUnlocked(secret);
+  await guarded('clearing the parent log', () =>
+    transact([STORES.parentLog], 'readwrite', (tx) => {
+      tx.objectStore(STORES.parentLog).clear();
+      return () => undefined;
+    }),
+  );
+}
