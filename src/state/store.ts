@@ -5,13 +5,15 @@ import { create } from 'zustand';
 import { createBundlesSlice, type BundlesSlice } from './bundles-slice';
 import { embedThroughEngine } from './engine-embed';
 import { createEngineSlice, type EngineSlice } from './engine-slice';
+import { createLogSlice, type LogSlice } from './log-slice';
 import { realProfileDeps } from './profile-deps';
 import { createProfilesSlice, type ProfilesSlice } from './profiles-slice';
 
 export type AppState = EngineSlice & ProfilesSlice & BundlesSlice;
 
-export const useApp = create<AppState>()((...a) => ({
+export const useApp = create<AppState & LogSlice>()((...a) => ({
   ...createEngineSlice(...a),
   ...createProfilesSlice(realProfileDeps, embedThroughEngine)(...a),
   ...createBundlesSlice(...a),
+  ...createLogSlice()(...a),
 }));

@@ -2,6 +2,7 @@
 // under "details" in the UI; this text is what a parent or a first-time user reads.
 import type { ErrorCode, ErrorInfo } from '../shared/errors';
 import type { ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../state/profiles-slice';
+import type { LogAction, LogErrorCode, LogStage } from '../state/log-slice';
 
 export const ERROR_TEXT: Record<ErrorCode, string> = {
   NO_WEBGPU: 'Your browser cannot use the graphics card here, so images are made on the processor (slower).',
@@ -35,7 +36,6 @@ export function describeError(e: ErrorInfo): { title: string; detail: string } {
 }
 
 // Profiles and the parent lock (src/state/profiles-slice.ts codes).
-
 export const PROFILE_ERROR_TEXT: Record<ProfileErrorCode, string> = {
   PIN_REQUIRED: 'This needs the parent PIN. Enter it under “Parent lock” and press Unlock, then try again.',
   WRONG_PIN: 'That PIN is not right.',
@@ -76,4 +76,18 @@ export function describeProfileError(e: ProfileError, now = Date.now()): string 
 
 export function describeProfileNotice(n: { code: ProfileNoticeCode; count?: number }): string {
   return PROFILE_NOTICE_TEXT[n.code].replace('{n}', String(n.count ?? 0));
+}
+
+// The parent log (src/state/log-slice.ts codes, src/storage/parent-log.ts stages and actions).
+export const LOG_ERROR_TEXT: Record<LogErrorCode, string> = {
+  WRONG_PIN: 'That PIN is not right.',
+  THROTTLED: 'Too many wrong tries.',
+  STORAGE_FAILED: 'The browser could not read or change the parent log.',
+};
+export const LOG_STAGE_TEXT: Record<LogStage, string> = { text: 'Prompt', image: 'Image' };
+export const LOG_ACTION_TEXT: Record<LogAction, string> = { blocked: 'Blocked', steered: 'Adjusted', blurred: 'Blurred', allowed: 'Allowed' };
+
+export function describeLogError(e: { code: LogErrorCode; retryAt?: number; detail?: string }, now = Date.now()): string {
+  const wait = e.retryAt && e.retryAt > now ? ` Try again in ${formatWait(e.retryAt - now)}.` : '';
+  return `${LOG_ERROR_TEXT[e.code]}${wait}`;
 }

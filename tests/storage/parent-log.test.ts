@@ -116,3 +116,33 @@ describe('behind the parent PIN', () => {
     expect((await listLog('4821')).total).toBe(0);
   });
 });
+
+describe('the log slice (real storage)', () => {
+  it('asks for the PIN without spending a try, pages and filters with it, forgets it on close', async () => {
+    const { create } = await import('zustand');
+    const { createLogSlice } = await import('../../src/state/log-slice');
+    const { lockStatus } = await import('../../src/storage/lock');
+    for (let i = 0; i < 30; i++) await appendLog(ev({ time: i, action: i % 3 ? 'blocked' : 'steered' }));
+    await setLock('4821');
+    const s = create(createLogSlice());
+    await s.getState().openLog();
+    expect(s.getState().log.status).toBe('locked');
+    expect((await lockStatus()).failures).toBe(0);
+    await s.getState().openLog('1111');
+    expect(s.getState().log).toMatchObject({ status: 'locked', error: { code: 'WRONG_PIN' }, entries: [] });
+    await s.getState().openLog('4821');
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 30 });
+    expect(s.getState().log.entries).toHaveLength(25);
+    await s.getState().setLogPage(25);
+    expect(s.getState().log.entries.map((e) => e.time)).toEqual([4, 3, 2, 1, 0]);
+    await s.getState().setLogFilter({ action: 'steered' });
+    expect(s.getState().log).toMatchObject({ total: 10, offset: 0 });
+    expect(JSON.parse((await s.getState().exportParentLog())!).entries).toHaveLength(10);
+    s.getState().closeLog();
+    expect(s.getState().log.status).toBe('closed');
+    await s.getState().openLog();
+    expect(s.getState().log.status).toBe('locked'); // the PIN was forgotten
+    await s.getState().recordLog(ev({ time: 99 }));
+    expect(s.getState().log.writeError).toBeUndefined();
+  });
+});

@@ -1,0 +1,123 @@
+// Parent-log slice: the log view's page, filter and status, and the actions behind the PIN (open, page, filter,
+// export, clear) plus `recordLog`, which the generation flow calls for each intervention (no PIN: the app must log
+// while a child uses it). The PIN typed to open the view is kept in this module's memory only while the view is
+// open (paging and filters re-check it in storage through requireUnlocked); closeLog forgets it. Nothing persists
+// in zustand.
+import type { StateCreator } from 'zustand';
+import { AppError } from '../shared/errors';
+import { hasLock } from '../storage/lock';
+import * as store from '../storage/parent-log';
+import type { ListedLogEntry, LogEvent, LogFilter } from '../storage/parent-log';
+
+export type { ListedLogEntry, LogAction, LogEvent, LogFilter, LogStage } from '../storage/parent-log';
+export { LOG_ACTIONS, LOG_STAGES } from '../storage/parent-log';
+
+export type LogErrorCode = 'WRONG_PIN' | 'THROTTLED' | 'STORAGE_FAILED';
+export type LogStatus = 'closed' | 'locked' | 'loading' | 'ready' | 'error';
+
+export interface LogView {
+  status: LogStatus;
+  entries: ListedLogEntry[];
+  total: number;
+  offset: number;
+  pageSize: number;
+  filter: LogFilter;
+  error?: { code: LogErrorCode; retryAt?: number; detail?: string };
+  /** The last log write failed (shown to the parent; generation goes on). */
+  writeError?: string;
+}
+
+export interface LogSlice {
+  log: LogView;
+  /** Opens the view: asks for the PIN when a lock is set (status 'locked'), else loads the first page. */
+  openLog(secret?: string): Promise<void>;
+  setLogFilter(filter: LogFilter): Promise<void>;
+  setLogPage(offset: number): Promise<void>;
+  /** JSON text of the (filtered) log, or undefined when refused (error set). */
+  exportParentLog(): Promise<string | undefined>;
+  clearParentLog(): Promise<void>;
+  closeLog(): void;
+  recordLog(e: LogEvent): Promise<void>;
+}
+
+export interface LogDeps {
+  hasLock(): Promise<boolean>;
+  listLog: typeof store.listLog;
+  exportLog: typeof store.exportLog;
+  clearLog: typeof store.clearLog;
+  appendLog: typeof store.appendLog;
+}
+
+export const realLogDeps: LogDeps = { hasLock, listLog: store.listLog, exportLog: store.exportLog, clearLog: store.clearLog, appendLog: store.appendLog };
+
+const CLOSED: LogView = { status: 'closed', entries: [], total: 0, offset: 0, pageSize: 25, filter: {} };
+
+function toLogError(e: unknown): NonNullable<LogView['error']> {
+  if (e instanceof AppError && (e.code === 'LOCK_WRONG' || e.code === 'LOCK_THROTTLED')) {
+    const wait = (e as AppError & { retryAfterMs?: number }).retryAfterMs ?? 0;
+    return { code: e.code === 'LOCK_WRONG' ? 'WRONG_PIN' : 'THROTTLED', retryAt: wait > 0 ? Date.now() + wait : undefined };
+  }
+  return { code: 'STORAGE_FAILED', detail: e instanceof Error ? e.message : String(e) };
+}
+
+export const createLogSlice =
+  (deps: LogDeps = realLogDeps): StateCreator<LogSlice, [], [], LogSlice> =>
+  (set, get) => {
+    let secret: string | undefined;
+    const load = async (patch: Partial<LogView>) => {
+      const next = { ...get().log, ...patch };
+      set({ log: { ...next, status: 'loading', error: undefined } });
+      try {
+        const page = await deps.listLog(secret ?? '', { offset: next.offset, limit: next.pageSize, filter: next.filter });
+        set({ log: { ...next, status: 'ready', entries: page.entries, total: page.total, error: undefined } });
+      } catch (e) {
+        const error = toLogError(e);
+        if (error.code !== 'STORAGE_FAILED') secret = undefined; // the PIN changed or was wrong: ask again
+        set({ log: { ...next, status: error.code === 'STORAGE_FAILED' ? 'error' : 'locked', entries: [], total: 0, error } });
+      }
+    };
+    const guarded = async <T>(op: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await op();
+      } catch (e) {
+        const error = toLogError(e);
+        if (error.code !== 'STORAGE_FAILED') secret = undefined;
+        set({ log: { ...get().log, ...(error.code === 'STORAGE_FAILED' ? {} : { status: 'locked' as const, entries: [] }), error } });
+        return undefined;
+      }
+    };
+    return {
+      log: CLOSED,
+      async openLog(pin) {
+        if (pin === undefined && (await deps.hasLock())) {
+          secret = undefined;
+          set({ log: { ...CLOSED, status: 'locked' } });
+          return;
+        }
+        secret = pin ?? '';
+        await load({ offset: 0 });
+      },
+      setLogFilter: (filter) => load({ filter, offset: 0 }),
+      setLogPage: (offset) => load({ offset: Math.max(0, offset) }),
+      exportParentLog: () => guarded(() => deps.exportLog(secret ?? '', get().log.filter)),
+      async clearParentLog() {
+        const done = await guarded(async () => {
+          await deps.clearLog(secret ?? '');
+          return true;
+        });
+        if (done) await load({ offset: 0 });
+      },
+      closeLog() {
+        secret = undefined;
+        set({ log: CLOSED });
+      },
+      async recordLog(e) {
+        try {
+          await deps.appendLog(e);
+          if (get().log.writeError) set({ log: { ...get().log, writeError: undefined } });
+        } catch (err) {
+          set({ log: { ...get().log, writeError: err instanceof Error ? err.message : String(err) } });
+        }
+      },
+    };
+  };
