@@ -72,19 +72,25 @@ export class EngineClient {
 
   /**
    * PSA user embedding of `text` (the rendered embedding template: `renderEmbeddingText(info.profileEncoder.template,
-   * fields)`) with the loaded bundle's profile encoder. Progress: 'tokenize', 'load' (bytes), 'run', 'release'.
+   * fields)`) with the loaded bundle's profile encoder (or `opts.encoderUrl`, a standalone encoder folder). Progress:
+   * 'tokenize', 'load' (bytes), 'run', 'release'. The encoder's session exists only during this call.
    */
-  async embed(text: string, onProgress?: (phase: 'load' | 'tokenize' | 'run' | 'release', loaded?: number, total?: number) => void): Promise<EmbedResult> {
-    const ev = await this.request<Extract<EngineEvent, { type: 'embedded' }>>({ type: 'embed', text }, (e) => {
+  async embed(
+    text: string,
+    onProgress?: (phase: 'load' | 'tokenize' | 'run' | 'release', loaded?: number, total?: number) => void,
+    opts: { encoderUrl?: string } = {},
+  ): Promise<EmbedResult> {
+    const req = opts.encoderUrl ? { type: 'embed' as const, text, encoderUrl: opts.encoderUrl } : { type: 'embed' as const, text };
+    const ev = await this.request<Extract<EngineEvent, { type: 'embedded' }>>(req, (e) => {
       if (e.type === 'embed-progress') onProgress?.(e.phase, e.loaded, e.total);
     });
     return ev.result;
   }
 
-  /** Test hook: profile-encoder sessions alive in the worker (0 unless an embedding is being computed). */
-  async liveEncoderSessions(): Promise<number> {
+  /** Test hook: profile-encoder sessions alive in the worker (0 unless an embedding is being computed) and created so far. */
+  async encoderSessions(): Promise<{ live: number; created: number }> {
     const ev = await this.request<Extract<EngineEvent, { type: 'debug-info' }>>({ type: 'debug-info' });
-    return ev.liveEncoderSessions;
+    return { live: ev.liveEncoderSessions, created: ev.encoderSessionsCreated };
   }
 
   async cancel(target: string): Promise<void> {

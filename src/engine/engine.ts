@@ -13,6 +13,7 @@ import { generate, releaseKernels, type LoopMode } from './pipeline';
 import type { Runtime } from './sessions';
 import { describeBundleEncoder, type BundleEncoderInfo } from './embedding/bundle-encoder';
 import { computeEmbedding, type EmbedProgress } from './embedding/compute';
+import { folderEncoder } from './embedding/encoder-source';
 
 export interface EngineHost {
   detect(): Promise<Capabilities>;
@@ -105,14 +106,17 @@ export class Engine {
    * its session is created for this call and released before it returns (also on error and cancel). Busy rules as
    * for generate: one request at a time.
    */
-  async embed(id: string, text: string, onProgress?: EmbedProgress): Promise<EmbedResult> {
+  async embed(id: string, text: string, onProgress?: EmbedProgress, opts: { encoderUrl?: string } = {}): Promise<EmbedResult> {
     if (this.running || this.loading) throw new AppError('BUSY', 'another request is running; wait for it or cancel it');
     if (!this.models || !this.rt) throw new AppError('NOT_LOADED', 'no model bundle is loaded');
-    if (!this.encoder) throw new AppError('INVALID_REQUEST', `the loaded bundle (${this.loaded?.info.name ?? 'unknown'}) has no profile encoder`);
+    if (!this.encoder && !opts.encoderUrl) throw new AppError('INVALID_REQUEST', `the loaded bundle (${this.loaded?.info.name ?? 'unknown'}) has no profile encoder`);
+    const rt = this.rt;
     const controller = new AbortController();
     this.running = { id, controller };
     try {
-      const { details: _details, ...result } = await computeEmbedding(this.rt, this.encoder.source, text, { signal: controller.signal, onProgress });
+      // A standalone encoder folder (Optimum layout) runs on the loaded bundle's backend.
+      const source = opts.encoderUrl ? await folderEncoder(this.host.reader(opts.encoderUrl)) : this.encoder!.source;
+      const { details: _details, ...result } = await computeEmbedding(rt, source, text, { signal: controller.signal, onProgress });
       return result;
     } finally {
       this.running = undefined;

@@ -6,7 +6,7 @@ import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
-import { liveEncoderSessions } from './embedding/compute';
+import { encoderSessionsCreated, liveEncoderSessions } from './embedding/compute';
 import { ensureOrtEnv, simulateGpuFailure, installReadbackCounter, ort, serial } from './ort-web';
 
 const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
@@ -37,11 +37,11 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       return { type: 'generated', id: req.id, result };
     }
     case 'embed': {
-      const result = await engine.embed(req.id, req.text, (phase, loaded, total) => post({ type: 'embed-progress', id: req.id, phase, loaded, total }));
+      const result = await engine.embed(req.id, req.text, (phase, loaded, total) => post({ type: 'embed-progress', id: req.id, phase, loaded, total }), { encoderUrl: req.encoderUrl });
       return { type: 'embedded', id: req.id, result };
     }
     case 'debug-info':
-      return { type: 'debug-info', id: req.id, liveEncoderSessions: liveEncoderSessions() };
+      return { type: 'debug-info', id: req.id, liveEncoderSessions: liveEncoderSessions(), encoderSessionsCreated: encoderSessionsCreated() };
     case 'cancel':
       engine.cancel(req.target);
       return { type: 'done', id: req.id };

@@ -19,8 +19,11 @@ export type EngineRequest =
   | { type: 'detect'; id: string }
   | { type: 'load'; id: string; options: LoadOptions }
   | { type: 'generate'; id: string; params: GenerateParams }
-  /** PSA user embedding of `text` (the rendered embedding template) with the loaded bundle's profile encoder. */
-  | { type: 'embed'; id: string; text: string }
+  /**
+   * PSA user embedding of `text` (the rendered embedding template) with the loaded bundle's profile encoder, or with
+   * the standalone encoder folder at `encoderUrl` (Optimum / transformers.js feature-extraction layout).
+   */
+  | { type: 'embed'; id: string; text: string; encoderUrl?: string }
   | { type: 'cancel'; id: string; target: string }
   | { type: 'unload'; id: string }
   /** Test hooks (used by the e2e suite): simulated GPU failures, see engine/ort-web `simulateGpuFailure`. */
@@ -36,7 +39,7 @@ export type EngineEvent =
   | { type: 'generated'; id: string; result: GenerateResult }
   | { type: 'embed-progress'; id: string; phase: 'load' | 'tokenize' | 'run' | 'release'; loaded?: number; total?: number }
   | { type: 'embedded'; id: string; result: EmbedResult }
-  | { type: 'debug-info'; id: string; liveEncoderSessions: number }
+  | { type: 'debug-info'; id: string; liveEncoderSessions: number; encoderSessionsCreated: number }
   | { type: 'cancelled'; id: string }
   | { type: 'done'; id: string }
   | { type: 'notice'; id: string; code: string; message: string }

@@ -204,3 +204,25 @@ describe('Engine.embed on the demo bundle', () => {
     await engine.unload();
   });
 });
+
+describe('the fixture encoder (transformers\' own tiny Qwen2, Qwen2.5 chat template; fixtures/profile-encoder)', () => {
+  it('gives PSA\'s chat text, token ids and embeddings (1e-4 relative) for every reference user', async () => {
+    const dir = path.join(import.meta.dirname, '..', '..', 'fixtures', 'profile-encoder');
+    const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8')) as {
+      users: { user_id: string; text: string; chat_text: string; input_ids: number[]; embedding: number[] }[];
+    };
+    const src = await folderEncoder(fsReader(dir));
+    for (const u of expected.users) {
+      const r = await computeEmbedding(nodeRuntime(), src, u.text, { details: true });
+      expect(r.details!.chat, `user ${u.user_id}`).toBe(u.chat_text);
+      expect(r.details!.ids, `user ${u.user_id}`).toEqual(u.input_ids);
+      let num = 0, den = 0;
+      for (let i = 0; i < u.embedding.length; i++) {
+        num = Math.max(num, Math.abs(r.embedding[i] - u.embedding[i]));
+        den = Math.max(den, Math.abs(u.embedding[i]));
+      }
+      expect(r.embedding.length).toBe(u.embedding.length);
+      expect(num / den, `user ${u.user_id}`).toBeLessThan(1e-4);
+    }
+  });
+});

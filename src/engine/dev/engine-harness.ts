@@ -53,6 +53,17 @@ const api = {
     return [a.ok ? 'ok' : a.error.code, b.ok ? 'ok' : b.error.code];
   },
   notices: () => notices.slice(),
+  /** PSA user embedding (e2e/embedding.spec.ts): plain-JSON result with the progress phases seen. */
+  async embed(text: string, opts: { encoderUrl?: string } = {}) {
+    const phases: string[] = [];
+    try {
+      const r = await client.embed(text, (p) => phases.at(-1) !== p && phases.push(p), opts);
+      return { ok: true as const, embedding: Array.from(r.embedding), encoderId: r.encoderId, tokens: r.tokens, ms: r.ms, phases };
+    } catch (e) {
+      return { ok: false as const, error: toErrorInfo(e), phases };
+    }
+  },
+  encoderSessions: () => client.encoderSessions(),
   loseDevice: () => client.debug('lose-device'),
   loseGpu: () => client.debug('lose-gpu'),
 };

@@ -14,9 +14,14 @@ export type EmbedPhase = 'load' | 'tokenize' | 'run' | 'release';
 export type EmbedProgress = (phase: EmbedPhase, loaded?: number, total?: number) => void;
 
 let live = 0;
+let created = 0;
 /** Profile-encoder sessions currently alive in this realm (0 whenever no embedding is being computed). */
 export function liveEncoderSessions(): number {
   return live;
+}
+/** Profile-encoder sessions created in this realm so far (one per computed embedding). */
+export function encoderSessionsCreated(): number {
+  return created;
 }
 
 function checkAbort(signal?: AbortSignal): void {
@@ -78,6 +83,7 @@ export async function computeEmbedding(rt: Runtime, src: EncoderSource, text: st
     externalData: externalData.length ? externalData : undefined,
   });
   live++;
+  created++;
   externalData.length = 0; // the session holds the weights now; drop our copies early
   try {
     checkAbort(signal);
