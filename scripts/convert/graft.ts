@@ -73,6 +73,8 @@ export function findAttn2Layers(m: LoadedModel, label: string): Attn2Layer[] {
   for (const module of [...by.keys()].sort((a, b) => compareKeys(moduleKey(a), moduleKey(b)))) {
     const n = by.get(module)!;
     for (const part of ['to_q', 'to_k', 'to_v', 'to_out.0'] as const) if (!n[part]) throw new ConvertError(`${label}: ${module} has no ${part} MatMul/Gemm node (unsupported export)`);
+    const wOut = m.inits.get(n['to_out.0']!.input?.[1] ?? '');
+    if (wOut && wOut.dataType !== 1) throw new ConvertError(`${label}: ${module} weights are not float32 (ONNX type ${wOut.dataType}); convert an fp32 export — the fp16/int8/q4 variants are made from it`);
     const out = weightDims(m, n['to_out.0']!, label, module);
     const k = weightDims(m, n.to_k!, label, module);
     layers.push({ module, toQ: n.to_q, toK: n.to_k, toV: n.to_v, toOut: n['to_out.0'], inner: out[0], cross: k[0] });

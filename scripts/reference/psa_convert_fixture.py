@@ -2,6 +2,7 @@
 """Build fixtures/convert: inputs and reference outputs for `npm run convert` (SD1.5 ONNX + PSA checkpoint → bundle).
 
     /usr/bin/python3 scripts/reference/psa_convert_fixture.py          # from the repo root; ~15 s, deterministic
+    /usr/bin/python3 scripts/reference/psa_convert_fixture.py --synthetic-sd15 /tmp/sd15-full   # 3.4 GB, for RSS
 
 Made outside the TypeScript converter, from diffusers' own UNet2DConditionModel (git mirror, see diffusers_env.py) and
 real torch.save. Needs Debian's python3-torch, numpy and python3-onnx (only to move the exported weights into one
@@ -213,10 +214,68 @@ def sha256(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
+SD15_UNET_CONFIG = dict(  # runwayml/stable-diffusion-v1-5 unet/config.json (the keys that set shapes)
+    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
+)
+
+
+def synthetic_sd15(out):
+    """A full-size SD1.5 U-Net (random weights, real shapes and module names) in Optimum's layout: unet/model.onnx +
+    one unet/model.onnx_data, plus a PSA checkpoint with SD1.5's shapes (16 processors, E = 3584) — for measuring
+    the converter's memory on the real sizes. Not committed (~3.4 GB)."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo
+
+    tmp = tempfile.mkdtemp(prefix="sd15-synthetic-")
+    diffusers_env.load_diffusers(tmp)
+    from diffusers import UNet2DConditionModel
+    from diffusers.models.attention_processor import AttnProcessor
+
+    torch.manual_seed(SEED)
+    unet = UNet2DConditionModel(**SD15_UNET_CONFIG).eval()
+    unet.set_attn_processor(AttnProcessor())
+    print(f"SD1.5-shaped U-Net: {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M parameters")
+    raw = os.path.join(tmp, "export")
+    export_onnx(UNetExport(unet).eval(), os.path.join(raw, "model.onnx"), 768)  # > 2 GB: torch writes one file per tensor
+    unet_dir = os.path.join(out, "unet")
+    os.makedirs(unet_dir, exist_ok=True)
+    m = onnx.load(os.path.join(raw, "model.onnx"), load_external_data=False)
+    off = 0
+    with open(os.path.join(unet_dir, "model.onnx_data"), "wb") as f:  # concatenate, as Optimum's single data file
+        for t in m.graph.initializer:
+            if t.data_location != onnx.TensorProto.EXTERNAL:
+                continue
+            info = ExternalDataInfo(t)
+            with open(os.path.join(raw, info.location), "rb") as src:
+                src.seek(info.offset or 0)
+                data = src.read(info.length) if info.length else src.read()
+            f.write(data)
+            del t.external_data[:]
+            for k, v in (("location", "model.onnx_data"), ("offset", str(off)), ("length", str(len(data)))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            off += len(data)
+    onnx.save(m, os.path.join(unet_dir, "model.onnx"))
+    with open(os.path.join(unet_dir, "config.json"), "w") as f:
+        f.write(unet.to_json_string())
+    names = [n[: -len(".processor")] for n in unet.attn_processors.keys() if not n.endswith("attn1.processor")]
+    modules = dict(unet.named_modules())
+    procs = nn.ModuleList([PsaProcessorParams(modules[n].to_out[0].out_features, 768) for n in names])
+    torch.save({"psa_adapter": procs.state_dict(), "user_proj": UserProj(768, 3584, 1).state_dict()}, os.path.join(out, "psa_adapter.bin"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {out}: unet/model.onnx_data {off / 1e9:.2f} GB, {len(names)} PSA processors")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "fixtures", "convert"))
+    ap.add_argument("--synthetic-sd15", metavar="DIR", help="write a full-size SD1.5-shaped U-Net + PSA checkpoint to DIR instead")
     args = ap.parse_args()
+    if args.synthetic_sd15:
+        return synthetic_sd15(os.path.abspath(args.synthetic_sd15))
     out = os.path.abspath(args.out)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     tmp = tempfile.mkdtemp(prefix="psa-convert-")
