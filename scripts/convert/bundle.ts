@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, checkManifest, type BundleManifest, type ComponentEntry, type ModelFile } from '../../src/shared/bundle';
 import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { ConvertError } from './errors';
-import { copyHashed, hashFile, listFiles, type HashedFile } from './files';
+import { hashFile, HashLedger, listFiles, type HashedFile } from './files';
 import { findAttn2Layers, graftPsa, matchCheckpoint, type GraftForm, type GraftReport } from './graft';
 import { loadOnnx } from './onnx-model';
 import { checkProfileEncoder, type ProfileEncoderSource } from './profile-encoder';
@@ -74,23 +74,23 @@ function check(o: ConvertOptions): Checked {
   return { layout, ck, unet, layers, quantize, profile, form };
 }
 
-function modelFile(root: string, path: string, externalNames: string[]): ModelFile {
-  const h = hashFile(join(root, path));
+function modelFile(ledger: HashLedger, root: string, path: string, externalNames: string[]): ModelFile {
+  const h = ledger.hash(join(root, path));
   const folder = path.split('/').slice(0, -1).join('/');
   const ext = externalNames.map((n) => {
     const p = folder ? `${folder}/${n}` : n;
-    const x = hashFile(join(root, p));
+    const x = ledger.hash(join(root, p));
     return { path: p, bytes: x.bytes, sha256: x.sha256 };
   });
   return { path, bytes: h.bytes, sha256: h.sha256, ...(ext.length ? { externalData: ext } : {}) };
 }
 
 /** Copies a component folder; the model's external data = every file that is not model.onnx or JSON. */
-function copyModelFolder(src: string, dst: string, root: string, folder: string): ComponentEntry {
+function copyModelFolder(ledger: HashLedger, src: string, dst: string, root: string, folder: string): ComponentEntry {
   const files = listFiles(src);
-  for (const f of files) copyHashed(join(src, f), join(dst, f));
+  for (const f of files) ledger.copy(join(src, f), join(dst, f));
   const external = files.filter((f) => f !== 'model.onnx' && !f.endsWith('.json') && !f.includes('/'));
-  return { variants: { fp32: modelFile(root, `${folder}/model.onnx`, external) } };
+  return { variants: { fp32: modelFile(ledger, root, `${folder}/model.onnx`, external) } };
 }
 
 function writeJson(path: string, v: unknown): void {
@@ -98,8 +98,9 @@ function writeJson(path: string, v: unknown): void {
   writeFileSync(path, JSON.stringify(v, null, 2) + '\n');
 }
 
-function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleManifest; graft: GraftReport } {
+function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleManifest; graft: GraftReport; files: HashedFile[] } {
   const log = o.log ?? (() => undefined);
+  const ledger = new HashLedger();
   const { layout, ck } = c;
   const components: Partial<BundleManifest['components']> = {};
 
@@ -112,6 +113,7 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   for (const q of c.quantize) {
     // Only 'none' passes parseQuantize today; the quantize step adds its writers here.
     const written = writeModel(c.unet, { dir: join(tmp, 'unet'), external, chunkBytes: o.chunkBytes });
+    for (const f of [written.model, ...written.externalData]) ledger.record(join(tmp, 'unet', f.name), f);
     unetVariants[VARIANT_OF[q]] = {
       path: `unet/${written.model.name}`,
       bytes: written.model.bytes,
@@ -128,31 +130,31 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   mkdirSync(join(tmp, 'user_projection'), { recursive: true });
   writeFileSync(join(tmp, 'user_projection', 'model.onnx'), proj);
   writeJson(join(tmp, 'user_projection', 'config.json'), { embedding_size: ck.embeddingSize, user_tokens: ck.userTokens, hidden_size: ck.crossDim, layer_norm_eps: 1e-5 });
-  components.user_projection = { variants: { fp32: modelFile(tmp, 'user_projection/model.onnx', []) } };
+  components.user_projection = { variants: { fp32: modelFile(ledger, tmp, 'user_projection/model.onnx', []) } };
 
   // --- copied components ---
   for (const m of COPIED_MODELS) {
     log(`copying ${m}/`);
-    components[m] = copyModelFolder(join(layout.dir, m), join(tmp, m), tmp, m);
+    components[m] = copyModelFolder(ledger, join(layout.dir, m), join(tmp, m), tmp, m);
   }
-  for (const f of ['tokenizer', 'scheduler', ...layout.optional]) for (const x of listFiles(join(layout.dir, f))) copyHashed(join(layout.dir, f, x), join(tmp, f, x));
-  copyHashed(join(layout.dir, 'model_index.json'), join(tmp, 'model_index.json'));
+  for (const f of ['tokenizer', 'scheduler', ...layout.optional]) for (const x of listFiles(join(layout.dir, f))) ledger.copy(join(layout.dir, f, x), join(tmp, f, x));
+  ledger.copy(join(layout.dir, 'model_index.json'), join(tmp, 'model_index.json'));
   if (c.profile) {
     log(`copying the profile encoder (${c.profile.files.length} files)`);
-    for (const f of c.profile.files) copyHashed(join(c.profile.dir, f), join(tmp, PROFILE_ENCODER_DIR, f));
-    const model = modelFile(tmp, `${PROFILE_ENCODER_DIR}/${c.profile.model}`, c.profile.externalData.map((f) => f.split('/').pop()!));
+    for (const f of c.profile.files) ledger.copy(join(c.profile.dir, f), join(tmp, PROFILE_ENCODER_DIR, f));
+    const model = modelFile(ledger, tmp, `${PROFILE_ENCODER_DIR}/${c.profile.model}`, c.profile.externalData.map((f) => f.split('/').pop()!));
     components.profile_encoder = { variants: { fp32: model } };
   }
 
   // --- PSA's embedding template ---
   mkdirSync(join(tmp, 'psa'), { recursive: true });
   writeFileSync(join(tmp, EMBEDDING_TEMPLATE_PATH), PSA_EMBEDDING_TEMPLATE);
-  const template = hashFile(join(tmp, EMBEDDING_TEMPLATE_PATH));
+  const template = ledger.hash(join(tmp, EMBEDDING_TEMPLATE_PATH));
 
   const psaSha256 = hashFile(o.psa).sha256;
-  const readmeFiles = listFiles(tmp).map((p) => ({ path: p, ...hashFile(join(tmp, p)) }));
+  const readmeFiles = listFiles(tmp).map((p) => ({ path: p, ...ledger.hash(join(tmp, p)) }));
   writeFileSync(join(tmp, 'README.md'), bundleReadme({ options: o, ck, graft, files: readmeFiles, profile: !!c.profile, optional: layout.optional, converterVersion: CONVERTER_VERSION, psaSha256 }));
-  const inventory = listFiles(tmp).map((p) => ({ path: p, ...hashFile(join(tmp, p)) }));
+  const inventory = listFiles(tmp).map((p) => ({ path: p, ...ledger.hash(join(tmp, p)) }));
 
   const sample = Number(layout.unetConfig?.sample_size ?? 64);
   const manifest: BundleManifest = {
@@ -188,7 +190,8 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   const problems = checkManifest(manifest);
   if (problems.length) throw new ConvertError(`the converted manifest is invalid: ${problems.join('; ')}`);
   writeJson(join(tmp, 'manifest.json'), manifest);
-  return { manifest, graft };
+  const files = [...inventory, { path: 'manifest.json', ...hashFile(join(tmp, 'manifest.json')) }].sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { manifest, graft, files };
 }
 
 export function convert(o: ConvertOptions): ConvertResult {
@@ -199,9 +202,8 @@ export function convert(o: ConvertOptions): ConvertResult {
   mkdirSync(tmp);
   activeTemp = tmp;
   try {
-    const { manifest, graft } = build(o, c, tmp);
+    const { manifest, graft, files } = build(o, c, tmp);
     renameSync(tmp, out);
-    const files = listFiles(out).map((p) => ({ path: p, ...hashFile(join(out, p)) }));
     return {
       dir: out,
       manifest,

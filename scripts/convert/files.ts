@@ -61,3 +61,19 @@ export function listFiles(root: string, rel = ''): string[] {
   }
   return out;
 }
+
+/** Remembers the hash of every file the converter wrote or copied, so each multi-GB file is read once. */
+export class HashLedger {
+  private readonly known = new Map<string, { bytes: number; sha256: string }>();
+  record(path: string, h: { bytes: number; sha256: string }): void {
+    this.known.set(path, h);
+  }
+  copy(src: string, dst: string): void {
+    this.record(dst, copyHashed(src, dst));
+  }
+  hash(path: string): { bytes: number; sha256: string } {
+    let h = this.known.get(path);
+    if (!h) this.record(path, (h = hashFile(path)));
+    return h;
+  }
+}
