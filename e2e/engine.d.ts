@@ -5,7 +5,7 @@ import type { ErrorInfo } from '../src/shared/errors';
 
 export type JsonParams = Omit<GenerateParams, 'initialNoise' | 'userEmbedding'> & { initialNoise?: number[]; userEmbedding?: number[] };
 export type HarnessResult =
-  | { ok: true; width: number; height: number; rgba: number[]; latents?: number[]; backend: string; readbacks: number; gpuMapReads?: { text: number; loop: number; decode: number }; timings: Record<string, number>; truncated: { prompt: number; negative: number }; steps: { step: number; total: number; elapsedMs: number }[]; previews: number }
+  | { ok: true; width: number; height: number; rgba: number[]; latents?: number[]; backend: string; readbacks: number; gpuMapReads?: { text: number; loop: number; decode: number }; timings: Record<string, number>; truncated: { prompt: number; negative: number; concept?: number }; unet?: { calls: number; batch: number }; appliedSafetyConcept?: string; steps: { step: number; total: number; elapsedMs: number }[]; previews: number }
   | { ok: false; error: ErrorInfo; steps: { step: number }[]; previews: number };
 
 declare global {

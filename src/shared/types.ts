@@ -24,6 +24,26 @@ export interface Capabilities {
   preferredReason?: string;
 }
 
+/**
+ * Safe Latent Diffusion (diffusers' StableDiffusionPipelineSafe; safety.md §2): a third U-Net row conditioned on the
+ * safety concept steers each step away from it. Fields are __call__'s sld_* arguments; presets: src/safety/sld.ts.
+ * Active only when guidance > 1 and guidanceScale > 1 (as diffusers); otherwise ignored.
+ */
+export interface SldParams {
+  /** The safety concept text (CLIP-encoded like a prompt: 77 tokens, longer text is cut and reported). */
+  concept: string;
+  /** sld_warmup_steps δ: steps (0-based index < δ) that only build momentum before g ← g − γ applies. */
+  warmupSteps: number;
+  /** sld_guidance_scale s_S: μ = min(s_S·|ε_p − ε_S|, 1). */
+  guidanceScale: number;
+  /** sld_threshold λ: μ = 0 where ε_p − ε_S ≥ λ. */
+  threshold: number;
+  /** sld_momentum_scale s_m: γ = μ⊙(ε_S − ε_∅) + s_m·ν. */
+  momentumScale: number;
+  /** sld_mom_beta β_m: ν ← β_m·ν + (1 − β_m)·γ, every step (warm-up included). */
+  momentumBeta: number;
+}
+
 export interface GenerateParams {
   prompt: string;
   negativePrompt?: string;
@@ -56,6 +76,8 @@ export interface GenerateParams {
    * (then the result has no `imageCheck`).
    */
   imageCheck?: { adjustment: number; blur: boolean };
+  /** Safe Latent Diffusion: one batch-3 U-Net call per step ([negative, prompt, concept]) instead of batch 2. */
+  sld?: SldParams;
 }
 
 export interface StepInfo {
@@ -71,8 +93,8 @@ export interface GenerateResult {
   rgba: Uint8ClampedArray;
   seed: number;
   backend: Backend;
-  /** Tokens dropped from the prompt / negative prompt because CLIP takes 77 (incl. BOS/EOS). */
-  truncated: { prompt: number; negative: number };
+  /** Tokens dropped from the prompt / negative prompt (/ SLD concept) because CLIP takes 77 (incl. BOS/EOS). */
+  truncated: { prompt: number; negative: number; concept?: number };
   timings: { totalMs: number; textMs: number; denoiseMs: number; vaeMs: number; unetRunMs: number; sessionRunMs: number };
   /** GPU→CPU reads made for this image (1 on WebGPU without previews: the final image). */
   readbacks: number;
@@ -93,6 +115,10 @@ export interface GenerateResult {
    * and whether `rgba` is the blurred image.
    */
   imageCheck?: { flagged: boolean; scores: number[]; specialScores: number[]; blurred: boolean };
+  /** The SLD safety concept applied (diffusers' applied_safety_concept); absent when SLD was off or inactive. */
+  appliedSafetyConcept?: string;
+  /** U-Net session runs for this image and their batch (rows): 1 call per step; batch 3 with SLD, 2 with CFG. */
+  unet?: { calls: number; batch: number };
 }
 
 /** A PSA user embedding computed by the profile encoder (masked mean of its last hidden state). */

@@ -34,6 +34,8 @@ async function generate(p: JsonParams, opts: { cancelAtStep?: number } = {}) {
       gpuMapReads: r.gpuMapReads,
       timings: r.timings,
       truncated: r.truncated,
+      unet: r.unet,
+      appliedSafetyConcept: r.appliedSafetyConcept,
       steps,
       previews,
     };

@@ -1,8 +1,8 @@
 // The rows of the U-Net batch and everything that depends on them, in one place: which rows there are (with CFG:
 // [uncond ; cond], diffusers' torch.cat([negative_prompt_embeds, prompt_embeds]) order), what conditions each row
 // (its text, and for PSA bundles its user embedding: the person's for `cond`, zeros for `uncond` — PSA's CFG
-// recipe), and how the rows' U-Net outputs combine into one noise prediction. A new kind of row (e.g. SLD's
-// safety row) is a new role here, not a new loop.
+// recipe), and how the rows' U-Net outputs combine into one noise prediction. SLD's safety-concept row is the third
+// role ([uncond ; cond ; safety], diffusers' StableDiffusionPipelineSafe order; zero user embedding like uncond).
 
 import { LATENT_CHANNELS } from '../../shared/contract';
 import type { GenerateParams } from '../../shared/types';
@@ -13,11 +13,16 @@ import type { Tensor } from '../ort-types';
 import type { Runtime } from '../sessions';
 import { floatTensor, idsTensor } from '../tensors';
 import { dispose, kernelSession, run, type Timer } from './ort-calls';
+import { sldActive, sldApplies, sldCombine, sldScalars } from './sld';
 
-export type RowRole = 'uncond' | 'cond';
+export type RowRole = 'uncond' | 'cond' | 'safety';
 
-/** The batch's rows in U-Net order: CFG needs the unconditional row (first), guidance ≤ 1 does not (diffusers). */
+/**
+ * The batch's rows in U-Net order: CFG needs the unconditional row (first), guidance ≤ 1 does not (diffusers);
+ * active SLD appends the safety-concept row.
+ */
 export function rowRoles(p: GenerateParams): RowRole[] {
+  if (sldActive(p)) return ['uncond', 'cond', 'safety'];
   return p.guidance > 1 ? ['uncond', 'cond'] : ['cond'];
 }
 
@@ -25,8 +30,8 @@ export interface Conditioning {
   roles: RowRole[];
   /** encoder_hidden_states for all rows, [rows, 77 (+ user tokens), hidden]. */
   ehs: Tensor;
-  /** Tokens dropped from the prompt / negative prompt (CLIP takes 77 with BOS/EOS). */
-  truncated: { prompt: number; negative: number };
+  /** Tokens dropped from the prompt / negative prompt / SLD concept (CLIP takes 77 with BOS/EOS). */
+  truncated: { prompt: number; negative: number; concept?: number };
 }
 
 /** Text encoder (one batch over all rows), then for PSA bundles the user projection and the concat kernel. */
@@ -35,8 +40,9 @@ export async function encodeConditioning(rt: Runtime, m: LoadedModels, p: Genera
   const io = m.io;
   const prompt = encodeClip(m.tokenizer, p.prompt);
   const negative = encodeClip(m.tokenizer, p.negativePrompt ?? '');
-  const truncated = { prompt: prompt.truncated, negative: negative.truncated };
-  const rows = roles.map((r) => (r === 'uncond' ? negative.ids : prompt.ids));
+  const concept = roles.includes('safety') ? encodeClip(m.tokenizer, p.sld!.concept) : undefined;
+  const truncated = { prompt: prompt.truncated, negative: negative.truncated, ...(concept ? { concept: concept.truncated } : {}) };
+  const rows = roles.map((r) => (r === 'uncond' ? negative.ids : r === 'safety' ? concept!.ids : prompt.ids));
   // Only last_hidden_state is fetched (the pooler output is unused). ORT still evaluates the pooler's ArgMax and
   // reads its 16-byte index back for a CPU-placed Gather: the one GPU read outside ours (see gpuMapReads.text).
   const text = await run(rt, m.text, { input_ids: idsTensor(ort, io.idsType, rows) }, timer, ['last_hidden_state']);
@@ -44,7 +50,7 @@ export async function encodeConditioning(rt: Runtime, m: LoadedModels, p: Genera
   if (!m.userProjection) return { roles, ehs: textStates, truncated };
   const batch = roles.length;
   const E = io.embeddingSize;
-  const emb = new Float32Array(batch * E); // zeros: the unconditional rows' embedding
+  const emb = new Float32Array(batch * E); // zeros: the unconditional and safety rows' embedding
   roles.forEach((r, i) => {
     if (r === 'cond' && p.userEmbedding) emb.set(Float32Array.from(p.userEmbedding), i * E);
   });
@@ -69,6 +75,19 @@ export function combineRows(roles: RowRole[], out: Float32Array, n: number, guid
   const g = Math.fround(guidance);
   for (let k = 0; k < n; k++) eps[k] = Math.fround(out[u + k] + Math.fround(g * Math.fround(out[c + k] - out[u + k])));
   return eps;
+}
+
+/**
+ * The reference loop's combine, step by step: CFG alone is stateless; with SLD it holds the momentum ν (zeros at the
+ * start, updated every step) and applies g ← g − γ from the warm-up on. `step` is the 0-based step index.
+ */
+export function makeCombiner(roles: RowRole[], p: GenerateParams, n: number): (out: Float32Array, step: number) => Float32Array {
+  if (!roles.includes('safety')) return (out) => combineRows(roles, out, n, p.guidance);
+  const sld = p.sld!;
+  const k = sldScalars(sld);
+  const nu = new Float32Array(n);
+  const rows = { u: roles.indexOf('uncond') * n, c: roles.indexOf('cond') * n, s: roles.indexOf('safety') * n };
+  return (out, step) => sldCombine(out, rows, n, p.guidance, k, nu, sldApplies(sld, step));
 }
 
 /** The U-Net input for every row: the same scaled latents repeated (rows differ only in their conditioning). */

@@ -35,7 +35,7 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
   const { ort } = rt;
   const io = m.io;
   const t0 = performance.now();
-  const timer: Timer = { sessionRunMs: 0, unetRunMs: 0, readbacks: 0 };
+  const timer: Timer = { sessionRunMs: 0, unetRunMs: 0, readbacks: 0, unetCalls: 0, unetBatch: 0 };
   const reads0 = rt.gpuReads?.();
   const cancelled = () => {
     if (hooks.signal?.aborted) throw new AppError('CANCELLED', 'generation was cancelled');
@@ -111,6 +111,8 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       noise: noise0,
       latents,
       ...(imageCheck ? { imageCheck } : {}),
+      ...(cond.roles.includes('safety') ? { appliedSafetyConcept: p.sld!.concept } : {}),
+      unet: { calls: timer.unetCalls, batch: timer.unetBatch },
     };
   } finally {
     dispose(cond.ehs, ...loopTensors());

@@ -1,8 +1,8 @@
 // The two denoising loops, with the same arithmetic. Each takes the shared LoopContext (set up once by `generate`)
 // and returns the VAE's input; neither knows how the batch's rows are conditioned (conditioning.ts does).
-// - referenceLoop: CFG combine and scheduler.step on the CPU (the reference form; used on WASM and the CPU).
-// - kernelLoop: latents, model outputs and scheduler history stay on the device; each step is one step-kernel run
-//   with the scheduler's coefficients (used on WebGPU: the only readback is the final image).
+// - referenceLoop: CFG (+ SLD) combine and scheduler.step on the CPU (the reference form; used on WASM and the CPU).
+// - kernelLoop: latents, model outputs, scheduler history and SLD's momentum stay on the device; each step is one
+//   step-kernel run with the scheduler's coefficients (used on WebGPU: the only readback is the final image).
 
 import { LATENT_CHANNELS } from '../../shared/contract';
 import type { GenerateParams } from '../../shared/types';
@@ -12,8 +12,9 @@ import type { Tensor } from '../ort-types';
 import type { Scheduler } from '../schedulers';
 import type { Runtime } from '../sessions';
 import { floatTensor } from '../tensors';
-import { combineRows, repeatRows, unetDims, type RowRole } from './conditioning';
+import { makeCombiner, repeatRows, unetDims, type RowRole } from './conditioning';
 import { dispose, kernelSession, read, run, type Timer } from './ort-calls';
+import { sldApplies, sldKernelInput } from './sld';
 
 export type LoopMode = 'reference' | 'kernel';
 
@@ -55,6 +56,8 @@ async function unet(c: LoopContext, sample: Tensor, t: number): Promise<Tensor> 
   const u0 = performance.now();
   const out = await run(c.rt, c.m.unet, c.unetFeeds(sample, t), c.timer);
   c.timer.unetRunMs += performance.now() - u0;
+  c.timer.unetCalls++;
+  c.timer.unetBatch = sample.dims[0];
   return out.out_sample;
 }
 
@@ -63,6 +66,7 @@ export async function referenceLoop(c: LoopContext): Promise<LoopResult> {
   const io = c.m.io;
   const n = c.latents.length;
   let x = c.latents;
+  const combine = makeCombiner(c.roles, c.p, n);
   for (let i = 0; i < c.timesteps.length; i++) {
     await c.checkpoint();
     const t = c.timesteps[i];
@@ -70,7 +74,7 @@ export async function referenceLoop(c: LoopContext): Promise<LoopResult> {
     const outSample = await unet(c, floatTensor(ort, io.unetIn, input, unetDims(c.roles, c.lh, c.lw)), t);
     const o = await read(outSample, c.timer);
     dispose(outSample);
-    x = c.scheduler.step(combineRows(c.roles, o, n, c.p.guidance), t, x, c.stepNoise());
+    x = c.scheduler.step(combine(o, i), t, x, c.stepNoise());
     const xi = x;
     await c.emitStep(i, async () => xi);
   }
@@ -83,21 +87,26 @@ export async function kernelLoop(c: LoopContext): Promise<LoopResult> {
   const { ort } = c.rt;
   const io = c.m.io;
   const { lh, lw, timesteps, scheduler } = c;
-  const batch = c.roles.length as 1 | 2;
+  const batch = c.roles.length as 1 | 2 | 3;
   const latentDims = [1, LATENT_CHANNELS, lh, lw];
   const n = c.latents.length;
   const step = await kernelSession(c.rt, c.m, `step-${batch}-${lh}x${lw}`, () =>
     buildStepKernel({ batch, channels: LATENT_CHANNELS, height: lh, width: lw, unetOut: io.unetOut, unetIn: io.unetIn }),
   );
+  // SLD (batch 3): the momentum ν lives on the device like the scheduler history; its scalars are two fixed CPU
+  // tensors (warm-up: momentum only; after: g ← g − γ too), so nothing is read back inside the loop.
+  const sld = batch === 3 ? c.p.sld! : undefined;
+  const sldIn = sld && [false, true].map((on) => new ort.Tensor('float32', sldKernelInput(sld, on), [6]));
   const zeros = new ort.Tensor('float32', new Float32Array(n), latentDims);
   let sample: Tensor = new ort.Tensor('float32', c.latents, latentDims);
   let hist: Tensor[] = [zeros, zeros, zeros];
+  let nu: Tensor = zeros;
   const s0 = scheduler.inputScale(timesteps[0]);
   let input: Tensor = floatTensor(ort, io.unetIn, repeatRows(c.roles, Float32Array.from(c.latents, (x) => x * s0)), unetDims(c.roles, lh, lw));
   const guidance = new ort.Tensor('float32', Float32Array.of(c.p.guidance), [1]);
   let scaled: Tensor | undefined;
   let unetOut: Tensor | undefined;
-  const live = () => [unetOut, input, sample, ...hist, scaled];
+  const live = () => [unetOut, input, sample, ...hist, nu, scaled];
   c.track(live);
   for (let i = 0; i < timesteps.length; i++) {
     await c.checkpoint();
@@ -119,17 +128,19 @@ export async function kernelLoop(c: LoopContext): Promise<LoopResult> {
       noise: nz ? new ort.Tensor('float32', nz, latentDims) : zeros,
       coef: new ort.Tensor('float32', coef, [5, 6]),
       guidance,
+      ...(sldIn ? { nu, sld: sldIn[sldApplies(sld!, i) ? 1 : 0] } : {}),
     }, c.timer);
     dispose(...live());
     sample = res.next;
     hist = [res.h0_out, res.h1_out, res.h2_out];
+    if (sldIn) nu = res.nu_out;
     input = res.next_input;
     scaled = res.scaled;
     const cur = sample;
     await c.emitStep(i, () => read(cur, c.timer));
   }
   const latents = c.p.returnLatents ? Float32Array.from(await read(sample, c.timer)) : undefined;
-  dispose(input, sample, ...hist);
+  dispose(input, sample, ...hist, nu);
   const vaeInput = io.vaeIn === 'float32' ? scaled! : floatTensor(ort, io.vaeIn, await read(scaled!, c.timer), latentDims);
   return { vaeInput, latents };
 }

@@ -11,6 +11,9 @@ export interface Timer {
   sessionRunMs: number;
   unetRunMs: number;
   readbacks: number;
+  /** U-Net session runs (one per step) and the batch they ran with. */
+  unetCalls: number;
+  unetBatch: number;
 }
 
 export async function run(rt: Runtime, s: InferenceSession, feeds: Record<string, Tensor>, timer: Timer, fetches?: string[]): Promise<InferenceSession.ReturnType> {

@@ -30,4 +30,14 @@ export function checkParams(p: GenerateParams, m: LoadedModels): void {
     for (const x of p.userEmbedding) if (!Number.isFinite(x)) bad('the user embedding contains a value that is not a finite number');
   }
   if (p.psaScale !== undefined && !Number.isFinite(p.psaScale)) bad('psa_scale must be a finite number');
+  if (p.sld !== undefined) {
+    const s = p.sld;
+    if (typeof s !== 'object' || s === null) bad('sld must be an object of Safe Latent Diffusion settings');
+    if (typeof s.concept !== 'string') bad('the SLD safety concept must be text');
+    if (!Number.isInteger(s.warmupSteps) || s.warmupSteps < 0) bad(`SLD warm-up steps must be a whole number ≥ 0 (got ${s.warmupSteps})`);
+    for (const [k, v] of [['guidance scale', s.guidanceScale], ['threshold', s.threshold], ['momentum scale', s.momentumScale]] as const) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) bad(`the SLD ${k} must be a finite number (got ${v})`);
+    }
+    if (typeof s.momentumBeta !== 'number' || !(s.momentumBeta >= 0 && s.momentumBeta <= 1)) bad(`the SLD momentum beta must be between 0 and 1 (got ${s.momentumBeta})`);
+  }
 }
