@@ -68,8 +68,8 @@ function check(o: ConvertOptions): Checked {
   const unet = loadOnnx(unetPath, join(o.sd15, 'unet'), 'unet/model.onnx');
   const layers = findAttn2Layers(unet, 'unet/model.onnx');
   matchCheckpoint(layers, ck, 'unet/model.onnx');
-  const oneTokenGroups = true; // PSAlign slices user[:, g:g+1]: every group is a single key
-  const form: GraftForm = !o.graft || o.graft === 'auto' ? (oneTokenGroups ? 'broadcast' : 'attention') : o.graft;
+  // PSAlign slices user[:, g:g+1]: every group is a single key, so 'auto' is always the broadcast form.
+  const form: GraftForm = !o.graft || o.graft === 'auto' ? 'broadcast' : o.graft;
   const profile = o.profileEncoder ? checkProfileEncoder(o.profileEncoder, ck.embeddingSize) : undefined;
   return { layout, ck, unet, layers, quantize, profile, form };
 }
@@ -111,8 +111,11 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   const external = o.externalData || c.unet.externalFiles.size > 0;
   const unetVariants: ComponentEntry['variants'] = {};
   for (const q of c.quantize) {
-    // Only 'none' passes parseQuantize today; the quantize step adds its writers here.
-    const written = writeModel(c.unet, { dir: join(tmp, 'unet'), external, chunkBytes: o.chunkBytes });
+    // Only 'none' passes parseQuantize today. Seam for the quantize step: 'none' comes first; writeModel rewrites
+    // c.unet in place (its external refs then point into tmp/unet), so a quantizer should loadOnnx the written
+    // tmp/unet/model.onnx and stream from there into `model.<q>.onnx` (+ `_data` chunks), recording hashes in the ledger.
+    if (q !== 'none') throw new ConvertError(`--quantize ${q}: no writer yet`);
+    const written = writeModel(c.unet, { dir: join(tmp, 'unet'), fileName: 'model.onnx', external, chunkBytes: o.chunkBytes });
     for (const f of [written.model, ...written.externalData]) ledger.record(join(tmp, 'unet', f.name), f);
     unetVariants[VARIANT_OF[q]] = {
       path: `unet/${written.model.name}`,
