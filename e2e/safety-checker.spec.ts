@@ -1,4 +1,4 @@
-// The image stage in Chromium (WASM): a flagged image never reaches the page unblurred. Every message the engine
+// The image stage in Chromium (WASM, then WebGPU): a flagged image never reaches the page unblurred. Every message the engine
 // worker posts is recorded on the page (an init script listens on each Worker before the app does), and compared
 // with the unblurred image the Node engine makes from the same request: the posted pixels are the blurred ones
 // (high-frequency energy collapses), and no message carries the original. A request the checker passes arrives
@@ -101,4 +101,14 @@ test('an image the checker passes arrives untouched; a flag without blur is repo
   const noBlur = (await generateAndCollect({ ...base, imageCheck: { adjustment: -top + 0.05, blur: false } })).find((m) => m.type === 'generated')!;
   expect(noBlur.imageCheck).toMatchObject({ flagged: true, blurred: false });
   expect(pixelDiff(noBlur.rgba!, unblurred).max).toBeLessThanOrEqual(1);
+});
+
+test('WebGPU: the checker runs there too and a flagged image is posted blurred', async () => {
+  const info = await page.evaluate(() => window.__engine!.load({ url: '/models/demo/', backend: 'webgpu' }));
+  if ('error' in info) throw new Error(`load failed: ${info.error.code}: ${info.error.message}`);
+  expect(info.backend).toBe('webgpu');
+  const got = (await generateAndCollect({ ...base, imageCheck: { adjustment: -top + 0.05, blur: true } })).find((m) => m.type === 'generated')!;
+  expect(got.imageCheck).toMatchObject({ flagged: true, blurred: true });
+  expect(hf(got.rgba!, 64, 64)).toBeLessThan(0.3 * hf(unblurred, 64, 64));
+  expect(pixelDiff(got.rgba!, blurRgba(Uint8ClampedArray.from(unblurred), 64, 64)).max).toBeLessThanOrEqual(2);
 });
