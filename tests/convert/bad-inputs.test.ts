@@ -72,6 +72,11 @@ describe('npm run convert refuses bad inputs', () => {
     expect(() => convert({ sd15, psa: path.join(FIX, 'psa_adapter.bin'), out: FIX })).toThrow(/already exists; choose a new folder/);
   });
 
+  it('a profile encoder whose hidden size is not the adapter\'s embedding size', () => {
+    const enc = path.join(ROOT, 'fixtures', 'profile-encoder'); // tiny Qwen2, hidden 32; the fixture adapter takes E = 20
+    expect(fails({ profileEncoder: enc })).toBe(`--profile-encoder ${enc}: hidden_size 32 ≠ the adapter's embedding size 20`);
+  });
+
   it('through the CLI: exit 1 and one "convert: …" line on stderr', () => {
     const out = path.join(tmp, 'cli-out');
     const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'scripts/convert.ts'), '--sd15', sd15, '--psa', path.join(FIX, 'bad', 'truncated.bin'), '--out', out], { cwd: ROOT, encoding: 'utf8' });
