@@ -4,7 +4,7 @@
 // one whole version; two profiles give different pictures from one seed, each result naming its profile, each
 // embedding computed once per profile text; and nothing about a profile leaves the page in any request.
 import { test, expect, type Page, type Request } from '@playwright/test';
-import { record } from './helpers';
+import { record, SLOW, watchConsole } from './helpers';
 
 const PIN = '739146';
 
@@ -157,7 +157,9 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
 });
 
 test('wrong PINs are throttled; the wait survives a reload and holds in a second tab, even for the right PIN', async ({ page, context }) => {
-  test.setTimeout(240_000);
+  // The lock needs no model: keeping the engine from loading keeps each page load short, so the reload and the
+  // second tab surely happen inside the wait even on a busy machine.
+  await context.route('**/models/**', (r) => r.abort());
   await openApp(page);
   await setPin(page);
   await page.getByTestId('profile.lock.now').click();
@@ -229,7 +231,6 @@ test('a reload in the middle of a save leaves either the old or the new profile,
 });
 
 test('two profiles: different pictures from one seed, each named; embeddings computed once per text; nothing leaves the page', async ({ page, context, baseURL }) => {
-  test.setTimeout(300_000);
   const requests: Request[] = [];
   // Context-level: dedicated workers' requests (model files, the profile encoder) are reported here too.
   context.on('request', (r) => requests.push(r));
@@ -249,7 +250,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
     await page.getByTestId('generate.steps').fill('3');
     const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
     await page.getByTestId('generate.submit').click();
-    await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: 120_000 }).toBeGreaterThan(n);
+    await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
     await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
     await expect(page.getByTestId('error')).toHaveCount(0);
   };
@@ -257,12 +258,13 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   const A = { name: 'Zephyrine Quokka', age: 14, gender: 'female', religion: 'Buddhism', physical: 'hearing impairment', mental: 'anxiety', words: 'marzipan-unicorn' };
   const B = { name: 'Orlando Pemberton', age: 47, gender: 'male', religion: 'Islam', physical: 'visual impairment', mental: 'war', words: 'tangerine-zeppelin' };
 
+  const console = watchConsole(page);
   await openApp(page);
-  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await setPin(page);
   const idA = await createProfile(page, 'teen', { ...A, protected: false });
   await page.getByTestId('profile.select').selectOption(idA);
-  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   expect(await embeds()).toBe(1);
   await generate();
   await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${A.name}`);
@@ -273,7 +275,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
 
   const idB = await createProfile(page, 'adult', { ...B, protected: false });
   await page.getByTestId('profile.select').selectOption(idB);
-  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready');
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await generate();
   expect(await embeds()).toBe(2);
   await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${B.name}`);
@@ -299,7 +301,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
 
   // After a reload the saved embedding comes from the device's cache: no new embed request.
   await page.reload();
-  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-from-cache', 'yes');
   await generate();
   expect(await embeds()).toBe(0);
@@ -331,4 +333,5 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   record('profiles.privacyRequests', requests.length);
   expect(foreign).toEqual([]);
   expect(leaks).toEqual([]);
+  expect(console.problems).toEqual([]);
 });

@@ -89,8 +89,11 @@ export interface ProfilesSlice {
   profileError?: ProfileError;
   profileNotice?: { code: ProfileNoticeCode; count?: number };
   embedding: EmbeddingState;
-  /** The profile the shown result was made for (undefined before any result). */
-  resultProfile?: { id?: string; name: string };
+  /**
+   * The profile the shown result was made for (undefined before any result); `personalized` is false when the
+   * model has no profile encoder, so the profile could not steer the picture.
+   */
+  resultProfile?: { id?: string; name: string; personalized: boolean };
 
   loadProfiles(): Promise<void>;
   /** A new, unsaved profile from a preset. */
@@ -137,6 +140,8 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
     let inflight: { key: string; promise: Promise<Float32Array | undefined> } | undefined;
     // The key the latest ensureEmbedding asked for: a slower, older computation must not overwrite a newer one.
     let wanted: string | undefined;
+    // Embeddings run one after another: the engine does one job at a time (a switch mid-computation queues).
+    let queue: Promise<unknown> = Promise.resolve();
 
     const fail = (code: ProfileErrorCode, detail?: string, retryAt?: number) => {
       set({ profileError: { code, detail, retryAt }, profileNotice: undefined });
@@ -405,7 +410,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: cached, fromCache: true } });
             return cached;
           }
-          set({ embedding: { status: 'computing', profileId: profile.id, key } });
+          if (wanted === key) set({ embedding: { status: 'computing', profileId: profile.id, key } });
           const onProgress = (progress: EmbedProgress) => {
             if (wanted === key) set({ embedding: { ...get().embedding, progress } });
           };
@@ -420,10 +425,11 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
             throw e;
           }
         };
-        const promise = run().finally(() => {
+        const promise = queue.then(run, run).finally(() => {
           if (inflight?.promise === promise) inflight = undefined;
         });
         inflight = { key, promise };
+        queue = promise.catch(() => undefined);
         return promise;
       },
 
@@ -436,7 +442,9 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           // Never fall back to the zero embedding for a profile: its safety would silently not apply.
           return;
         }
-        const label = profile ? { id: profile.id, name: profile.name } : { name: 'no profile' };
+        const label = profile
+          ? { id: profile.id, name: profile.name, personalized: !!userEmbedding }
+          : { name: 'no profile', personalized: false };
         const before = get().result;
         await get().generate(userEmbedding ? { ...params, userEmbedding } : params);
         if (get().result !== before) set({ resultProfile: label });

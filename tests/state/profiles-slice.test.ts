@@ -7,10 +7,9 @@ import { create } from 'zustand';
 import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import type { Profile } from '../../src/shared/profile';
 import type { GenerateParams, GenerateResult, LoadedBundleInfo } from '../../src/shared/types';
-import { createEngineSlice } from '../../src/state/engine-slice';
+import { createEngineSlice, type EngineSlice } from '../../src/state/engine-slice';
 import { realProfileDeps } from '../../src/state/profile-deps';
-import { createProfilesSlice, type EmbedFn } from '../../src/state/profiles-slice';
-import type { AppState } from '../../src/state/store';
+import { createProfilesSlice, type EmbedFn, type ProfilesSlice } from '../../src/state/profiles-slice';
 import { closeDatabase } from '../../src/storage/db';
 import * as profiles from '../../src/storage/profiles';
 import { dumpDatabase, freshDatabase } from '../storage/helpers';
@@ -32,7 +31,7 @@ function fakeEmbed() {
 }
 
 function makeStore(embed: EmbedFn = fakeEmbed().fn) {
-  return create<AppState>()((...a) => ({ ...createEngineSlice(...a), ...createProfilesSlice(realProfileDeps, embed)(...a) }));
+  return create<EngineSlice & ProfilesSlice>()((...a) => ({ ...createEngineSlice(...a), ...createProfilesSlice(realProfileDeps, embed)(...a) }));
 }
 
 const bundle = (encoderId = 'enc-1') =>
@@ -249,7 +248,7 @@ describe('the active profile\'s embedding', () => {
     const params = { prompt: 'x', seed: 1, steps: 2, scheduler: 'ddim', guidance: 7.5, width: 64, height: 64 } as GenerateParams;
     await s.getState().generateForActive(params);
     expect(calls[0].userEmbedding).toBe(s.getState().embedding.vector);
-    expect(s.getState().resultProfile).toEqual({ id: p.id, name: 'Kim' });
+    expect(s.getState().resultProfile).toEqual({ id: p.id, name: 'Kim', personalized: true });
 
     failing = true;
     await s.getState().saveProfile({ ...p, age: 17 });
@@ -260,6 +259,6 @@ describe('the active profile\'s embedding', () => {
     await s.getState().selectProfile(undefined);
     await s.getState().generateForActive(params);
     expect(calls[1].userEmbedding).toBeUndefined();
-    expect(s.getState().resultProfile).toEqual({ name: 'no profile' });
+    expect(s.getState().resultProfile).toEqual({ name: 'no profile', personalized: false });
   });
 });

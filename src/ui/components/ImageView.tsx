@@ -44,6 +44,7 @@ export function ImageView() {
       {result && madeFor && (
         <div data-testid="result.profile" data-profile-id={madeFor.id ?? ''} className="made-for">
           {madeFor.id ? `Made for ${madeFor.name}` : 'Made with no profile'}
+          {madeFor.id && !madeFor.personalized && <span className="hint"> (this model has no personal safety: the profile could not steer it)</span>}
         </div>
       )}
       {result && (

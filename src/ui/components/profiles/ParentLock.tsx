@@ -13,7 +13,8 @@ export function ParentLock() {
   const [pin, setPinText] = useState('');
   const [newPin, setNewPin] = useState('');
   const [busy, setBusy] = useState(false);
-  const now = useNow(lock.retryAt > 0 || lock.unlockedUntil > 0);
+  // Tick only while a wait or an open session is running out (each shown as a countdown).
+  const now = useNow(lock.retryAt > Date.now() || lock.unlockedUntil > Date.now());
   const waiting = lock.retryAt > now;
   const open = lock.exists && lock.unlockedUntil > now;
   const state = !lock.exists ? 'none' : open ? 'unlocked' : 'locked';
@@ -61,7 +62,7 @@ export function ParentLock() {
           </button>
         )}
         {state === 'locked' && (
-          <button data-testid="profile.unlock" type="submit" disabled={busy || !pin || waiting}>
+          <button data-testid="profile.unlock" type="submit" disabled={busy || !pin}>
             Unlock
           </button>
         )}
