@@ -199,35 +199,57 @@ test('a reload in the middle of a save leaves either the old or the new profile,
   await openApp(page);
   const id = await createProfile(page, 'adult', { name: 'Version 0', age: 30, words: 'word0', protected: false });
   const outcomes: string[] = [];
-  for (let v = 1; v <= 5; v++) {
+  let stored = 0; // the version IndexedDB holds
+  for (let v = 1; v <= 4; v++) {
+    // Odd rounds hold the save's transaction open after its write (as a slow disk would) and reload inside it;
+    // even rounds click Save and reload in the same task.
+    const hold = v % 2 === 1;
     await editProfile(page, id);
     await page.getByTestId('profile.name').fill(`Version ${v}`);
     await page.getByTestId('profile.age').fill(String(30 + v));
     await page.getByTestId('profile.words').fill(`word${v}`);
-    // Save and leave the page in the same task: the write is at most just started when the page goes.
-    await page.evaluate(() => {
-      (document.querySelector('[data-testid="profile.save"]') as HTMLButtonElement).click();
-      location.reload();
-    });
-    await expect(page.getByTestId('profile.select')).toBeEnabled();
-    const stored = await storedProfiles(page);
-    expect(stored).toHaveLength(1);
-    const n = Number(stored[0].name.replace('Version ', ''));
-    // Whole versions only: name, age and words all from the same save.
-    expect(stored[0]).toMatchObject({ id, name: `Version ${n}`, age: 30 + n, customWords: [`word${n}`] });
-    expect([v - 1, v]).toContain(n);
-    outcomes.push(n === v ? 'new' : 'old');
-    if (n !== v) {
-      // Bring the stored version up to date for the next round's "old".
-      await editProfile(page, id);
-      await page.getByTestId('profile.name').fill(`Version ${v}`);
-      await page.getByTestId('profile.age').fill(String(30 + v));
-      await page.getByTestId('profile.words').fill(`word${v}`);
-      await page.getByTestId('profile.save').click();
-      await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+    if (hold) {
+      await page.evaluate(() => {
+        const w = window as unknown as { __held?: boolean };
+        const put = IDBObjectStore.prototype.put;
+        IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+          const req = put.apply(this, args);
+          if (this.name === 'profiles') {
+            IDBObjectStore.prototype.put = put;
+            // Keep the transaction busy (uncommitted) for 5 s with reads on the same store.
+            const store = this;
+            const until = Date.now() + 5000;
+            const spin = () => {
+              if (Date.now() < until) store.count().onsuccess = spin;
+            };
+            spin();
+            w.__held = true;
+          }
+          return req;
+        };
+        (document.querySelector('[data-testid="profile.save"]') as HTMLButtonElement).click();
+      });
+      await page.waitForFunction(() => (window as unknown as { __held?: boolean }).__held === true);
+      await page.reload();
+    } else {
+      await page.evaluate(() => {
+        (document.querySelector('[data-testid="profile.save"]') as HTMLButtonElement).click();
+        location.reload();
+      });
     }
+    await expect(page.getByTestId('profile.select')).toBeEnabled();
+    const rows = await storedProfiles(page);
+    expect(rows).toHaveLength(1);
+    const n = Number(rows[0].name.replace('Version ', ''));
+    // Whole versions only: name, age and words all from the same save, and only the previous or the new one.
+    expect(rows[0]).toMatchObject({ id, name: `Version ${n}`, age: 30 + n, customWords: [`word${n}`] });
+    expect([stored, v]).toContain(n);
+    outcomes.push(`${hold ? 'held' : 'plain'}:${n === v ? 'new' : 'old'}`);
+    stored = n;
   }
   record('profiles.reloadDuringSave', outcomes);
+  // The held rounds did interrupt an open write: the page went away before it committed, and the old version stayed.
+  expect(outcomes.filter((o) => o.startsWith('held'))).toEqual(['held:old', 'held:old']);
 });
 
 test('two profiles: different pictures from one seed, each named; embeddings computed once per text; nothing leaves the page', async ({ page, context, baseURL }) => {
