@@ -1,9 +1,9 @@
 // Bad inputs: each gives one specific line (naming the file, folder or first layer at fault) and writes nothing —
 // neither --out nor a leftover temp folder next to it. Also run once through the real CLI (exit code, stderr).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert, type ConvertOptions } from '../../scripts/convert/bundle';
 import { ConvertError } from '../../scripts/convert/errors';
 import { FIX, makeSd15, ROOT, tmpDir } from './helpers';
@@ -14,6 +14,7 @@ beforeAll(() => {
   tmp = tmpDir('convert-bad-');
   sd15 = makeSd15(tmp, 'unet-external');
 });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs convert in a fresh parent folder; returns the error message and checks nothing was written there. */
 function fails(opts: Partial<ConvertOptions>): string {

@@ -4,10 +4,10 @@
 // weights.pb) and checkpoint format (torch fp32 / fp16, safetensors fp32 / bf16) gives the same model, and the
 // bundle's manifest lists every file with its real size and hash.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkManifest, type BundleManifest } from '../../src/shared/bundle';
 import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { convert, type ConvertResult } from '../../scripts/convert/bundle';
@@ -28,6 +28,7 @@ beforeAll(async () => {
   userTokens = (await proj.run({ user_embeds: new ort.Tensor('float32', emb.data, emb.shape) })).user_tokens;
   ehs = concatTokens(ref('encoder_hidden_states_text'), { shape: userTokens.dims as number[], data: userTokens.data as Float32Array });
 });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm run convert: the PSA U-Net', () => {
   it('user projection matches PSAProjection (Linear + LayerNorm) in torch', () => {

@@ -1,8 +1,8 @@
 // The converted tiny bundle generates through the real CLI (`npm run generate -- --bundle OUT`), with a user
 // embedding of the adapter's size; psa_scale 0 and 1 give different images from the same seed (the graft is live).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../../scripts/convert/bundle';
 import { decodePng } from '../../scripts/lib/png';
 import { runCli } from '../helpers/cli';
@@ -14,6 +14,7 @@ beforeAll(() => {
   tmp = tmpDir('convert-gen-');
   out = convert({ sd15: makeSd15(tmp, 'unet-external'), psa: path.join(FIX, 'psa_adapter.bin'), out: path.join(tmp, 'bundle') }).dir;
 });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('a converted bundle in npm run generate', () => {
   it('generates, and psa_scale changes the image', () => {
