@@ -2,13 +2,12 @@
 // onnxruntime-node (CPU), using the committed tiny fixture: the plain U-Net (fixtures/convert/unet) against the
 // same U-Net converted with PSA (broadcast and attention forms), same sample shape, runs interleaved so machine
 // load hits all alike. Prints medians and ratios; a measurement, never pass/fail.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { convert } from './bundle';
-import { cpSync } from 'node:fs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIX = path.join(ROOT, 'fixtures', 'convert');
