@@ -13,10 +13,12 @@ import { readNpy, writeNpy } from './lib/npy';
 import { encodePng } from './lib/png';
 import { describeFields, profileFromArg, UsageError } from './profile/embed';
 import { renderEmbeddingText } from '../src/safety/embedding-text';
+import { DIFFUSERS_SAFETY_CONCEPT, isSldPresetName, SLD_PRESET_NAMES, sldParams } from '../src/safety/sld';
+import { safetyConcept, steeringCategoriesFromFields } from '../src/safety/steering';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
   [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
-  [--psa-scale X] [--profile PRESET|FILE.json] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
+  [--psa-scale X] [--profile PRESET|FILE.json] [--sld ${SLD_PRESET_NAMES.join('|')} [--safety-concept TEXT]] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
 
 class Usage extends Error {}
 
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
         height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
         out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
         loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
+        sld: { type: 'string' }, 'safety-concept': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
   if (values.profile && values['user-embedding']) throw new Usage('give --profile or --user-embedding, not both');
+  if (values.sld !== undefined && !isSldPresetName(values.sld)) throw new Usage(`--sld must be one of ${SLD_PRESET_NAMES.join(', ')} (got "${values.sld}")`);
+  if (values['safety-concept'] !== undefined && values.sld === undefined) throw new Usage('--safety-concept needs --sld PRESET');
   // The profile (a preset or PSA-named JSON) is checked before any model loads; its embedding is computed below.
   const profile = values.profile ? await profileFromArg(values.profile).catch((e) => {
     throw e instanceof UsageError ? new Usage(e.message) : e;
@@ -104,6 +109,14 @@ async function main(argv: string[]): Promise<number> {
     params.profile = profile.label;
     console.error(`profile "${profile.label}": ${describeFields(profile.fields)} → embedding [${emb.embedding.length}] in ${Math.round(emb.ms)} ms`);
   }
+  if (values.sld !== undefined && isSldPresetName(values.sld)) {
+    // Diffusers' preset values exactly (no warm-up scaling, unlike the app), so the images compare with diffusers'.
+    // Concept: --safety-concept, else the profile's banned categories, else StableDiffusionPipelineSafe's default.
+    const fromProfile = profile && safetyConcept(steeringCategoriesFromFields(profile.fields));
+    if (profile && !fromProfile && values['safety-concept'] === undefined) console.error(`note: profile "${profile.label}" bans nothing; --sld uses diffusers' default safety concept`);
+    params.sld = sldParams(values.sld, values['safety-concept'] ?? fromProfile ?? DIFFUSERS_SAFETY_CONCEPT);
+    if (params.guidance <= 1) console.error('note: --sld has no effect with --cfg ≤ 1 (as in diffusers, SLD needs classifier-free guidance)');
+  }
   if (values.latents) {
     const npy = readNpy(new Uint8Array(await fs.readFile(values.latents)), values.latents);
     const want = [1, LATENT_CHANNELS, height / 8, width / 8];
@@ -120,9 +133,10 @@ async function main(argv: string[]): Promise<number> {
     await fs.writeFile(values['save-latents'], writeNpy({ shape: [1, LATENT_CHANNELS, height / 8, width / 8], data: result.noise }));
   }
   await engine.unload();
-  const summary = { out: values.out, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, timings: result.timings };
+  const summary = { out: values.out, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, ...(params.sld ? { sld: values.sld, safetyConcept: result.appliedSafetyConcept ?? null, unet: result.unet } : {}), timings: result.timings };
   console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms${result.profile !== undefined ? ` for profile "${result.profile}"` : ''}`);
   if (result.truncated.prompt) console.error(`note: the prompt was cut to 77 tokens (${result.truncated.prompt} tokens dropped)`);
+  if (result.truncated.concept) console.error(`note: the safety concept was cut to 77 tokens (${result.truncated.concept} tokens dropped)`);
   return 0;
 }
 

@@ -174,6 +174,34 @@ def perturb(module, gen, norm_scale=0.2, bias_scale=0.1):
                 p.copy_(1.0 + torch.randn(p.shape, generator=gen) * norm_scale)
 
 
+def build_modules(UNet2DConditionModel, AutoencoderKL):
+    """The tiny text encoder, UNet and VAE, rebuilt from SEED (deterministic; also used by sld_fixture.py).
+    Takes diffusers' two model classes (imported after diffusers_env.load_diffusers). Returns (te, unet, vae)."""
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    te = TinyClipTextModel().eval()
+    with torch.no_grad():
+        te.token_embedding.weight.normal_(0, 1.0, generator=gen)
+        te.position_embedding.weight.normal_(0, 0.5, generator=gen)
+    perturb(te, gen)
+
+    unet = UNet2DConditionModel(**UNET_CONFIG).eval()
+    perturb(unet, gen)
+    vae = AutoencoderKL(**VAE_CONFIG).eval()
+    perturb(vae, gen)
+    with torch.no_grad():
+        # noise prediction with std ~0.8 (default init gives ~0.3)
+        unet.conv_out.weight.mul_(2.5)
+        unet.conv_out.bias.mul_(2.5)
+        # sharper cross-attention so the prompt / negative prompt clearly change the noise prediction
+        for name, p in unet.named_parameters():
+            if "attn2.to_q" in name or "attn2.to_k" in name:
+                p.mul_(3.0)
+        # decoded image std ~0.5 in [-1, 1]: uses the range, few clipped pixels
+        vae.decoder.conv_out.weight.mul_(1.2)
+    return te, unet, vae
+
+
 def save_npy(path, arr):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     np.save(path, np.ascontiguousarray(arr))
@@ -208,28 +236,7 @@ def main():
     assert tok("a photo of a cat")[:7] == [49406, 320, 1125, 539, 320, 2368, 49407]
 
     # ---------------- modules ----------------
-    torch.manual_seed(SEED)
-    gen = torch.Generator().manual_seed(SEED)
-    te = TinyClipTextModel().eval()
-    with torch.no_grad():
-        te.token_embedding.weight.normal_(0, 1.0, generator=gen)
-        te.position_embedding.weight.normal_(0, 0.5, generator=gen)
-    perturb(te, gen)
-
-    unet = UNet2DConditionModel(**UNET_CONFIG).eval()
-    perturb(unet, gen)
-    vae = AutoencoderKL(**VAE_CONFIG).eval()
-    perturb(vae, gen)
-    with torch.no_grad():
-        # noise prediction with std ~0.8 (default init gives ~0.3)
-        unet.conv_out.weight.mul_(2.5)
-        unet.conv_out.bias.mul_(2.5)
-        # sharper cross-attention so the prompt / negative prompt clearly change the noise prediction
-        for name, p in unet.named_parameters():
-            if "attn2.to_q" in name or "attn2.to_k" in name:
-                p.mul_(3.0)
-        # decoded image std ~0.5 in [-1, 1]: uses the range, few clipped pixels
-        vae.decoder.conv_out.weight.mul_(1.2)
+    te, unet, vae = build_modules(UNet2DConditionModel, AutoencoderKL)
 
     # ---------------- scheduler + pipeline ----------------
     base_sched = dsched.PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG)
