@@ -7,9 +7,11 @@ import { ConvertError } from './convert/errors';
 
 const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none]
   [--graft auto|broadcast|attention] [--chunk-mb N] [--external-data] [--id ID] [--name NAME] [--json]
+  [--encoder-group-mb N] [--encoder-groups N] [--encoder-table float16|float32]
   --sd15             Optimum/diffusers SD1.5 ONNX export (model_index.json, unet/, text_encoder/, vae_decoder/, tokenizer/, scheduler/)
   --psa              PSA's adapter: psa_adapter.bin (torch.save) or .safetensors (user_proj. / psa_adapter. keys)
-  --profile-encoder  Optimum feature-extraction export of the profile LLM (Qwen2.5-7B-Instruct), copied as one graph
+  --profile-encoder  Optimum feature-extraction export of the profile LLM (Qwen2.5-7B-Instruct), cut into ≥ 3 layer
+                     groups (files ≤ --encoder-group-mb, default 1024) + a CPU token-embedding table (--encoder-table)
   --quantize         U-Net variants; only "none" (fp32) for now
   --graft            broadcast (default: PSA's one-token user term as MatMul + broadcast Add) or attention (literal)
   --chunk-mb         largest external-data file for the U-Net (default 1024)`;
@@ -21,6 +23,7 @@ function main(): number {
       options: {
         sd15: { type: 'string' }, psa: { type: 'string' }, out: { type: 'string' }, 'profile-encoder': { type: 'string' },
         quantize: { type: 'string' }, graft: { type: 'string' }, 'chunk-mb': { type: 'string' }, 'external-data': { type: 'boolean' },
+        'encoder-group-mb': { type: 'string' }, 'encoder-groups': { type: 'string' }, 'encoder-table': { type: 'string' },
         id: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -49,6 +52,21 @@ function main(): number {
     console.error('convert: --chunk-mb must be a positive number');
     return 2;
   }
+  const groupMb = values['encoder-group-mb'] ? Number(values['encoder-group-mb']) : 1024;
+  if (!(groupMb > 0 && groupMb <= 1024)) {
+    console.error('convert: --encoder-group-mb must be a number in (0, 1024]');
+    return 2;
+  }
+  const groups = values['encoder-groups'] ? Number(values['encoder-groups']) : undefined;
+  if (groups !== undefined && !(Number.isInteger(groups) && groups >= 1)) {
+    console.error('convert: --encoder-groups must be a positive integer');
+    return 2;
+  }
+  const table = values['encoder-table'] ?? 'float16';
+  if (table !== 'float16' && table !== 'float32') {
+    console.error('convert: --encoder-table must be float16 or float32');
+    return 2;
+  }
   const onSignal = () => {
     removeActiveTemp();
     process.exit(130);
@@ -59,7 +77,8 @@ function main(): number {
     const t0 = Date.now();
     const r = convert({
       sd15: values.sd15!, psa: values.psa!, out: values.out!, profileEncoder: values['profile-encoder'], quantize: values.quantize,
-      graft: graft as 'auto', chunkBytes: Math.floor(chunkMb * 2 ** 20), externalData: values['external-data'], id: values.id, name: values.name,
+      graft: graft as 'auto', chunkBytes: Math.floor(chunkMb * 2 ** 20), externalData: values['external-data'],
+      encoderGroups: groups, encoderGroupBytes: Math.floor(groupMb * 2 ** 20), encoderTable: table, id: values.id, name: values.name,
       log: values.json ? undefined : (l) => console.log(l),
     });
     if (values.json) console.log(JSON.stringify({ dir: r.dir, checkpoint: r.checkpoint, graft: r.graft, files: r.files }, null, 2));

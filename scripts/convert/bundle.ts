@@ -9,13 +9,14 @@ import { ConvertError } from './errors';
 import { hashFile, HashLedger, listFiles, type HashedFile } from './files';
 import { findAttn2Layers, graftPsa, matchCheckpoint, type GraftForm, type GraftReport } from './graft';
 import { loadOnnx } from './onnx-model';
+import { checkGroupSource, writeLayerGroups } from './encoder/index';
 import { checkProfileEncoder, type ProfileEncoderSource } from './profile-encoder';
 import { loadPsaCheckpoint, type PsaCheckpoint } from './psa-checkpoint';
 import { bundleReadme, licenseText, SD15_LICENSE_URL } from './readme';
 import { checkSd15, COPIED_MODELS, headsFromConfig, type Sd15Layout } from './sd15-layout';
 import { buildUserProjection } from './user-projection';
-import { parseQuantize, VARIANT_OF, type QuantizeOption } from './variants';
-import { writeModel } from './write-model';
+import { writeUnetVariants } from './quantize/unet-variants';
+import { parseQuantize, type QuantizeOption } from './variants';
 
 export const CONVERTER_VERSION = '1.0.0';
 export const EMBEDDING_TEMPLATE_PATH = 'psa/embedding_template.txt';
@@ -34,6 +35,12 @@ export interface ConvertOptions {
   chunkBytes?: number;
   /** Force external data for the U-Net even when the source is inline. */
   externalData?: boolean;
+  /** Profile encoder: number of layer groups (default: ≥ 3, enough to keep each under encoderGroupBytes). */
+  encoderGroups?: number;
+  /** Profile encoder: largest external-data file of a group (default 1 GiB; tests cut it to KBs). */
+  encoderGroupBytes?: number;
+  /** Profile encoder: CPU embedding table element type (default float16). */
+  encoderTable?: 'float16' | 'float32';
   id?: string;
   name?: string;
   log?: (line: string) => void;
@@ -71,6 +78,7 @@ function check(o: ConvertOptions): Checked {
   // PSAlign slices user[:, g:g+1]: every group is a single key, so 'auto' is always the broadcast form.
   const form: GraftForm = !o.graft || o.graft === 'auto' ? 'broadcast' : o.graft;
   const profile = o.profileEncoder ? checkProfileEncoder(o.profileEncoder, ck.embeddingSize) : undefined;
+  if (o.profileEncoder) checkGroupSource(o.profileEncoder); // cuttable into layer groups, before anything is written
   return { layout, ck, unet, layers, quantize, profile, form };
 }
 
@@ -109,21 +117,8 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   const graft = graftPsa(c.unet, c.layers, ck, { form: c.form, heads: headsFromConfig(layout.unetConfig) }, 'unet/model.onnx');
   mkdirSync(join(tmp, 'unet'), { recursive: true });
   const external = o.externalData || c.unet.externalFiles.size > 0;
-  const unetVariants: ComponentEntry['variants'] = {};
-  for (const q of c.quantize) {
-    // Only 'none' passes parseQuantize today. Seam for the quantize step: 'none' comes first; writeModel rewrites
-    // c.unet in place (its external refs then point into tmp/unet), so a quantizer should loadOnnx the written
-    // tmp/unet/model.onnx and stream from there into `model.<q>.onnx` (+ `_data` chunks), recording hashes in the ledger.
-    if (q !== 'none') throw new ConvertError(`--quantize ${q}: no writer yet`);
-    const written = writeModel(c.unet, { dir: join(tmp, 'unet'), fileName: 'model.onnx', external, chunkBytes: o.chunkBytes });
-    for (const f of [written.model, ...written.externalData]) ledger.record(join(tmp, 'unet', f.name), f);
-    unetVariants[VARIANT_OF[q]] = {
-      path: `unet/${written.model.name}`,
-      bytes: written.model.bytes,
-      sha256: written.model.sha256,
-      ...(written.externalData.length ? { externalData: written.externalData.map((f) => ({ path: `unet/${f.name}`, bytes: f.bytes, sha256: f.sha256 })) } : {}),
-    };
-  }
+  // The float32 U-Net, then each --quantize variant streamed from it (scripts/convert/quantize/).
+  const { variants: unetVariants } = writeUnetVariants(c.unet, { dir: join(tmp, 'unet'), external, chunkBytes: o.chunkBytes, quantize: c.quantize, ledger, log });
   components.unet = { variants: unetVariants };
   const unetConfig = { ...(layout.unetConfig ?? { _class_name: 'UNet2DConditionModel' }), psa_user_tokens: ck.userTokens, psa_graft: c.form };
   writeJson(join(tmp, 'unet', 'config.json'), unetConfig);
@@ -142,11 +137,21 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   }
   for (const f of ['tokenizer', 'scheduler', ...layout.optional]) for (const x of listFiles(join(layout.dir, f))) ledger.copy(join(layout.dir, f, x), join(tmp, f, x));
   ledger.copy(join(layout.dir, 'model_index.json'), join(tmp, 'model_index.json'));
+  let encoderGroups: BundleManifest['profileEncoderGroups'];
   if (c.profile) {
-    log(`copying the profile encoder (${c.profile.files.length} files)`);
-    for (const f of c.profile.files) ledger.copy(join(c.profile.dir, f), join(tmp, PROFILE_ENCODER_DIR, f));
-    const model = modelFile(ledger, tmp, `${PROFILE_ENCODER_DIR}/${c.profile.model}`, c.profile.externalData.map((f) => f.split('/').pop()!));
-    components.profile_encoder = { variants: { fp32: model } };
+    // The profile encoder as layer groups + a CPU embedding table (scripts/convert/encoder/).
+    const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, log });
+    const at = (f: { name: string; bytes: number; sha256: string }) => {
+      const path = `${PROFILE_ENCODER_DIR}/${f.name}`;
+      ledger.record(join(tmp, path), { bytes: f.bytes, sha256: f.sha256 });
+      return { path, bytes: f.bytes, sha256: f.sha256 };
+    };
+    encoderGroups = {
+      index: at(w.groupsJson),
+      table: at(w.table),
+      groups: w.groups.map((g) => ({ ...at(g.model), ...(g.externalData.length ? { externalData: g.externalData.map(at) } : {}) })),
+    };
+    at(w.tableJson);
   }
 
   // --- PSA's embedding template ---
@@ -182,7 +187,7 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
     vaeScalingFactor: Number(layout.vaeConfig?.scaling_factor ?? 0.18215),
     scheduler: layout.scheduler,
     tokenizer: { path: 'tokenizer' },
-    ...(c.profile ? { profileTokenizer: { path: PROFILE_ENCODER_DIR } } : {}),
+    ...(c.profile ? { profileTokenizer: { path: PROFILE_ENCODER_DIR }, profileEncoderGroups: encoderGroups } : {}),
     components: components as BundleManifest['components'],
     psa: {
       userTokens: ck.userTokens,

@@ -4,7 +4,7 @@
 //   loaded unchanged (VAE scaling factor and image size read from the configs when present).
 // Problems name the file at fault.
 
-import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
+import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { SchedulerName } from '../shared/types';
@@ -18,6 +18,8 @@ export interface ResolvedBundle {
   files: Partial<Record<ModelRole, Partial<Record<Variant, ModelFile>>>>;
   tokenizerPath: string;
   profileTokenizerPath?: string;
+  /** The profile encoder as layer groups (manifest.profileEncoderGroups). */
+  profileEncoderGroups?: EncoderGroupsEntry;
   schedulerConfig: Record<string, unknown>;
   defaultScheduler: SchedulerName;
   vaeScalingFactor: number;
@@ -70,6 +72,7 @@ async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
     files,
     tokenizerPath: m.tokenizer.path,
     profileTokenizerPath: m.profileTokenizer?.path,
+    ...(m.profileEncoderGroups ? { profileEncoderGroups: m.profileEncoderGroups } : {}),
     schedulerConfig,
     defaultScheduler: schedulerFromConfig(schedulerConfig),
     vaeScalingFactor: m.vaeScalingFactor ?? SD15_VAE_SCALING,

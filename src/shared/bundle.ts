@@ -79,6 +79,20 @@ export interface PsaSettings {
   // `psa_scale` is one global strength (default 1.0, PSA evaluates at 1.0); older manifests' `scaleByLevel` is ignored.
 }
 
+/**
+ * A profile encoder cut into layer groups (`npm run convert -- --profile-encoder`): the engine gathers token rows
+ * from the CPU table, then creates, runs and releases one group graph at a time (hidden_states → next_hidden_states;
+ * the last ends with the final norm → last_hidden_state).
+ */
+export interface EncoderGroupsEntry {
+  /** encoder_groups.json: the groups in run order and the table's description (the engine's entry point). */
+  index: FileRef;
+  /** The group graphs in run order, each with its external data. */
+  groups: ModelFile[];
+  /** The raw little-endian token-embedding table [vocab, hidden]. */
+  table: FileRef;
+}
+
 export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   formatVersion: number;
@@ -99,6 +113,8 @@ export interface BundleManifest {
   scheduler: Record<string, unknown>;
   tokenizer: TokenizerEntry;
   profileTokenizer?: TokenizerEntry;
+  /** The profile encoder as layer groups (instead of, or besides, components.profile_encoder). */
+  profileEncoderGroups?: EncoderGroupsEntry;
   components: Partial<Record<ModelRole, ComponentEntry>> & { text_encoder: ComponentEntry; unet: ComponentEntry; vae_decoder: ComponentEntry };
   /** Present for PSA bundles (U-Net with user tokens); absent for plain SD1.5. */
   psa?: PsaSettings;
@@ -200,6 +216,21 @@ export function checkManifest(m: unknown): string[] {
             else if (inv.sha256 !== ref.sha256 || inv.bytes !== ref.bytes) p.push(`${ref.path}: size/hash in ${where} differ from manifest.files`);
           }
         }
+      }
+    }
+  }
+  const eg = o.profileEncoderGroups;
+  if (eg !== undefined) {
+    if (!isObj(eg) || !Array.isArray(eg.groups) || !eg.groups.length) p.push('manifest.profileEncoderGroups needs index, table and a non-empty groups list');
+    else {
+      const refs: [unknown, string][] = [[eg.index, 'manifest.profileEncoderGroups.index'], [eg.table, 'manifest.profileEncoderGroups.table']];
+      eg.groups.forEach((g, i) => {
+        refs.push([g, `manifest.profileEncoderGroups.groups[${i}]`]);
+        if (isObj(g) && Array.isArray(g.externalData)) g.externalData.forEach((x, j) => refs.push([x, `manifest.profileEncoderGroups.groups[${i}].externalData[${j}]`]));
+      });
+      for (const [f, where] of refs) {
+        checkFileRef(f, where, v2, p);
+        if (v2 && isObj(f) && !listed.has(f.path as string)) p.push(`${String(f.path)} (${where}) is not listed in manifest.files`);
       }
     }
   }

@@ -8,6 +8,7 @@ import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
 import { chatText, encodeChat, loadChatTokenizer } from './chat-tokenizer';
 import { encoderIdOf, sha256Hex, type EncoderSource } from './encoder-source';
+import { gatherRows, readGroupsIndex, runGroups } from './groups';
 import { maskedMean } from './pooling';
 
 export type EmbedPhase = 'load' | 'tokenize' | 'run' | 'release';
@@ -55,6 +56,7 @@ export async function computeEmbedding(rt: Runtime, src: EncoderSource, text: st
   const { ids, mask } = encodeChat(tokenizer, chat);
   if (!ids.length) throw new AppError('INVALID_REQUEST', 'the embedding text produced no tokens');
   checkAbort(signal);
+  if (src.groups) return computeGrouped(rt, src, { chat, ids, mask, tokFiles, t0 }, opts);
 
   // Read the model files with one running byte count over all of them.
   const parts = [src.model, ...(src.model.externalData ?? [])];
@@ -117,6 +119,27 @@ export async function computeEmbedding(rt: Runtime, src: EncoderSource, text: st
   } finally {
     if (session) await release(rt, session);
   }
+}
+
+/** The layer-group path (groups.ts): one group session alive at a time, each counted like the single graph's. */
+async function computeGrouped(rt: Runtime, src: EncoderSource, tok: { chat: string; ids: number[]; mask: number[]; tokFiles: { bytes: Uint8Array }[]; t0: number }, opts: ComputeOptions): Promise<EmbedResult & { details?: EmbedDetails }> {
+  const folder = src.groups!.folder;
+  const shas: Promise<string>[] = [];
+  const hooks = {
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    onCreated: () => (live++, created++),
+    onReleased: () => void live--,
+    onFile: src.id ? undefined : (_p: string, b: Uint8Array) => void shas.push(sha256Hex(b)),
+  };
+  const { index, table } = await readGroupsIndex(src.reader, folder, hooks);
+  const rows = await gatherRows(src.reader, folder, table, tok.ids, hooks);
+  const out = await runGroups(rt, src.reader, folder, index, rows, tok.mask, hooks);
+  const embedding = maskedMean(out.data, out.dims, tok.mask, { float16: out.data instanceof Uint16Array });
+  const encoderId = src.id ?? (await encoderIdOf(await Promise.all(shas), await Promise.all(tok.tokFiles.map((f) => sha256Hex(f.bytes)))));
+  const result: EmbedResult & { details?: EmbedDetails } = { embedding, encoderId, tokens: tok.ids.length, ms: now() - tok.t0 };
+  if (opts.details) result.details = { chat: tok.chat, ids: tok.ids };
+  return result;
 }
 
 async function release(rt: Runtime, s: InferenceSession): Promise<void> {

@@ -12,6 +12,7 @@ import type { BundleReader } from '../bundle-reader';
 import type { ResolvedBundle } from '../bundle-resolve';
 import { variantOrder } from '../models';
 import type { Runtime } from '../sessions';
+import { GROUPS_INDEX } from './groups';
 
 export interface EncoderSource {
   reader: BundleReader;
@@ -21,6 +22,11 @@ export interface EncoderSource {
   tokenizerFolder: string;
   /** Known when every file carries a manifest sha256; else computed from the bytes when they are read. */
   id?: string;
+  /**
+   * Set for a layer-group encoder (groups.ts): the folder holding encoder_groups.json. `model` then stands for the
+   * whole set (index file, with the table and every group file as its externalData) so the identity covers them all.
+   */
+  groups?: { folder: string };
 }
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
@@ -38,6 +44,12 @@ export async function encoderIdOf(modelShas: string[], tokenizerShas: string[]):
 
 /** The loaded bundle's profile encoder, or undefined when the bundle has none. */
 export function bundleEncoder(reader: BundleReader, bundle: ResolvedBundle, backend: Runtime['backend'], shaderF16: boolean): EncoderSource | undefined {
+  const eg = bundle.profileEncoderGroups;
+  if (eg) {
+    const folder = eg.index.path.split('/').slice(0, -1).join('/');
+    const model = { ...eg.index, externalData: [eg.table, ...eg.groups.flatMap((g) => [g, ...(g.externalData ?? [])])] };
+    return { reader, model, variant: 'fp32', tokenizerFolder: bundle.profileTokenizerPath ?? folder, groups: { folder } };
+  }
   const variants = bundle.files.profile_encoder;
   if (!variants) return undefined;
   const order = variantOrder(backend, shaderF16);
@@ -63,6 +75,13 @@ export async function bundleEncoderId(src: EncoderSource): Promise<string> {
 
 /** A standalone encoder folder (Optimum / transformers.js feature-extraction layout); names the missing file. */
 export async function folderEncoder(reader: BundleReader): Promise<EncoderSource> {
+  // A converted layer-group folder (npm run convert -- --profile-encoder): encoder_groups.json at its root.
+  if (await reader.exists(GROUPS_INDEX)) {
+    for (const f of TOKENIZER_FILES) {
+      if (!(await reader.exists(f))) throw new AppError('MODEL_FILE_MISSING', `${f} is missing from the profile encoder folder ${reader.label}`);
+    }
+    return { reader, model: { path: GROUPS_INDEX }, variant: 'fp32', tokenizerFolder: '', groups: { folder: '' } };
+  }
   let modelPath: string | undefined;
   for (const p of ['model.onnx', 'onnx/model.onnx']) if (await reader.exists(p)) {
     modelPath = p;

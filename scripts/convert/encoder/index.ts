@@ -1,0 +1,128 @@
+// `--profile-encoder DIR` as layer groups: an Optimum `feature-extraction` export of a Qwen2-style LLM (model.onnx +
+// external data) becomes
+//   embed_tokens.f16 + embed_tokens.json   the token-embedding table, raw little-endian fp16 [vocab, hidden] (CPU)
+//   group_K.onnx (+ group_K.onnx_data…)     ≥ 3 graphs: hidden_states (+ attention_mask) → next_hidden_states; the
+//                                           last ends with the final norm → last_hidden_state (PSA's pooling input)
+//   encoder_groups.json                    the groups in run order + the table (the engine's entry point)
+//   tokenizer / chat template / config     copied
+// Every initializer is external, each external file ≤ `groupBytes` (default 1 GiB), so the engine can create, run and
+// release one group at a time. See ../../../../shared/docs/large-encoder.md for why.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConvertError } from '../errors';
+import { loadOnnx } from '../onnx-model';
+import { writeModel, type WrittenFile } from '../write-model';
+import { analyse, groupGraph, planGroups, HIDDEN_IN, HIDDEN_OUT, LAST_OUT } from './cut';
+import { writeTable, TABLE_JSON, type TableDtype, type TableInfo } from './table';
+
+export const GROUPS_JSON = 'encoder_groups.json';
+export const GROUPS_FORMAT = 'psa-web-encoder-groups';
+const COPIED = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.json', 'chat_template.jinja'];
+
+/** What `encoder_groups.json` holds (read by src/engine/embedding/groups-source.ts). */
+export interface GroupsFile {
+  format: typeof GROUPS_FORMAT;
+  version: 1;
+  layers: number;
+  hiddenSize: number;
+  /** Path of the table's JSON description (embed_tokens.json). */
+  table: string;
+  input: string;
+  groups: { file: string; externalData: string[]; layers: [number, number] | null; finalNorm: boolean; output: string }[];
+}
+
+export interface GroupOptions {
+  /** Number of groups (default: enough that each holds ≤ groupBytes of weights, at least 3). */
+  groups?: number;
+  /** Largest external-data file (default 1 GiB); also sizes the default group count. */
+  groupBytes?: number;
+  /** Element type of the CPU embedding table (default float16). */
+  tableDtype?: TableDtype;
+  log?: (line: string) => void;
+}
+
+export interface WrittenEncoder {
+  groupsJson: WrittenFile;
+  tableJson: WrittenFile;
+  table: WrittenFile;
+  groups: { model: WrittenFile; externalData: WrittenFile[] }[];
+  copied: string[];
+  info: GroupsFile;
+}
+
+export interface EncoderCheck {
+  dir: string;
+  model: string;
+  hiddenSize: number;
+}
+
+/** Checks the source folder (before anything is written). */
+export function checkGroupSource(dir: string): EncoderCheck {
+  if (!existsSync(dir)) throw new ConvertError(`--profile-encoder ${dir} does not exist`);
+  const model = existsSync(join(dir, 'onnx', 'model.onnx')) ? 'onnx/model.onnx' : 'model.onnx';
+  if (!existsSync(join(dir, model))) throw new ConvertError(`--profile-encoder ${dir}: model.onnx is missing (expected an Optimum feature-extraction export)`);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (!existsSync(join(dir, f))) throw new ConvertError(`--profile-encoder ${dir}: ${f} is missing (the encoder needs its tokenizer and chat template)`);
+  const src = loadOnnx(join(dir, model), join(dir, model, '..'), `--profile-encoder ${model}`);
+  const s = analyse(src, `--profile-encoder ${model}`);
+  return { dir, model, hiddenSize: s.hiddenSize };
+}
+
+export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {}): WrittenEncoder {
+  const log = o.log ?? (() => undefined);
+  const { model } = checkGroupSource(dir);
+  const label = `--profile-encoder ${model}`;
+  const groupBytes = o.groupBytes ?? 2 ** 30;
+  if (!(groupBytes > 0) || groupBytes > 2 ** 30) throw new ConvertError('the encoder group file size must be between 1 byte and 1 GiB');
+  mkdirSync(out, { recursive: true });
+  const src = loadOnnx(join(dir, model), join(dir, model, '..'), label);
+  const s = analyse(src, label);
+  const total = s.unitBytes.reduce((x, y) => x + y, 0);
+  const n = o.groups ?? Math.min(s.layers + 1, Math.max(3, Math.ceil(total / groupBytes)));
+  const cuts = planGroups(s, n);
+  log(`profile encoder: ${s.layers} layers + final norm → ${n} groups (units ${cuts.slice(0, -1).map((c, k) => `${c}..${cuts[k + 1] - 1}`).join(', ')}), table ${s.table.dims?.join('×')} → ${o.tableDtype ?? 'float16'}`);
+
+  const t = writeTable(src, s.table, out, label, o.tableDtype ?? 'float16');
+  const tableJsonText = JSON.stringify(t.info, null, 2) + '\n';
+  writeFileSync(join(out, TABLE_JSON), tableJsonText);
+
+  const groups: WrittenEncoder['groups'] = [];
+  const info: GroupsFile = { format: GROUPS_FORMAT, version: 1, layers: s.layers, hiddenSize: s.hiddenSize, table: TABLE_JSON, input: HIDDEN_IN, groups: [] };
+  for (let k = 0; k < n; k++) {
+    const [a, b] = [cuts[k], cuts[k + 1]];
+    const fresh = loadOnnx(join(dir, model), join(dir, model, '..'), label); // writeModel rewrites tensors in place
+    const g = groupGraph(fresh, s, a, b, label);
+    const w = writeModel(g, { dir: out, fileName: `group_${k}.onnx`, external: true, chunkBytes: groupBytes, minExternalBytes: 1 });
+    groups.push(w);
+    const lastLayer = Math.min(b, s.layers) - 1;
+    info.groups.push({
+      file: w.model.name,
+      externalData: w.externalData.map((f) => f.name),
+      layers: a <= lastLayer ? [a, lastLayer] : null,
+      finalNorm: b > s.layers,
+      output: b > s.layers ? LAST_OUT : HIDDEN_OUT,
+    });
+  }
+  const groupsText = JSON.stringify(info, null, 2) + '\n';
+  writeFileSync(join(out, GROUPS_JSON), groupsText);
+  const copied: string[] = [];
+  for (const f of COPIED) if (existsSync(join(dir, f))) {
+    copyFileSync(join(dir, f), join(out, f));
+    copied.push(f);
+  }
+  const sha = (text: string) => ({ bytes: Buffer.byteLength(text), sha256: createHashHex(text) });
+  return {
+    groupsJson: { name: GROUPS_JSON, ...sha(groupsText) },
+    tableJson: { name: TABLE_JSON, ...sha(tableJsonText) },
+    table: { name: t.info.file, bytes: t.bytes, sha256: t.sha256 },
+    groups,
+    copied,
+    info,
+  };
+}
+
+function createHashHex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export type { TableInfo };
