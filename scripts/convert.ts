@@ -1,18 +1,19 @@
-// `npm run convert -- --sd15 DIR --psa FILE [--profile-encoder DIR] [--quantize none] --out DIR`
+// `npm run convert -- --sd15 DIR --psa FILE [--profile-encoder DIR] [--quantize none,fp16,int8,q4] --out DIR`
 // Turns a standard SD1.5 ONNX export + PSA's released adapter into a psa-web bundle (see scripts/convert/bundle.ts).
 // Errors are one line: `convert: <what is wrong>`, exit code 1; nothing is left in --out.
 import { parseArgs } from 'node:util';
 import { convert, removeActiveTemp } from './convert/bundle';
 import { ConvertError } from './convert/errors';
 
-const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none]
+const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none,fp16,int8,q4|q4f16]
   [--graft auto|broadcast|attention] [--chunk-mb N] [--external-data] [--id ID] [--name NAME] [--json]
   [--encoder-group-mb N] [--encoder-groups N] [--encoder-table float16|float32]
   --sd15             Optimum/diffusers SD1.5 ONNX export (model_index.json, unet/, text_encoder/, vae_decoder/, tokenizer/, scheduler/)
   --psa              PSA's adapter: psa_adapter.bin (torch.save) or .safetensors (user_proj. / psa_adapter. keys)
   --profile-encoder  Optimum feature-extraction export of the profile LLM (Qwen2.5-7B-Instruct), cut into ≥ 3 layer
                      groups (files ≤ --encoder-group-mb, default 1024) + a CPU token-embedding table (--encoder-table)
-  --quantize         U-Net variants; only "none" (fp32) for now
+  --quantize         U-Net variants, comma list (default none = fp32): fp16 (needs shader-f16 on WebGPU), int8
+                     (weight-only), q4 (MatMulNBits 4-bit + int8 convs, fp32 activations) or q4f16 (fp16 activations)
   --graft            broadcast (default: PSA's one-token user term as MatMul + broadcast Add) or attention (literal)
   --chunk-mb         largest external-data file for the U-Net (default 1024)`;
 

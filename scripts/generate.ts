@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Variant } from '../src/shared/bundle';
 import { LATENT_CHANNELS } from '../src/shared/contract';
 import { toErrorInfo } from '../src/shared/errors';
 import { SCHEDULER_NAMES, type GenerateParams, type SchedulerName } from '../src/shared/types';
@@ -18,9 +19,10 @@ import { safetyConcept, steeringCategoriesFromFields } from '../src/safety/steer
 
 const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
   [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
-  [--psa-scale X] [--profile PRESET|FILE.json] [--sld ${SLD_PRESET_NAMES.join('|')} [--safety-concept TEXT]] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--json]`;
+  [--psa-scale X] [--profile PRESET|FILE.json] [--sld ${SLD_PRESET_NAMES.join('|')} [--safety-concept TEXT]] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--variant fp32|fp16|int8|q4] [--json]`;
 
 class Usage extends Error {}
+const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'q4'];
 
 function num(name: string, v: string | undefined, opts: { int?: boolean } = {}): number | undefined {
   if (v === undefined) return undefined;
@@ -42,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
         height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
         out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
         loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
-        sld: { type: 'string' }, 'safety-concept': { type: 'string' },
+        sld: { type: 'string' }, 'safety-concept': { type: 'string' }, variant: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
     throw new Usage(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
   }
   if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
+  // --variant picks the bundle's U-Net weights (default: the engine's choice for the CPU, fp32 first).
+  if (values.variant !== undefined && !VARIANTS.includes(values.variant as Variant)) throw new Usage(`--variant must be one of ${VARIANTS.join(', ')} (got "${values.variant}")`);
   if (values.profile && values['user-embedding']) throw new Usage('give --profile or --user-embedding, not both');
   if (values.sld !== undefined && !isSldPresetName(values.sld)) throw new Usage(`--sld must be one of ${SLD_PRESET_NAMES.join(', ')} (got "${values.sld}")`);
   if (values['safety-concept'] !== undefined && values.sld === undefined) throw new Usage('--safety-concept needs --sld PRESET');
@@ -76,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
 
   const engine = nodeEngine((_c, m) => console.error(m));
   if (values.loop) engine.loop = values.loop as 'reference' | 'kernel';
-  const info = await engine.load({ url: bundleDir, backend: 'cpu' });
+  const info = await engine.load({ url: bundleDir, backend: 'cpu', ...(values.variant ? { variant: values.variant as Variant } : {}) });
   const width = num('width', values.width, { int: true }) ?? info.defaultSize.width;
   const height = num('height', values.height, { int: true }) ?? info.defaultSize.height;
   const params: GenerateParams = {
@@ -133,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
     await fs.writeFile(values['save-latents'], writeNpy({ shape: [1, LATENT_CHANNELS, height / 8, width / 8], data: result.noise }));
   }
   await engine.unload();
-  const summary = { out: values.out, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, ...(params.sld ? { sld: values.sld, safetyConcept: result.appliedSafetyConcept ?? null, unet: result.unet } : {}), timings: result.timings };
+  const summary = { out: values.out, variant: info.variants.unet, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, ...(params.sld ? { sld: values.sld, safetyConcept: result.appliedSafetyConcept ?? null, unet: result.unet } : {}), timings: result.timings };
   console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms${result.profile !== undefined ? ` for profile "${result.profile}"` : ''}`);
   if (result.truncated.prompt) console.error(`note: the prompt was cut to 77 tokens (${result.truncated.prompt} tokens dropped)`);
   if (result.truncated.concept) console.error(`note: the safety concept was cut to 77 tokens (${result.truncated.concept} tokens dropped)`);

@@ -55,19 +55,28 @@ export function variantOrder(backend: Runtime['backend'], shaderF16: boolean): V
   return ['fp32', 'int8', 'fp16', 'q4'];
 }
 
-function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: Variant): { variant: Variant; file: ModelFile } | undefined {
+/**
+ * Whether a file's declared needs hold on this backend: `shader-f16` (an fp16 file, or q4 with fp16 activations)
+ * binds only WebGPU — the CPU and WASM EPs compute float16 themselves.
+ */
+function runnable(f: ModelFile, order: Variant[], backend: Runtime['backend'] | undefined): boolean {
+  return backend !== 'webgpu' || order.includes('fp16') || !(f.requires ?? []).includes('shader-f16');
+}
+
+function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: Variant, backend?: Runtime['backend']): { variant: Variant; file: ModelFile } | undefined {
   const variants = bundle.files[role];
   if (!variants) return undefined;
   if (wish && role === 'unet') {
     const f = variants[wish];
     if (!f) throw new AppError('INVALID_REQUEST', `the bundle has no ${wish} U-Net (it has ${Object.keys(variants).join(', ')})`);
+    if (!runnable(f, order, backend)) throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${wish} U-Net needs shader-f16, which this GPU lacks`);
     return { variant: wish, file: f };
   }
-  for (const v of order) if (variants[v]) return { variant: v, file: variants[v]! };
+  for (const v of order) if (variants[v] && runnable(variants[v]!, order, backend)) return { variant: v, file: variants[v]! };
   const any = Object.keys(variants)[0] as Variant | undefined;
   if (!any) return undefined;
-  if (any === 'fp16' && !order.includes('fp16')) {
-    throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${role} exists only in fp16, which this device cannot run (no shader-f16)`);
+  if ((any === 'fp16' && !order.includes('fp16')) || !runnable(variants[any]!, order, backend)) {
+    throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${role} exists only in ${any === 'fp16' ? 'fp16' : `${any} with fp16 activations`}, which this device cannot run (no shader-f16)`);
   }
   return { variant: any, file: variants[any]! };
 }
@@ -84,7 +93,7 @@ export async function loadModels(
   const sessions: InferenceSession[] = [];
   const variants: LoadedModels['variants'] = {};
   const open = async (role: ModelRole, gpuOutputs: boolean): Promise<InferenceSession | undefined> => {
-    const chosen = pick(bundle, role, order, opts.unetVariant);
+    const chosen = pick(bundle, role, order, opts.unetVariant, rt.backend);
     if (!chosen) return undefined;
     variants[role] = chosen.variant;
     const bytes = await reader.bytes(chosen.file.path, (l, t) => opts.onProgress?.(chosen.file.path, l, t));

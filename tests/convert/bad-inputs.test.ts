@@ -67,9 +67,9 @@ describe('npm run convert refuses bad inputs', () => {
     expect(fails({ sd15: d })).toMatch(/^unet\/model\.onnx: model\.onnx_data is truncated \(initializer .* ends at byte \d+ of 1000\)$/);
   });
 
-  it('quantized variants that are not built yet, and an existing --out', () => {
-    expect(fails({ quantize: 'none,int8' })).toBe('--quantize int8: not yet — the fp16/int8/q4 variants come with the quantize step; use --quantize none');
-    expect(fails({ quantize: 'q8' })).toBe('--quantize q8: unknown variant (none, fp16, int8, q4)');
+  it('an unknown or conflicting --quantize list, and an existing --out', () => {
+    expect(fails({ quantize: 'none,q4,q4f16' })).toBe('--quantize q4 and q4f16 both fill the bundle\'s one q4 variant; choose one');
+    expect(fails({ quantize: 'q8' })).toBe('--quantize q8: unknown variant (none, fp16, int8, q4, q4f16)');
     expect(() => convert({ sd15, psa: path.join(FIX, 'psa_adapter.bin'), out: FIX })).toThrow(/already exists; choose a new folder/);
   });
 

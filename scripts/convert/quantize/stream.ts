@@ -1,0 +1,93 @@
+// Streaming I/O of initializers for the quantizers: reads one source tensor at a time (from its external-data
+// file, or inline bytes), and writes new tensors one at a time into ≤ chunkBytes external-data files (hashed as
+// written), so the 3.4 GB U-Net is never held whole; with `external: false` (an inline source) they stay inline.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConvertError } from '../errors';
+import { externalRef, EXTERNAL, num, onnx, tensorBytes, type LoadedModel, type TensorProto } from '../onnx-model';
+import type { WrittenFile } from '../write-model';
+
+const ALIGN = 64;
+
+/** The raw little-endian bytes of one initializer of `src`. */
+export function readTensorBytes(src: LoadedModel, t: TensorProto, fds: Map<string, number>): Uint8Array {
+  const ref = externalRef(t);
+  if (ref) {
+    const n = ref.length >= 0 ? ref.length : tensorBytes(t);
+    let fd = fds.get(ref.location);
+    if (fd === undefined) fds.set(ref.location, (fd = openSync(join(src.dir, ref.location), 'r')));
+    const out = new Uint8Array(n);
+    for (let done = 0; done < n; ) {
+      const got = readSync(fd, out, done, n - done, ref.offset + done);
+      if (got <= 0) throw new ConvertError(`${src.path}: ${ref.location} ended early while reading ${t.name}`);
+      done += got;
+    }
+    return out;
+  }
+  if (t.rawData?.length) return t.rawData;
+  if (t.floatData?.length) return new Uint8Array(Float32Array.from(t.floatData).buffer);
+  if (t.int64Data?.length) return new Uint8Array(BigInt64Array.from(t.int64Data, (v) => BigInt(num(v))).buffer);
+  if (t.int32Data?.length) return new Uint8Array(Int32Array.from(t.int32Data).buffer);
+  return new Uint8Array(0);
+}
+
+export function asFloat32(bytes: Uint8Array): Float32Array {
+  return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(Uint8Array.from(bytes).buffer) // a copy (Buffer#slice would be a view);
+}
+
+export class TensorWriter {
+  readonly files: WrittenFile[] = [];
+  private fd = -1;
+  private hash: Hash | undefined;
+  private size = 0;
+  constructor(
+    private readonly dir: string,
+    private readonly base: string,
+    private readonly external: boolean,
+    private readonly chunkBytes = 1 << 30,
+    private readonly minExternalBytes = 1024,
+  ) {}
+
+  /** A tensor proto holding `bytes`: inline when small or not external, else appended to the current chunk. */
+  tensor(name: string, dataType: number, dims: number[], bytes: Uint8Array): TensorProto {
+    if (!this.external || bytes.length < this.minExternalBytes) return onnx.TensorProto.create({ name, dataType, dims, rawData: bytes.slice() });
+    const pad = (ALIGN - (this.size % ALIGN)) % ALIGN;
+    if (this.fd < 0 || (this.size > 0 && this.size + pad + bytes.length > this.chunkBytes)) this.open();
+    else if (pad) this.write(new Uint8Array(pad));
+    const location = this.name, offset = this.size;
+    this.write(bytes);
+    return onnx.TensorProto.create({
+      name, dataType, dims, dataLocation: EXTERNAL,
+      externalData: [
+        onnx.StringStringEntryProto.create({ key: 'location', value: location }),
+        onnx.StringStringEntryProto.create({ key: 'offset', value: String(offset) }),
+        onnx.StringStringEntryProto.create({ key: 'length', value: String(bytes.length) }),
+      ],
+    });
+  }
+  private get name(): string {
+    return this.files.length <= 1 ? this.base : `${this.base}_${this.files.length - 1}`;
+  }
+  private write(b: Uint8Array): void {
+    for (let off = 0; off < b.length; ) off += writeSync(this.fd, b, off, b.length - off);
+    this.hash!.update(b);
+    this.size += b.length;
+  }
+  private open(): void {
+    this.close();
+    this.files.push({ name: '', bytes: 0, sha256: '' });
+    this.files[this.files.length - 1].name = this.name;
+    this.fd = openSync(join(this.dir, this.name), 'w');
+    this.hash = createHash('sha256');
+    this.size = 0;
+  }
+  close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    const f = this.files[this.files.length - 1];
+    f.bytes = this.size;
+    f.sha256 = this.hash!.digest('hex');
+    this.fd = -1;
+  }
+}
