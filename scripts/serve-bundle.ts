@@ -114,8 +114,10 @@ export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
   let holding = false;
   let flipDone = false;
 
+  // Entries join the log in arrival order (a fast second request must not be listed before a slow first one);
+  // `record` completes an entry (status, bytes sent) and writes its line to --log.
   const record = (e: LogEntry) => {
-    log.push(e);
+    if (!log.includes(e)) log.push(e);
     if (o.logFile) appendFileSync(o.logFile, `${JSON.stringify(e)}\n`);
   };
 
@@ -136,6 +138,7 @@ export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
       return;
     }
     const entry: LogEntry = { method: req.method ?? '?', path: urlPath, status: 0, sent: 0 };
+    log.push(entry);
     const range = req.headers.range;
     const ifRange = req.headers['if-range'];
     if (range) entry.range = range;

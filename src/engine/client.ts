@@ -115,3 +115,7 @@ export class EngineClient {
     this.worker.terminate();
   }
 }
+
+// Model bundles (downloads into OPFS, folder import, storage): a second worker behind the same door.
+export { BundlesClient, type InstallCallbacks } from './bundles/client';
+export type { InstallProgress, FileProgress, StoredBundle, StorageInfo, InstallStatus, BundleSource } from './bundles/protocol';

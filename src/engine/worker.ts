@@ -4,6 +4,8 @@
 import { toErrorInfo } from '../shared/errors';
 import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
+import { opfsReader } from './bundles/opfs-reader';
+import { OPFS_SCHEME } from './bundles/protocol';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
 import { encoderSessionsCreated, liveEncoderSessions } from './embedding/compute';
@@ -19,7 +21,8 @@ const engine = new Engine({
     ensureOrtEnv();
     return { ort, backend, serial, gpuReads: backend === 'webgpu' ? gpuReads : undefined };
   },
-  reader: (url) => httpReader(new URL(url, self.location.href).toString()),
+  // `opfs:bundles/<id>@<version>/` = a bundle downloaded or imported into this browser's storage (engine/bundles).
+  reader: (url) => (url.startsWith(OPFS_SCHEME) ? opfsReader(url) : httpReader(new URL(url, self.location.href).toString())),
   notice: (code, message) => post({ type: 'notice', id: noticeFor, code, message }),
 });
 

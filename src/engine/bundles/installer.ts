@@ -109,7 +109,8 @@ export class Installer {
     const m = migrateManifest(raw as BundleManifest | BundleManifestV1);
     const key = bundleKey(m.id, m.version);
     const prior = await this.known(key);
-    if (prior) return prior;
+    // Same id@version already stored (partly or whole): continue it; If-Range catches a host whose copy changed.
+    if (prior) return { ...prior, source: { kind: 'psa', url: base } };
     let chosen;
     try {
       chosen = chooseVariants(m, device.order, device.features);
@@ -218,10 +219,12 @@ export class Installer {
    * Downloads every unfinished file of `state` (saved in the store as it goes) and finishes the bundle.
    * Aborting `signal` pauses (state saved, partial files kept); errors leave `status: 'error'` with the reason.
    */
-  async run(state: InstallState, emit: (e: InstallerEvent) => void, signal: AbortSignal): Promise<StoredBundle> {
+  async run(state: InstallState, emit: (e: InstallerEvent) => void, signal: AbortSignal, seen?: { usage: number; quota: number }): Promise<StoredBundle> {
     const store = this.o.store;
     const need = Installer.remaining(state);
-    const est = await store.estimate();
+    // `seen`: the numbers the page showed the person (its own storage.estimate()); the smaller free space wins.
+    const own = await store.estimate();
+    const est = seen && seen.quota - seen.usage < own.quota - own.usage ? seen : own;
     const free = Math.max(0, est.quota - est.usage);
     if (need > free) {
       throw new AppError('STORAGE_FULL', `${state.name} needs ${fmtMB(need)} more, but only ${fmtMB(free)} are free for this site (quota ${fmtMB(est.quota)}, used ${fmtMB(est.usage)}); nothing was downloaded`);
@@ -256,9 +259,14 @@ export class Installer {
         progress(undefined, true);
         throw new AppError('CANCELLED', `download of ${state.name} paused at ${fmtMB(doneBytes)}`);
       }
+      if (isQuota(e)) {
+        // Outside a file write (e.g. saving the download record): same meaning, same promise.
+        const kept = state.files.filter((x) => x.done).length;
+        e = new AppError('STORAGE_FULL', `storage ran out while saving the download of ${state.name}; the ${kept} finished file${kept === 1 ? ' is' : 's are'} kept — free some space, then resume`);
+      }
       state.status = 'error';
       state.error = toErrorInfo(e);
-      await store.writeState(state);
+      await store.writeState(state).catch(() => undefined);
       progress(undefined, true);
       throw e;
     }
@@ -323,6 +331,9 @@ export class Installer {
         if (outcome.kind === 'retry') reason = outcome.reason;
         else {
           const got = hasher.digest('hex');
+          sink.flush();
+          const onDisk = sink.getSize();
+          if (onDisk !== f.offset) throw new AppError('MODEL_FILE_CORRUPT', `${f.path}: ${onDisk} bytes are stored but ${f.offset} were written (a storage fault)`);
           if (f.sha256 && got !== f.sha256) {
             result = 'corrupt';
             emit({ type: 'corrupt', key: state.key, path: f.path, expected: f.sha256, got });

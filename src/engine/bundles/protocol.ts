@@ -24,7 +24,8 @@ export interface FileProgress {
   status: FileStatus;
 }
 
-export type InstallStatus = 'planning' | 'downloading' | 'paused' | 'error' | 'complete';
+/** 'checking': an imported folder copied into storage, waiting for the engine's contract check. */
+export type InstallStatus = 'planning' | 'downloading' | 'paused' | 'error' | 'checking' | 'complete';
 
 export interface InstallProgress {
   key: string;
@@ -67,15 +68,17 @@ export interface StorageInfo {
 }
 
 export type BundlesRequest =
-  | { type: 'install'; id: string; url: string; variantWish?: Variant }
+  /** `seen`: the page's storage.estimate() (what the panel shows); the smaller free space decides the up-front check. */
+  | { type: 'install'; id: string; url: string; variantWish?: Variant; seen?: { usage: number; quota: number } }
   | { type: 'pause'; id: string; key: string }
   | { type: 'cancel'; id: string; key: string }
   | { type: 'list'; id: string }
   | { type: 'remove'; id: string; key: string }
-  | { type: 'estimate'; id: string }
   /** Import: files of a folder picked by the user; each is copied into storage before the check. */
   | { type: 'import'; id: string; name: string; files: { path: string; file: File }[] }
-  /** Test hook: one stored file's bytes, or its size. */
+  /** An import passed the engine's contract check: mark it installed. */
+  | { type: 'accept'; id: string; key: string }
+  /** Test hook: one stored file's size and SHA-256. */
   | { type: 'debug-file'; id: string; key: string; path: string };
 
 export type BundlesEvent =
@@ -84,12 +87,11 @@ export type BundlesEvent =
   | { type: 'corrupt'; id: string; key: string; path: string; expected: string; got: string }
   | { type: 'installed'; id: string; bundle: StoredBundle }
   | { type: 'list'; id: string; bundles: StoredBundle[] }
-  | { type: 'estimate'; id: string; storage: StorageInfo }
   | { type: 'debug-file'; id: string; size: number; sha256?: string }
   | { type: 'done'; id: string }
   | { type: 'error'; id: string; error: ErrorInfo; progress?: InstallProgress };
 
-export const BUNDLES_TERMINAL = ['installed', 'list', 'estimate', 'debug-file', 'done', 'error'] as const;
+export const BUNDLES_TERMINAL = ['installed', 'list', 'debug-file', 'done', 'error'] as const;
 
 export function isBundlesTerminal(e: BundlesEvent): boolean {
   return (BUNDLES_TERMINAL as readonly string[]).includes(e.type);

@@ -1,0 +1,111 @@
+// Main-thread side of the bundle download worker: spawns it, sends typed requests, routes events by request id and
+// settles one promise per request. Reached from outside the engine only through engine/client.ts (re-exported).
+// `persist()` lives here, not in the worker: StorageManager.persist() exists only on the main thread.
+
+import { AppError } from '../../shared/errors';
+import {
+  isBundlesTerminal, type BundlesEvent, type BundlesRequest, type InstallProgress, type StorageInfo, type StoredBundle,
+} from './protocol';
+
+type Req = BundlesRequest extends infer R ? (R extends { id: string } ? Omit<R, 'id'> : never) : never;
+let counter = 0;
+const newId = () => `b${Date.now().toString(36)}-${(counter++).toString(36)}`;
+
+export interface InstallCallbacks {
+  onProgress?: (p: InstallProgress) => void;
+  /** A file failed its hash; it is being fetched again. */
+  onCorrupt?: (path: string, expected: string, got: string) => void;
+}
+
+export class BundlesClient {
+  private listeners = new Map<string, (e: BundlesEvent) => void>();
+  private worker: Worker;
+
+  constructor(worker?: Worker) {
+    this.worker = worker ?? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'psa-bundles' });
+    this.worker.onmessage = (e: MessageEvent<BundlesEvent>) => this.listeners.get(e.data.id)?.(e.data);
+    this.worker.onerror = (e) => {
+      for (const [id, l] of [...this.listeners]) l({ type: 'error', id, error: { code: 'INTERNAL', message: `bundle worker failed: ${e.message}` } });
+    };
+  }
+
+  private request<T extends BundlesEvent>(req: Req, onEvent?: (e: BundlesEvent) => void): Promise<T> {
+    const id = newId();
+    return new Promise<T>((resolve, reject) => {
+      this.listeners.set(id, (ev) => {
+        onEvent?.(ev);
+        if (!isBundlesTerminal(ev)) return;
+        this.listeners.delete(id);
+        if (ev.type === 'error') reject(new AppError(ev.error.code, ev.error.message));
+        else resolve(ev as T);
+      });
+      this.worker.postMessage({ ...req, id } as BundlesRequest);
+    });
+  }
+
+  /** Downloads (or resumes) the bundle at `url` into storage; resolves when every file is verified. */
+  async install(url: string, cb: InstallCallbacks = {}): Promise<StoredBundle> {
+    const est = await navigator.storage?.estimate?.().catch(() => undefined);
+    const seen = est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : undefined;
+    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'install', url, seen }, (e) => {
+      if (e.type === 'progress') cb.onProgress?.(e.progress);
+      if (e.type === 'corrupt') cb.onCorrupt?.(e.path, e.expected, e.got);
+    });
+    return ev.bundle;
+  }
+
+  /** Copies a picked folder into storage (status 'checking' until `accept`). */
+  async importFolder(name: string, files: { path: string; file: File }[], onProgress?: (p: InstallProgress) => void): Promise<StoredBundle> {
+    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'import', name, files }, (e) => {
+      if (e.type === 'progress') onProgress?.(e.progress);
+    });
+    return ev.bundle;
+  }
+
+  async accept(key: string): Promise<StoredBundle> {
+    return (await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'accept', key })).bundle;
+  }
+
+  async pause(key: string): Promise<void> {
+    await this.request({ type: 'pause', key });
+  }
+
+  /** Stops a download and deletes what it stored (that bundle only). */
+  async cancel(key: string): Promise<void> {
+    await this.request({ type: 'cancel', key });
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.request({ type: 'remove', key });
+  }
+
+  async list(): Promise<StoredBundle[]> {
+    return (await this.request<Extract<BundlesEvent, { type: 'list' }>>({ type: 'list' })).bundles;
+  }
+
+  /** This site's storage use, quota and persistence, as the page sees them. */
+  async storage(): Promise<StorageInfo> {
+    const e = await navigator.storage.estimate();
+    const persisted = await navigator.storage.persisted?.().catch(() => undefined);
+    return { usage: e.usage ?? 0, quota: e.quota ?? 0, persisted };
+  }
+
+  /** Asks the browser to keep this site's storage under pressure (it may say no; Chromium decides by engagement). */
+  async persist(): Promise<boolean> {
+    try {
+      return (await navigator.storage?.persist?.()) ?? false;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Test hook: size and SHA-256 of one stored file. */
+  async debugFile(key: string, path: string): Promise<{ size: number; sha256?: string }> {
+    const ev = await this.request<Extract<BundlesEvent, { type: 'debug-file' }>>({ type: 'debug-file', key, path });
+    return { size: ev.size, sha256: ev.sha256 };
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
+}

@@ -1,0 +1,103 @@
+// The bundle download worker (module Web Worker, separate from the engine's so downloads go on while images are
+// made): receives BundlesRequest messages, drives the Installer over OPFS, posts BundlesEvents. One install runs at
+// a time per bundle key; pause/cancel abort its fetch. Every request ends in exactly one terminal event.
+
+import { createSHA256 } from 'hash-wasm';
+import { AppError, toErrorInfo } from '../../shared/errors';
+import type { DeviceFeature } from '../../shared/bundle';
+import { detectCapabilities } from '../capabilities';
+import { variantOrder } from '../models';
+import { Installer, type DeviceChoice } from './installer';
+import { OpfsStore, folderOf } from './opfs-store';
+import { importFiles, acceptImport } from './import';
+import type { BundlesEvent, BundlesRequest, StoredBundle } from './protocol';
+
+const post = (e: BundlesEvent) => (self as unknown as Worker).postMessage(e);
+const store = new OpfsStore();
+const installer = new Installer({ store });
+const active = new Map<string, { ctrl: AbortController; done: Promise<unknown> }>();
+
+let device: Promise<DeviceChoice> | undefined;
+/** The variant order of the backend the engine will pick by default (same rule as engine/models). */
+function deviceChoice(): Promise<DeviceChoice> {
+  device ??= detectCapabilities().then((caps) => {
+    const gpu = caps.preferred === 'webgpu';
+    const features = new Set<DeviceFeature>();
+    if (gpu) features.add('webgpu');
+    if (gpu && caps.shaderF16) features.add('shader-f16');
+    return { order: variantOrder(caps.preferred, caps.shaderF16), features };
+  });
+  return device;
+}
+
+/** Records whose download was running when the tab closed read as paused. */
+async function listBundles(): Promise<StoredBundle[]> {
+  return (await store.listStates()).map((s) => {
+    const b = installer.describe(s);
+    return b.status === 'downloading' && !active.has(s.key) ? { ...b, status: 'paused' } : b;
+  });
+}
+
+async function stop(key: string): Promise<void> {
+  const a = active.get(key);
+  if (!a) return;
+  a.ctrl.abort(new DOMException('paused', 'AbortError'));
+  await a.done.catch(() => undefined);
+}
+
+async function handle(req: BundlesRequest): Promise<BundlesEvent> {
+  switch (req.type) {
+    case 'install': {
+      const state = await installer.plan(req.url, await deviceChoice(), req.variantWish);
+      if (state.status === 'complete') return { type: 'installed', id: req.id, bundle: installer.describe(state) };
+      if (active.has(state.key)) throw new AppError('BUSY', `${state.name} is already downloading`);
+      const ctrl = new AbortController();
+      const run = installer.run(state, (e) => {
+        if (e.type === 'progress') post({ type: 'progress', id: req.id, progress: e.progress });
+        else post({ type: 'corrupt', id: req.id, key: e.key, path: e.path, expected: e.expected, got: e.got });
+      }, ctrl.signal, req.seen);
+      active.set(state.key, { ctrl, done: run });
+      try {
+        return { type: 'installed', id: req.id, bundle: await run };
+      } finally {
+        active.delete(state.key);
+      }
+    }
+    case 'pause':
+      await stop(req.key);
+      return { type: 'done', id: req.id };
+    case 'cancel':
+    case 'remove':
+      await stop(req.key);
+      await store.removeBundle(req.key);
+      return { type: 'done', id: req.id };
+    case 'list':
+      return { type: 'list', id: req.id, bundles: await listBundles() };
+    case 'import':
+      return { type: 'installed', id: req.id, bundle: await importFiles(store, installer, req.name, req.files, (progress) => post({ type: 'progress', id: req.id, progress })) };
+    case 'accept':
+      return { type: 'installed', id: req.id, bundle: await acceptImport(store, installer, req.key) };
+    case 'debug-file': {
+      const { dir, name } = await folderOf(req.key, req.path, false);
+      const f = await (await dir.getFileHandle(name)).getFile();
+      const h = await createSHA256();
+      const r = f.stream().getReader();
+      for (;;) {
+        const { done, value } = await r.read();
+        if (done) break;
+        h.update(value);
+      }
+      return { type: 'debug-file', id: req.id, size: f.size, sha256: h.digest('hex') };
+    }
+  }
+}
+
+self.onmessage = async (e: MessageEvent<BundlesRequest>) => {
+  const req = e.data;
+  try {
+    post(await handle(req));
+  } catch (err) {
+    const error = toErrorInfo(err);
+    post({ type: 'error', id: req.id, error });
+  }
+};

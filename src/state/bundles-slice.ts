@@ -1,0 +1,161 @@
+// Bundles slice: models stored in this browser (downloads into OPFS, folder imports), through the engine door's
+// BundlesClient. Holds the installed list, the running download's progress, storage use and persistence. Which
+// stored bundle is active is remembered in localStorage (read synchronously at start, so the first engine load can
+// use it — which is what makes the app work offline after an install: the demo's HTTP files are not cached).
+
+import type { StateCreator } from 'zustand';
+import { BundlesClient, type InstallProgress, type StorageInfo, type StoredBundle } from '../engine/client';
+import { toErrorInfo, type ErrorInfo } from '../shared/errors';
+import { DEMO_BUNDLE_URL, type EngineSlice } from './engine-slice';
+
+const ACTIVE_KEY = 'psa-web.active-bundle';
+
+export interface BundlesSlice {
+  bundles: StoredBundle[];
+  storage?: StorageInfo;
+  /** The download or import in progress (or the last one, paused / failed). */
+  install?: InstallProgress;
+  installing: boolean;
+  bundleError?: ErrorInfo;
+  bundleNotice?: string;
+  /** Files of the current download that failed their hash and were fetched again. */
+  corruptFiles: string[];
+  activeBundleKey?: string;
+  refreshBundles(): Promise<void>;
+  installFromUrl(url: string): Promise<void>;
+  pauseInstall(): Promise<void>;
+  cancelInstall(): Promise<void>;
+  removeBundle(key: string): Promise<void>;
+  useStoredBundle(key: string): Promise<void>;
+  useDemoBundle(): Promise<void>;
+  importFolder(name: string, files: { path: string; file: File }[]): Promise<void>;
+}
+
+let client: BundlesClient | undefined;
+const bundlesClient = () => (client ??= new BundlesClient());
+
+/** The engine URL of the remembered stored bundle, for the first load (undefined → the demo). */
+export function rememberedBundleUrl(): string | undefined {
+  try {
+    const key = globalThis.localStorage?.getItem(ACTIVE_KEY);
+    return key ? `opfs:bundles/${key}/` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function remember(key: string | undefined): void {
+  try {
+    if (key) localStorage.setItem(ACTIVE_KEY, key);
+    else localStorage.removeItem(ACTIVE_KEY);
+  } catch {
+    /* private mode: the choice lasts for this visit only */
+  }
+}
+
+export const createBundlesSlice: StateCreator<BundlesSlice & EngineSlice, [], [], BundlesSlice> = (set, get) => ({
+  bundles: [],
+  installing: false,
+  corruptFiles: [],
+  activeBundleKey: rememberedBundleUrl() ? /^opfs:bundles\/(.+)\/$/.exec(rememberedBundleUrl()!)![1] : undefined,
+
+  async refreshBundles() {
+    try {
+      const c = bundlesClient();
+      const [bundles, storage] = await Promise.all([c.list(), c.storage()]);
+      set({ bundles, storage });
+    } catch (e) {
+      set({ bundleError: toErrorInfo(e) });
+    }
+  },
+
+  async installFromUrl(url) {
+    const c = bundlesClient();
+    set({ installing: true, bundleError: undefined, bundleNotice: undefined, corruptFiles: [] });
+    // Ask before the bytes arrive; the browser may decline (the state is shown either way).
+    void c.persist().then(() => get().refreshBundles());
+    try {
+      const bundle = await c.install(url, {
+        onProgress: (install) => set({ install }),
+        onCorrupt: (path) => set({ corruptFiles: [...get().corruptFiles, path] }),
+      });
+      set({ install: undefined, bundleNotice: `${bundle.name} is installed.` });
+      await get().refreshBundles();
+      await get().useStoredBundle(bundle.key);
+    } catch (e) {
+      const error = toErrorInfo(e);
+      if (error.code === 'CANCELLED') set({ bundleNotice: 'Download paused. Resume continues where it stopped.' });
+      else set({ bundleError: error });
+      await get().refreshBundles();
+    } finally {
+      set({ installing: false });
+    }
+  },
+
+  async pauseInstall() {
+    const key = get().install?.key;
+    if (key) await bundlesClient().pause(key);
+  },
+
+  async cancelInstall() {
+    const key = get().install?.key;
+    if (!key) return;
+    await bundlesClient().cancel(key);
+    set({ install: undefined, bundleNotice: 'Download cancelled; its files were deleted.' });
+    await get().refreshBundles();
+  },
+
+  async removeBundle(key) {
+    try {
+      if (get().activeBundleKey === key) {
+        remember(undefined);
+        set({ activeBundleKey: undefined });
+        await get().startEngine(DEMO_BUNDLE_URL);
+      }
+      await bundlesClient().remove(key);
+      set({ bundleNotice: `${key} was removed from this device.` });
+    } catch (e) {
+      set({ bundleError: toErrorInfo(e) });
+    }
+    await get().refreshBundles();
+  },
+
+  async useStoredBundle(key) {
+    remember(key);
+    set({ activeBundleKey: key });
+    await get().startEngine(`opfs:bundles/${key}/`);
+  },
+
+  async useDemoBundle() {
+    remember(undefined);
+    set({ activeBundleKey: undefined });
+    await get().startEngine(DEMO_BUNDLE_URL);
+  },
+
+  async importFolder(name, files) {
+    const c = bundlesClient();
+    set({ installing: true, bundleError: undefined, bundleNotice: undefined });
+    const previous = get().activeBundleKey;
+    let stored: StoredBundle | undefined;
+    try {
+      stored = await c.importFolder(name, files, (install) => set({ install }));
+      await get().refreshBundles();
+      // The engine's loader is the contract check: every model is opened and its inputs/outputs validated.
+      await get().startEngine(stored.loadUrl);
+      if (get().status !== 'ready') throw get().error ?? new Error('the engine could not load the imported folder');
+      await c.accept(stored.key);
+      remember(stored.key);
+      set({ activeBundleKey: stored.key, install: undefined, bundleNotice: `${stored.name} was imported and checked.` });
+    } catch (e) {
+      const error = toErrorInfo(e);
+      set({ bundleError: { code: error.code, message: `The folder "${name}" was not imported: ${error.message}` }, install: undefined });
+      if (stored) {
+        await c.remove(stored.key).catch(() => undefined);
+        await get().startEngine(previous ? `opfs:bundles/${previous}/` : DEMO_BUNDLE_URL);
+      }
+    } finally {
+      set({ installing: false });
+      await get().refreshBundles();
+    }
+  },
+});

@@ -1,0 +1,96 @@
+// The Models panel: the three sources (built-in demo, a bundle URL, a folder from disk), the running download with
+// per-file progress and Pause/Resume/Cancel, the installed bundles with sizes, source and Remove, and this site's
+// storage use, free space and whether the browser keeps it under pressure (persistence).
+import { useEffect, useState } from 'react';
+import { describeError } from '../../messages';
+import { rememberedBundleUrl } from '../../../state/bundles-slice';
+import { useApp } from '../../../state/store';
+import { DownloadProgress } from './DownloadProgress';
+import { FolderImport } from './FolderImport';
+import { fmtBytes } from './format';
+
+export function ModelsPanel() {
+  const s = useApp();
+  const [url, setUrl] = useState('');
+  useEffect(() => {
+    // A child's effects run before App's: starting the engine on the remembered stored bundle here makes App's own
+    // start (the demo over HTTP) a no-op, so the first load — offline too — uses the stored bundle.
+    const remembered = rememberedBundleUrl();
+    if (remembered) void s.startEngine(remembered);
+    void s.refreshBundles();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const resumable = s.bundles.find((b) => b.status === 'paused' || b.status === 'error' || b.status === 'downloading');
+  const progress = s.install ?? (resumable && !s.installing ? {
+    key: resumable.key, status: resumable.status, files: [], loaded: resumable.bytes, total: resumable.totalBytes, bytesPerSec: 0,
+  } : undefined);
+  const free = s.storage ? Math.max(0, s.storage.quota - s.storage.usage) : undefined;
+  return (
+    <section className="panel" aria-label="Models" data-testid="bundle.panel">
+      <h2>Models</h2>
+      <div>
+        <button data-testid="bundle.demo" type="button" onClick={() => void s.useDemoBundle()} disabled={s.installing}>
+          Use the built-in demo
+        </button>{' '}
+        {!s.activeBundleKey ? <em>(in use)</em> : null}
+      </div>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (url.trim()) void s.installFromUrl(url.trim());
+        }}
+      >
+        <label>
+          Bundle URL{' '}
+          <input data-testid="bundle.url" type="url" value={url} placeholder="https://…/my-bundle/" onChange={(e) => setUrl(e.target.value)} size={50} />
+        </label>{' '}
+        <button data-testid="bundle.download" type="submit" disabled={s.installing || !url.trim()}>Download</button>
+      </form>
+      <FolderImport disabled={s.installing} onImport={(name, files) => void s.importFolder(name, files)} />
+      {progress && (
+        <DownloadProgress
+          p={progress}
+          running={s.installing}
+          onPause={() => void s.pauseInstall()}
+          onResume={() => resumable && void s.installFromUrl(resumable.source.url)}
+          onCancel={() => void s.cancelInstall()}
+        />
+      )}
+      {s.corruptFiles.length > 0 && (
+        <ul data-testid="bundle.corrupt">
+          {s.corruptFiles.map((f, i) => (
+            <li key={i}>{f} failed its integrity check (SHA-256); it was deleted and downloaded again.</li>
+          ))}
+        </ul>
+      )}
+      {s.bundleNotice && <p data-testid="bundle.notice" role="status">{s.bundleNotice}</p>}
+      {s.bundleError && (
+        <div data-testid="bundle.error" role="alert" data-code={s.bundleError.code}>
+          <strong>{describeError(s.bundleError).title}</strong>
+          <div className="detail">{s.bundleError.message}</div>
+        </div>
+      )}
+      <h3>On this device</h3>
+      <ul data-testid="bundle.list">
+        {s.bundles.map((b) => (
+          <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status}>
+            <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.status === 'complete' ? b.totalBytes : b.bytes)}
+            {b.status !== 'complete' ? ` of ${fmtBytes(b.totalBytes)} (${b.status})` : ''} · from {b.source.kind === 'folder' ? `folder ${b.source.url}` : b.source.url}
+            {b.licenseName ? ` · license ${b.licenseName}` : ''}{' '}
+            {b.status === 'complete' && (
+              <button data-testid="bundle.use" type="button" disabled={s.installing || s.activeBundleKey === b.key} onClick={() => void s.useStoredBundle(b.key)}>
+                {s.activeBundleKey === b.key ? 'In use' : 'Use'}
+              </button>
+            )}{' '}
+            <button data-testid="bundle.remove" type="button" disabled={s.installing} onClick={() => void s.removeBundle(b.key)}>Remove</button>
+          </li>
+        ))}
+        {!s.bundles.length && <li>None yet.</li>}
+      </ul>
+      <p data-testid="bundle.storage" data-usage={s.storage?.usage} data-quota={s.storage?.quota} data-persisted={String(!!s.storage?.persisted)}>
+        Storage: {s.storage ? `${fmtBytes(s.storage.usage)} used, ${fmtBytes(free!)} free` : '…'} ·{' '}
+        {s.storage?.persisted ? 'kept by the browser (persistent)' : 'may be cleared by the browser when the disk is full (not persistent)'}
+      </p>
+    </section>
+  );
+}
