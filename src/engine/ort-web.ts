@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { installGpuLedgerIfAsked } from './embedding/groups-ledger';
 
 /**
  * Points ORT at our own wasm files. Called before every session creation because importing transformers.js
@@ -17,6 +18,8 @@ export function ensureOrtEnv(): void {
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
 }
 ensureOrtEnv();
+// Test-only GPU-memory ledger for the layer-group encoder (on only when the worker's name asks for it).
+installGpuLedgerIfAsked();
 
 export { ort, wasmUrl, mjsUrl };
 

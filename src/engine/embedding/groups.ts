@@ -11,6 +11,7 @@ import type { BundleReader } from '../bundle-reader';
 import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
 import { toHalf } from '../tensors';
+import { groupEvent } from './groups-ledger';
 import { halfToFloat } from './pooling';
 
 export const GROUPS_INDEX = 'encoder_groups.json';
@@ -110,6 +111,7 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
   const paths = index.groups.map((g) => [g.file, ...g.externalData].map((f) => at(folder, f)));
   let loaded = 0;
   let hidden: Float32Array | Uint16Array = rows;
+  groupEvent('start', 0, n);
   for (let k = 0; k < n; k++) {
     checkAbort(hooks.signal);
     const g = index.groups[k];
@@ -132,6 +134,7 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
     checkAbort(hooks.signal);
     let session: InferenceSession | undefined = await createSession(rt, model, { file: paths[k][0], externalData: externalData.length ? externalData : undefined });
     hooks.onCreated?.(k);
+    groupEvent('created', k, n);
     externalData.length = 0;
     try {
       hooks.onProgress?.('run', k, n);
@@ -156,6 +159,7 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
         // nothing more to do; the caller's accounting still sees the release
       }
       hooks.onReleased?.(k);
+      groupEvent('released', k, n);
       hooks.onProgress?.('release', k + 1, n);
     }
   }

@@ -1,0 +1,60 @@
+// Test instrument for the layer-group encoder: a GPU-memory ledger. When the engine worker is started with a name
+// containing "gpu-ledger" (the e2e suite does that by wrapping the page's Worker constructor; the app never does),
+// every GPUDevice.createBuffer / GPUBuffer.destroy in the worker is counted, and at each group event (before the
+// first group, after each group's session is created, after it is released) the live bytes are posted to the page
+// as `{ type: 'gpu-ledger', id: '' … }` — an event the engine client ignores (no request has id ''). Buffers ORT
+// never destroys stay live in the ledger, so "back to baseline" is measured, not assumed.
+// groups.ts reports its events through `groupEvent`, which is a no-op unless the ledger is installed.
+
+export type GroupEventKind = 'start' | 'created' | 'released';
+export interface LedgerEntry {
+  type: 'gpu-ledger';
+  id: '';
+  event: GroupEventKind;
+  group: number;
+  groups: number;
+  liveBytes: number;
+  liveBuffers: number;
+  peakBytes: number;
+}
+
+let observer: ((kind: GroupEventKind, group: number, groups: number) => void) | undefined;
+
+/** Called by the group runner; does nothing unless a ledger is installed. */
+export function groupEvent(kind: GroupEventKind, group: number, groups: number): void {
+  observer?.(kind, group, groups);
+}
+
+/** Installs the ledger when the worker's name asks for it (test-only); returns whether it did. */
+export function installGpuLedgerIfAsked(): boolean {
+  const g = globalThis as unknown as { name?: string; GPUDevice?: { prototype: GPUDevice }; GPUBuffer?: { prototype: GPUBuffer }; postMessage?: (m: unknown) => void };
+  if (!String(g.name ?? '').includes('gpu-ledger') || !g.GPUDevice || !g.GPUBuffer || observer) return false;
+  const live = new Map<GPUBuffer, number>();
+  let liveBytes = 0;
+  let peakBytes = 0;
+  const dev = g.GPUDevice.prototype;
+  const createBuffer = dev.createBuffer;
+  dev.createBuffer = function (this: GPUDevice, desc: GPUBufferDescriptor) {
+    const b = createBuffer.call(this, desc);
+    live.set(b, desc.size);
+    liveBytes += desc.size;
+    peakBytes = Math.max(peakBytes, liveBytes);
+    return b;
+  };
+  const buf = g.GPUBuffer.prototype;
+  const destroy = buf.destroy;
+  buf.destroy = function (this: GPUBuffer) {
+    const n = live.get(this);
+    if (n !== undefined) {
+      live.delete(this);
+      liveBytes -= n;
+    }
+    return destroy.call(this);
+  };
+  observer = (event, group, groups) => {
+    const entry: LedgerEntry = { type: 'gpu-ledger', id: '', event, group, groups, liveBytes, liveBuffers: live.size, peakBytes };
+    g.postMessage?.(entry);
+    peakBytes = liveBytes; // peaks are per interval between events
+  };
+  return true;
+}
