@@ -14,7 +14,7 @@ import { loadOnnx, num, onnx, type TensorProto } from '../onnx-model';
 import type { WrittenModel } from '../write-model';
 import { FLOAT, FLOAT16 } from './graph';
 import { planFp16 } from './fp16';
-import { asFloat32, readTensorBytes, TensorWriter } from './stream';
+import { asFloat32, readTensorBytes, Scratch, TensorWriter } from './stream';
 import { quantizeInt8, quantizeQ4 } from './weights';
 import { planWeights, type WeightJob } from './weights-plan';
 
@@ -49,7 +49,12 @@ function computeJob(job: WeightJob, w: Float32Array): Map<string, Uint8Array> {
   return new Map([[job.outputs[0], packed], [job.outputs[1], bytes(scales)]]);
 }
 
-const halve = (b: Uint8Array): Uint8Array => new Uint8Array(Uint16Array.from(asFloat32(b), toHalf).buffer);
+function halve(b: Uint8Array, scratch: Scratch): Uint8Array {
+  const f = asFloat32(b);
+  const h = new Uint16Array(scratch.get('half', f.length * 2), 0, f.length);
+  for (let i = 0; i < f.length; i++) h[i] = toHalf(f[i]);
+  return new Uint8Array(h.buffer, 0, h.byteLength);
+}
 
 /** Reads the float32 U-Net at `srcPath` and writes `variant` into opts.dir/opts.fileName (+ external data). */
 export function writeQuantizedUnet(srcPath: string, srcDir: string, variant: QuantizedVariant, opts: QuantizeOptions): { written: WrittenModel; report: QuantizeReport } {
@@ -79,6 +84,7 @@ export function writeQuantizedUnet(srcPath: string, srcDir: string, variant: Qua
   for (const [name, job] of jobs) for (const o of job.outputs) outOf.set(o, name);
   const writer = new TensorWriter(opts.dir, `${opts.fileName}_data`, opts.external, opts.chunkBytes);
   const fds = new Map<string, number>();
+  const scratch = new Scratch();
   const inits: TensorProto[] = [];
   let cache: { source: string; data: Map<string, Uint8Array> } | undefined;
   try {
@@ -88,15 +94,15 @@ export function writeQuantizedUnet(srcPath: string, srcDir: string, variant: Qua
       const source = outOf.get(name);
       if (source !== undefined) {
         if (cache?.source !== source) {
-          const w = asFloat32(readTensorBytes(src, sources.get(source)!, fds));
+          const w = asFloat32(readTensorBytes(src, sources.get(source)!, fds, scratch));
           cache = { source, data: computeJob(jobs.get(source)!, w) };
         }
         bytes = cache.data.get(name)!;
       } else {
-        bytes = readTensorBytes(src, t, fds);
+        bytes = readTensorBytes(src, t, fds, scratch);
       }
       let dataType = t.dataType ?? 0;
-      if (toHalfNames.has(name) && dataType === FLOAT) [bytes, dataType] = [halve(bytes), FLOAT16];
+      if (toHalfNames.has(name) && dataType === FLOAT) [bytes, dataType] = [halve(bytes, scratch), FLOAT16];
       inits.push(writer.tensor(name, dataType, (t.dims ?? []).map(num), bytes));
     }
   } finally {

@@ -10,14 +10,28 @@ import type { WrittenFile } from '../write-model';
 
 const ALIGN = 64;
 
-/** The raw little-endian bytes of one initializer of `src`. */
-export function readTensorBytes(src: LoadedModel, t: TensorProto, fds: Map<string, number>): Uint8Array {
+/**
+ * Grow-only scratch buffers, one per purpose: streaming a 3.4 GB model through fresh per-tensor ArrayBuffers let the
+ * garbage pile up to ~1.8 GB resident before V8 collected it; reused buffers keep memory at the largest tensor.
+ */
+export class Scratch {
+  private readonly bufs = new Map<string, ArrayBuffer>();
+  /** `bytes` bytes for `purpose` (valid until the next call with the same purpose). */
+  get(purpose: string, bytes: number): ArrayBuffer {
+    let b = this.bufs.get(purpose);
+    if (!b || b.byteLength < bytes) this.bufs.set(purpose, (b = new ArrayBuffer(Math.max(bytes, 1 << 16))));
+    return b;
+  }
+}
+
+/** The raw little-endian bytes of one initializer of `src` (external data is read into `scratch`). */
+export function readTensorBytes(src: LoadedModel, t: TensorProto, fds: Map<string, number>, scratch?: Scratch): Uint8Array {
   const ref = externalRef(t);
   if (ref) {
     const n = ref.length >= 0 ? ref.length : tensorBytes(t);
     let fd = fds.get(ref.location);
     if (fd === undefined) fds.set(ref.location, (fd = openSync(join(src.dir, ref.location), 'r')));
-    const out = new Uint8Array(n);
+    const out = scratch ? new Uint8Array(scratch.get('read', n), 0, n) : new Uint8Array(n);
     for (let done = 0; done < n; ) {
       const got = readSync(fd, out, done, n - done, ref.offset + done);
       if (got <= 0) throw new ConvertError(`${src.path}: ${ref.location} ended early while reading ${t.name}`);
