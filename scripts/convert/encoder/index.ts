@@ -7,6 +7,11 @@
 //   tokenizer / chat template / config     copied
 // Every initializer is external, each external file ≤ `groupBytes` (default 1 GiB), so the engine can create, run and
 // release one group at a time. See ../../../../shared/docs/large-encoder.md for why.
+// Not supported (refused with an error naming the reason): onnxruntime-genai builder exports. With exclude_embeds
+// they take `inputs_embeds` [B,T,H] (+ attention_mask, position_ids) and return `hidden_states` (after the final
+// norm), so the table is not in the graph at all; and their SkipSimplifiedLayerNormalization fuses each residual Add
+// into the next layer's norm, so two tensors (the residual and the sub-layer output) cross every layer boundary. A
+// two-tensor carry would be the extension; no such export can be made here (no onnxruntime-genai, no pip).
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
