@@ -3,6 +3,7 @@
 // and a second tab; no PIN in plain text anywhere in the page's storage; a reload in the middle of a save leaves
 // one whole version; two profiles give different pictures from one seed, each result naming its profile, each
 // embedding computed once per profile text; and nothing about a profile leaves the page in any request.
+import fs from 'node:fs';
 import { test, expect, type Page, type Request } from '@playwright/test';
 import { record, SLOW, watchConsole } from './helpers';
 
@@ -250,6 +251,40 @@ test('a reload in the middle of a save leaves either the old or the new profile,
   record('profiles.reloadDuringSave', outcomes);
   // The held rounds did interrupt an open write: the page went away before it committed, and the old version stayed.
   expect(outcomes.filter((o) => o.startsWith('held'))).toEqual(['held:old', 'held:old']);
+});
+
+test('profile files: export needs the PIN for a protected profile, an encrypted file hides it and imports back as a copy', async ({ page }) => {
+  await page.context().route('**/models/**', (r) => r.abort()); // no model needed
+  await openApp(page);
+  await setPin(page);
+  const id = await createProfile(page, 'child', { name: 'Quillon Marsh', words: 'glimmerwort' });
+  await page.getByTestId('profile.lock.now').click();
+  await page.getByText('Export or import profiles').click();
+  await page.getByTestId('profile.file.passphrase').fill('correct horse battery');
+  await page.getByTestId('profile.export').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
+
+  await page.getByTestId('profile.pin').fill(PIN);
+  await page.getByTestId('profile.unlock').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('profile.export').click()]);
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'EXPORTED');
+  const file = fs.readFileSync((await download.path())!, 'utf8');
+  expect(JSON.parse(file)).toHaveProperty('encrypted');
+  for (const secret of ['Quillon', 'glimmerwort', PIN]) expect(file).not.toContain(secret);
+
+  const upload = { name: 'profiles.json', mimeType: 'application/json', buffer: Buffer.from(file) };
+  await page.getByTestId('profile.file.passphrase').fill('wrong passphrase');
+  await page.getByTestId('profile.import').setInputFiles(upload);
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'IMPORT_FAILED');
+  expect(await storedProfiles(page)).toHaveLength(1);
+
+  await page.getByTestId('profile.file.passphrase').fill('correct horse battery');
+  await page.getByTestId('profile.import').setInputFiles(upload);
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'IMPORTED');
+  const rows = await storedProfiles(page);
+  expect(rows.map((r) => r.name)).toEqual(['Quillon Marsh', 'Quillon Marsh']);
+  expect(rows.filter((r) => r.id === id)).toHaveLength(1); // the saved one was not overwritten
 });
 
 test('two profiles: different pictures from one seed, each named; embeddings computed once per text; nothing leaves the page', async ({ page, context, baseURL }) => {
