@@ -41,6 +41,12 @@ export function writeUnetVariants(unet: LoadedModel, o: UnetVariantOptions): { v
     const { written, report } = writeQuantizedUnet(join(o.dir, 'model.onnx'), o.dir, q, { dir: o.dir, fileName: `model.${q}.onnx`, external: o.external, chunkBytes: o.chunkBytes });
     entry(written, q);
     reports.push(report);
+    const parts = [
+      report.q4Weights ? `${report.q4Weights} MatMulNBits` : '',
+      report.int8Weights ? `${report.int8Weights} int8 weights${report.q4Fallbacks.length ? ` (${report.q4Fallbacks.length} linear layers with K % 32 ≠ 0)` : ''}` : '',
+      report.halfInitializers ? `${report.halfInitializers} float16 initializers, ${report.keptFloat32Nodes} float32 timestep nodes, ${report.casts} casts` : '',
+    ];
+    o.log?.(`  ${q}: ${parts.filter(Boolean).join(', ')}`);
   }
   if (!o.quantize.includes('none')) for (const f of [fp32.model, ...fp32.externalData]) rmSync(join(o.dir, f.name));
   return { variants, reports };
