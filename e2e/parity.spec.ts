@@ -21,14 +21,20 @@ test.beforeAll(async ({ browser }) => {
 });
 test.afterAll(() => page?.close());
 
+// WASM (and the CLI, tests/parity) run all 20 cases. SwiftShader runs WebGPU on the CPU ~50x slower than WASM, so
+// WebGPU runs every scheduler's 4-step cases plus the worst 12-step one (Euler, whose timesteps are truncated): the
+// kernel path of every scheduler is covered while the suite stays inside CI's time on a busy machine.
+const WEBGPU_CASES = (c: Case) => c.steps === 4 || c.id === 'euler-12-neg';
+
 for (const backend of ['webgpu', 'wasm'] as const) {
-  test(`diffusers parity on ${backend}: all ${cases.length} cases`, async () => {
+  const chosen = backend === 'webgpu' ? cases.filter(WEBGPU_CASES) : cases;
+  test(`diffusers parity on ${backend}: ${chosen.length} of ${cases.length} cases`, async () => {
     test.setTimeout(40 * 60_000); // SwiftShader runs WebGPU on the CPU: ~10 s per image for this U-Net, idle
     const info = await page.evaluate((b) => window.__engine!.load({ url: '/__fixtures/parity/bundle/', backend: b }), backend);
     expect(info).toMatchObject({ layout: 'optimum', backend });
     const worst = { max: 0, mean: 0 };
     const per: Record<string, { max: number; mean: number }> = {};
-    for (const c of cases) {
+    for (const c of chosen) {
       const noise = Array.from(readNpy(fs.readFileSync(path.join(PARITY, c.latents))).data);
       const p: JsonParams = { prompt: c.prompt, negativePrompt: c.negative ?? undefined, seed: 0, steps: c.steps, scheduler: c.scheduler, guidance: c.guidance, width: c.width, height: c.height, initialNoise: noise };
       const t0 = Date.now();
