@@ -7,6 +7,8 @@ import { toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
 import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '../shared/profile';
 import type { GenerateParams } from '../shared/types';
 import type { EngineSlice } from './engine-slice';
+import { imageStage, planGeneration, textLogEvents, type GuardOutcome } from './guard-flow';
+import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
 
 /** How long one PIN entry keeps the parent's session open (memory only: a reload locks again). */
@@ -94,6 +96,8 @@ export interface ProfilesSlice {
    * model has no profile encoder, so the profile could not steer the picture.
    */
   resultProfile?: { id?: string; name: string; personalized: boolean };
+  /** What the safety layers did for the shown result (or the blocked prompt); undefined with no profile. */
+  guardOutcome?: GuardOutcome;
 
   loadProfiles(): Promise<void>;
   /** A new, unsaved profile from a preset. */
@@ -121,11 +125,15 @@ export interface ProfilesSlice {
   clearProfileMessages(): void;
   /** The active profile's embedding (cached or computed); undefined = no profile / no encoder → zero embedding. */
   ensureEmbedding(): Promise<Float32Array | undefined>;
-  /** Generates with the active profile's embedding and records which profile the result is for. */
+  /**
+   * Generates with the active profile's embedding and records which profile the result is for; the prompt guard,
+   * steering and the image stage (guard-flow.ts) act first and around it, and each intervention is logged.
+   */
   generateForActive(params: GenerateParams): Promise<void>;
 }
 
-type All = ProfilesSlice & EngineSlice;
+// The log slice is optional so the slice can be composed without it (its tests); the app's store has it.
+type All = ProfilesSlice & EngineSlice & Partial<Pick<LogSlice, 'recordLog'>>;
 
 const byName = (a: Profile, b: Profile) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt;
 
@@ -435,6 +443,15 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
 
       async generateForActive(params) {
         const profile = get().profiles.find((p) => p.id === get().activeProfileId);
+        const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
+        // The guard runs before any engine work, the embedding included: a blocked prompt costs the engine nothing.
+        const policy = profile && deps.computePolicy(profile);
+        const plan = profile && policy ? planGeneration(params, profile, policy) : undefined;
+        if (profile && plan) for (const e of textLogEvents(profile, plan.guard, params.prompt)) await get().recordLog?.(e);
+        if (plan?.decision === 'blocked') {
+          set({ result: undefined, resultProfile: label, guardOutcome: { decision: 'blocked', explanations: plan.guard.explanations } });
+          return;
+        }
         let userEmbedding: Float32Array | undefined;
         try {
           userEmbedding = await get().ensureEmbedding();
@@ -442,12 +459,18 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           // Never fall back to the zero embedding for a profile: its safety would silently not apply.
           return;
         }
-        const label = profile
-          ? { id: profile.id, name: profile.name, personalized: !!userEmbedding }
-          : { name: 'no profile', personalized: false };
         const before = get().result;
-        await get().generate(userEmbedding ? { ...params, userEmbedding } : params);
-        if (get().result !== before) set({ resultProfile: label });
+        set({ guardOutcome: undefined }); // the previous outcome belongs to the previous request
+        const toRun = plan ? plan.params : params;
+        await get().generate(userEmbedding ? { ...toRun, userEmbedding } : toRun);
+        const result = get().result;
+        if (result === before || !result) return;
+        const image = profile && policy ? imageStage(profile, policy, result, params.prompt) : undefined;
+        if (image) await get().recordLog?.(image.log);
+        set({
+          resultProfile: { ...label, personalized: !!userEmbedding },
+          guardOutcome: plan && { decision: plan.decision, explanations: plan.guard.explanations, imageExplanation: image?.explanation },
+        });
       },
     };
   };

@@ -1,0 +1,75 @@
+// The safety flow around one generation for the active profile (issue "guards", items 1–5 wired together): the
+// prompt guard runs before any engine work (a blocked prompt never reaches the engine, not even the embedding), a
+// steered one gets the personalized negative prompt and Safe Latent Diffusion with the profile's preset, a profile
+// that bans Sexuality gets the image stage, and each intervention becomes a parent-log event. Pure functions: the
+// profiles slice calls them and owns the state and the engine calls.
+import type { Policy, Profile } from '../shared/profile';
+import type { GenerateParams, GenerateResult } from '../shared/types';
+import { MINOR_AGE } from '../safety/guard/categories';
+import { explain, type Explanation } from '../safety/guard/explain';
+import { checkPrompt, type GuardDecision, type GuardResult } from '../safety/guard/guard';
+import { scaleWarmup } from '../safety/sld';
+import { steeringFor } from '../safety/steering';
+import type { LogEvent } from './log-slice';
+
+/** What the result area shows about the safety layers for the latest generation. */
+export interface GuardOutcome {
+  decision: GuardDecision;
+  /** One per category the text stage acted on (empty when allowed). */
+  explanations: Explanation[];
+  /** Set when the image stage blurred the picture. */
+  imageExplanation?: Explanation;
+}
+
+/** The image checker's stricter threshold for minors (diffusers' `adjustment`; 0 = the checker's own thresholds). */
+export const MINOR_IMAGE_ADJUSTMENT = 0.01;
+
+export type GuardPlan =
+  | { decision: 'blocked'; guard: GuardResult }
+  | { decision: 'steered' | 'allowed'; guard: GuardResult; params: GenerateParams };
+
+/** The guard's verdict and, unless blocked, the parameters to generate with (steering and image stage added). */
+export function planGeneration(params: GenerateParams, profile: Profile, policy: Policy): GuardPlan {
+  // The guard reads the prompt only: the negative prompt names what the user does NOT want.
+  const guard = checkPrompt(params.prompt, profile, policy);
+  if (guard.decision === 'blocked') return { decision: 'blocked', guard };
+  let next: GenerateParams = params;
+  if (guard.decision === 'steered') next = withSteering(next, profile, policy);
+  const imageCheck = imageCheckFor(profile, policy);
+  if (imageCheck) next = { ...next, imageCheck };
+  return { decision: guard.decision, guard, params: next };
+}
+
+/** The personalized negative prompt (after the user's own) and SLD with the profile's preset, warm-up scaled. */
+export function withSteering(params: GenerateParams, profile: Profile, policy: Policy): GenerateParams {
+  const s = steeringFor(profile, policy, params.negativePrompt);
+  const next: GenerateParams = { ...params, negativePrompt: s.negative.text || undefined };
+  // The presets are tuned for 50 steps; without scaling, a short run would spend all of it in the warm-up.
+  if (s.settings && s.concept) next.sld = { ...scaleWarmup(s.settings, params.steps), concept: s.concept };
+  return next;
+}
+
+/** The image stage's request for a profile that bans Sexuality (stricter for minors), else undefined. */
+export function imageCheckFor(profile: Profile, policy: Policy): GenerateParams['imageCheck'] {
+  if (!policy.banned.includes('Sexuality')) return undefined;
+  return { adjustment: profile.age < MINOR_AGE ? MINOR_IMAGE_ADJUSTMENT : 0, blur: true };
+}
+
+/** Parent-log events for what the text stage did (none when allowed); the prompt only if the parent turned it on. */
+export function textLogEvents(profile: Profile, guard: GuardResult, prompt: string): LogEvent[] {
+  return guard.explanations.map((e) => ({
+    profile,
+    stage: 'text',
+    category: e.category,
+    action: e.action,
+    ...(profile.logPrompts ? { prompt } : {}),
+  }));
+}
+
+/** What the image stage did, or undefined when it did not run (not asked, or the bundle has no checker). */
+export function imageStage(profile: Profile, policy: Policy, result: GenerateResult, prompt: string): { log: LogEvent; explanation?: Explanation } | undefined {
+  if (!result.imageCheck) return undefined;
+  const blurred = result.imageCheck.blurred;
+  const log: LogEvent = { profile, stage: 'image', category: 'Sexuality', action: blurred ? 'blurred' : 'allowed', ...(profile.logPrompts ? { prompt } : {}) };
+  return blurred ? { log, explanation: explain({ stage: 'image', category: 'Sexuality', action: 'blurred' }, profile, policy) } : { log };
+}
