@@ -72,6 +72,9 @@ export const TEXTS = {
   } as Partial<Record<TextCategory, string>>,
 
   stage: { text: 'your words', image: 'the picture' } satisfies Record<TextStage, string>,
+
+  /** Short labels by the result: a steered picture's badge (opens its explanation), a blurred picture's notice. */
+  badge: { steered: 'adjusted for this profile', blurred: 'blurred for this profile by the image check' },
 } as const;
 
 /** Fill {placeholders} in a table text. */

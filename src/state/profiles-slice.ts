@@ -444,6 +444,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       async generateForActive(params) {
         const profile = get().profiles.find((p) => p.id === get().activeProfileId);
         const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
+        set({ guardOutcome: undefined }); // the previous outcome belongs to the previous request
         // The guard runs before any engine work, the embedding included: a blocked prompt costs the engine nothing.
         const policy = profile && deps.computePolicy(profile);
         const plan = profile && policy ? planGeneration(params, profile, policy) : undefined;
@@ -460,7 +461,6 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           return;
         }
         const before = get().result;
-        set({ guardOutcome: undefined }); // the previous outcome belongs to the previous request
         const toRun = plan ? plan.params : params;
         await get().generate(userEmbedding ? { ...toRun, userEmbedding } : toRun);
         const result = get().result;

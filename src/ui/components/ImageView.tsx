@@ -1,6 +1,10 @@
 // The latest image (or the live preview while generating), drawn into a canvas, the profile it was made for,
-// plus errors in plain words.
+// what the safety layers did (a blocked prompt's explanation instead of an image, the "adjusted" badge of a steered
+// one, the notice of a blurred one), plus errors in plain words.
 import { useEffect, useRef } from 'react';
+import type { Explanation } from '../../safety/guard/explain';
+import { TEXTS } from '../../safety/texts';
+import type { GuardOutcome } from '../../state/guard-flow';
 import { useApp } from '../../state/store';
 import { describeError } from '../messages';
 
@@ -21,9 +25,52 @@ const numberOf = (r: object | undefined) => {
   return resultNumbers.get(r)!;
 };
 
+function ExplanationText({ e }: { e: Explanation }) {
+  return (
+    <p data-testid="result.explanation" data-stage={e.stage} data-category={e.category} data-action={e.action} data-style={e.style}>
+      <strong>{e.title}.</strong> {e.words}
+    </p>
+  );
+}
+
+/** The safety layers' part of the result area (nothing when the request went through untouched). */
+function GuardNotes({ outcome }: { outcome: GuardOutcome }) {
+  const blocked = outcome.decision === 'blocked';
+  const image = outcome.imageExplanation;
+  return (
+    <>
+      {blocked && (
+        <div role="status" className="guard blocked" data-testid="result.blocked">
+          {outcome.explanations.map((e) => (
+            <ExplanationText key={e.category} e={e} />
+          ))}
+        </div>
+      )}
+      {outcome.decision === 'steered' && (
+        // A badge that opens the explanation: the picture came, only steered, so the words are one click away.
+        <details className="guard steered" data-testid="result.adjusted">
+          <summary>{TEXTS.badge.steered}</summary>
+          {outcome.explanations.map((e) => (
+            <ExplanationText key={e.category} e={e} />
+          ))}
+        </details>
+      )}
+      {image && (
+        <div role="status" className="guard blurred" data-testid="result.blurred">
+          {TEXTS.badge.blurred}
+          <ExplanationText e={image} />
+        </div>
+      )}
+    </>
+  );
+}
+
 export function ImageView() {
   const { result, step, status, error, notice } = useApp();
   const madeFor = useApp((s) => s.resultProfile);
+  const outcome = useApp((s) => s.guardOutcome);
+  // A blocked prompt has no picture: the explanation takes the image's place.
+  const blocked = outcome?.decision === 'blocked' && status !== 'generating';
   const ref = useRef<HTMLCanvasElement>(null);
   const preview = status === 'generating' ? step?.preview : undefined;
   useEffect(() => draw(ref.current, preview ?? result), [preview, result]);
@@ -40,7 +87,8 @@ export function ImageView() {
         </div>
       )}
       {notice && <div data-testid="notice">{notice}</div>}
-      <canvas ref={ref} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} data-result-n={numberOf(result)} className="result" />
+      {outcome && <GuardNotes outcome={outcome} />}
+      <canvas ref={ref} hidden={blocked} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} data-result-n={numberOf(result)} className="result" />
       {result && madeFor && (
         <div data-testid="result.profile" data-profile-id={madeFor.id ?? ''} className="made-for">
           {madeFor.id ? `Made for ${madeFor.name}` : 'Made with no profile'}

@@ -1,9 +1,10 @@
 // The Profiles panel: which profile is active, the family's profiles, a new one from a preset, the editor, the
-// parent lock and profile files. Every change goes through the profiles slice, which enforces the lock.
+// parent lock with the parent log beside it, and profile files. Every change goes through the profiles slice, which enforces the lock.
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { PROFILE_PRESETS, type Profile, type ProfilePreset } from '../../../shared/profile';
 import { useApp } from '../../../state/store';
+import { ParentLog } from '../ParentLog';
 import { LockIcon } from './LockIcon';
 import { ParentLock } from './ParentLock';
 import { ProfileEditor } from './ProfileEditor';
@@ -96,6 +97,7 @@ export function ProfilesPanel() {
       )}
 
       <ParentLock />
+      <ParentLog />
       <ProfileFiles />
     </section>
   );

@@ -1,0 +1,111 @@
+// The safety layers as a family meets them, in Chromium on the demo bundle (the default backend: WASM on a
+// software GPU): an adult who banned Violence gets a steered picture with the "adjusted for this profile" badge (and
+// the engine is asked for SLD and the personalized negative); a child's banned prompt shows the explanation in child
+// words instead of an image, with no generate request sent to the engine at all; the parent log, behind the PIN,
+// lists both. Engine requests are counted page-side, at the Worker's postMessage.
+import { test, expect, type Page } from '@playwright/test';
+import { SLOW, watchConsole } from './helpers';
+
+const PIN = '582017';
+
+interface SentGenerate {
+  negativePrompt?: string;
+  sld?: { concept: string };
+  imageCheck?: unknown;
+}
+
+async function countGenerates(page: Page) {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __generates: unknown[] };
+    w.__generates = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      const m = msg as { type?: unknown; params?: { prompt: string; negativePrompt?: string; sld?: unknown; imageCheck?: unknown } };
+      if (m && typeof m === 'object' && m.type === 'generate' && m.params) {
+        const { negativePrompt, sld, imageCheck } = m.params;
+        w.__generates.push({ negativePrompt, sld, imageCheck });
+      }
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  return () => page.evaluate(() => (window as unknown as { __generates: SentGenerate[] }).__generates);
+}
+
+async function newProfile(page: Page, preset: string, name: string, patch: (page: Page) => Promise<void>): Promise<string> {
+  await page.getByTestId('profile.preset').selectOption(preset);
+  await page.getByTestId('profile.new').click();
+  await page.getByTestId('profile.name').fill(name);
+  await patch(page);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+}
+
+async function submit(page: Page, prompt: string) {
+  await page.getByTestId('generate.prompt').fill(prompt);
+  await page.getByTestId('generate.steps').fill('3');
+  await page.getByTestId('generate.submit').click();
+}
+
+test('blocked for a child (no engine request, child words), adjusted for an adult, both in the parent log', async ({ page }) => {
+  const sent = await countGenerates(page);
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await page.getByTestId('profile.pin').fill(PIN);
+  await page.getByTestId('profile.pin.set').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+
+  // An adult who banned Violence: a prompt about it is steered, not blocked.
+  const sam = await newProfile(page, 'adult', 'Sam', async (p) => {
+    await p.getByTestId('profile.category.Violence.choice').selectOption('ban');
+    await p.getByTestId('profile.protected').setChecked(false);
+  });
+  await page.getByTestId('profile.select').selectOption(sam);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await submit(page, 'a knife fight in an alley');
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+  const badge = page.getByTestId('result.adjusted');
+  await expect(badge).toContainText('adjusted for this profile');
+  await expect(badge.getByTestId('result.explanation')).toBeHidden();
+  await badge.locator('summary').click();
+  await expect(badge.getByTestId('result.explanation')).toBeVisible();
+  await expect(badge.getByTestId('result.explanation')).toHaveAttribute('data-category', 'Violence');
+  const afterSam = await sent();
+  expect(afterSam).toHaveLength(1);
+  expect(afterSam[0].sld?.concept).toContain('violence');
+  expect(afterSam[0].negativePrompt).toContain('violence');
+
+  // A child (protected, child wording): a banned prompt is stopped before the engine.
+  const mia = await newProfile(page, 'child', 'Mia', async () => undefined);
+  await page.getByTestId('profile.select').selectOption(mia);
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await expect(page.getByTestId('generate.submit')).toBeEnabled({ timeout: SLOW });
+  await submit(page, 'a bloody knife fight');
+  const explanation = page.getByTestId('result.blocked').getByTestId('result.explanation').first();
+  await expect(explanation).toBeVisible();
+  await expect(explanation).toHaveAttribute('data-style', 'child');
+  await expect(explanation).toHaveAttribute('data-action', 'blocked');
+  const words = (await page.getByTestId('result.blocked').innerText()).toLowerCase();
+  for (const trigger of ['bloody', 'blood', 'knife', 'fight']) expect(words).not.toContain(trigger);
+  await expect(page.getByTestId('result.image')).toBeHidden();
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
+  await expect(page.getByTestId('result.adjusted')).toHaveCount(0);
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
+  expect(await sent()).toHaveLength(1); // still only Sam's request
+
+  // The parent log, after the PIN, has both.
+  await page.getByTestId('log.open').click();
+  await page.getByTestId('log.pin').fill(PIN);
+  await page.getByTestId('log.unlock').click();
+  await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
+  const rows = page.getByTestId('log.entry');
+  await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Blocked' }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Violence' }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: 'Sam' }).filter({ hasText: 'Adjusted' })).toHaveCount(1);
+  // Mia's entries keep no prompt unless the parent turned that on.
+  await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'knife' })).toHaveCount(0);
+  expect(problems.problems).toEqual([]);
+});
