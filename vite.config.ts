@@ -5,6 +5,7 @@ import { defineConfig, type Plugin } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -37,8 +38,24 @@ function serveFixtures(): Plugin {
   };
 }
 
+/**
+ * Lists the app shell for the service worker (public/sw.js): index.html and every emitted asset except model files,
+ * with a version hash of the list, as dist/sw-shell.json.
+ */
+function swShell(): Plugin {
+  return {
+    name: 'psa-sw-shell',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const files = Object.keys(bundle).filter((f) => f === 'index.html' || f.startsWith('assets/')).sort();
+      const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 16);
+      this.emitFile({ type: 'asset', fileName: 'sw-shell.json', source: JSON.stringify({ version, files }) });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), ...(process.env.PSA_E2E_FIXTURES === '1' ? [serveFixtures()] : [])],
+  plugins: [react(), swShell(), ...(process.env.PSA_E2E_FIXTURES === '1' ? [serveFixtures()] : [])],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

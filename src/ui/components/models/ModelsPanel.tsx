@@ -8,6 +8,7 @@ import { useApp } from '../../../state/store';
 import { DownloadProgress } from './DownloadProgress';
 import { FolderImport } from './FolderImport';
 import { fmtBytes } from './format';
+import { registerShellWorker } from './register-sw';
 
 export function ModelsPanel() {
   const s = useApp();
@@ -18,6 +19,8 @@ export function ModelsPanel() {
     const remembered = rememberedBundleUrl();
     if (remembered) void s.startEngine(remembered);
     void s.refreshBundles();
+    // The offline shell belongs with stored models: without them there is nothing to run offline.
+    registerShellWorker();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   const resumable = s.bundles.find((b) => b.status === 'paused' || b.status === 'error' || b.status === 'downloading');
