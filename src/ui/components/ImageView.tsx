@@ -69,7 +69,8 @@ export function ImageView() {
   const { result, step, status, error, notice } = useApp();
   const madeFor = useApp((s) => s.resultProfile);
   const outcome = useApp((s) => s.guardOutcome);
-  // A blocked prompt has no picture: the explanation takes the image's place.
+  // A blocked prompt has no picture: the explanation takes the image's place. (`hidden` alone loses to the
+  // stylesheet's display rule for .result, hence the inline style.)
   const blocked = outcome?.decision === 'blocked' && status !== 'generating';
   const ref = useRef<HTMLCanvasElement>(null);
   const preview = status === 'generating' ? step?.preview : undefined;
@@ -88,7 +89,7 @@ export function ImageView() {
       )}
       {notice && <div data-testid="notice">{notice}</div>}
       {outcome && <GuardNotes outcome={outcome} />}
-      <canvas ref={ref} hidden={blocked} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} data-result-n={numberOf(result)} className="result" />
+      <canvas ref={ref} hidden={blocked} style={blocked ? { display: 'none' } : undefined} data-testid="result.image" data-has-image={result ? 'yes' : 'no'} data-result-n={numberOf(result)} className="result" />
       {result && madeFor && (
         <div data-testid="result.profile" data-profile-id={madeFor.id ?? ''} className="made-for">
           {madeFor.id ? `Made for ${madeFor.name}` : 'Made with no profile'}
