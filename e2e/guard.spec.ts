@@ -2,7 +2,10 @@
 // software GPU): an adult who banned Violence gets a steered picture with the "adjusted for this profile" badge (and
 // the engine is asked for SLD and the personalized negative); a child's banned prompt shows the explanation in child
 // words instead of an image, with no generate request sent to the engine at all; the parent log, behind the PIN,
-// lists both. Engine requests are counted page-side, at the Worker's postMessage.
+// lists both. A child's allowed prompt still goes through the image stage (stricter for minors); when the checker
+// flags, the page says the picture was blurred and the log records it. Engine requests are counted page-side, at
+// the Worker's postMessage; to make the tiny checker flag for sure, the test (page-side, after recording what the
+// app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
 import { test, expect, type Page } from '@playwright/test';
 import { SLOW, watchConsole } from './helpers';
 
@@ -16,14 +19,17 @@ interface SentGenerate {
 
 async function countGenerates(page: Page) {
   await page.addInitScript(() => {
-    const w = window as unknown as { __generates: unknown[] };
+    const w = window as unknown as { __generates: unknown[]; __forceFlag?: boolean };
     w.__generates = [];
     const post = Worker.prototype.postMessage;
     Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
       const m = msg as { type?: unknown; params?: { prompt: string; negativePrompt?: string; sld?: unknown; imageCheck?: unknown } };
       if (m && typeof m === 'object' && m.type === 'generate' && m.params) {
         const { negativePrompt, sld, imageCheck } = m.params;
-        w.__generates.push({ negativePrompt, sld, imageCheck });
+        w.__generates.push({ negativePrompt, sld, imageCheck: imageCheck && { ...(imageCheck as object) } });
+        // The highest score is cosine − threshold + adjustment; with the engine's largest adjustment (1) it is > 0 on the
+        // demo checker (safety-checker.spec.ts steers it with -top + 0.05, which must itself be ≥ -1): the checker flags.
+        if (w.__forceFlag && imageCheck) msg = { ...m, params: { ...m.params, imageCheck: { ...(imageCheck as object), adjustment: 1 } } };
       }
       return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
     } as Worker['postMessage'];
@@ -107,5 +113,33 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(rows.filter({ hasText: 'Sam' }).filter({ hasText: 'Adjusted' })).toHaveCount(1);
   // Mia's entries keep no prompt unless the parent turned that on.
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'knife' })).toHaveCount(0);
+  expect(problems.problems).toEqual([]);
+});
+
+test('the image stage for a child: asked with the stricter threshold; a flagged picture is blurred, said and logged', async ({ page }) => {
+  const sent = await countGenerates(page);
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const kid = await newProfile(page, 'child', 'Noa', async (p) => p.getByTestId('profile.protected').setChecked(false));
+  await page.getByTestId('profile.select').selectOption(kid);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+  await page.evaluate(() => ((window as unknown as { __forceFlag: boolean }).__forceFlag = true));
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await submit(page, 'a cat on a sofa');
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  expect((await sent())[0].imageCheck).toEqual({ adjustment: 0.01, blur: true });
+  const notice = page.getByTestId('result.blurred');
+  await expect(notice).toContainText('blurred for this profile');
+  await expect(notice.getByTestId('result.explanation')).toHaveAttribute('data-stage', 'image');
+  await expect(notice.getByTestId('result.explanation')).toHaveAttribute('data-style', 'child');
+  await expect(page.getByTestId('result.adjusted')).toHaveCount(0); // the prompt itself was allowed
+
+  await page.getByTestId('log.open').click(); // no PIN set in this test: the log opens directly
+  const rows = page.getByTestId('log.entry');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Image');
+  await expect(rows.first()).toContainText('Blurred');
+  await expect(rows.first()).toContainText('Sexuality');
   expect(problems.problems).toEqual([]);
 });
