@@ -19,19 +19,10 @@ import { actionFor, decide, findMatches, type GuardDecision, type GuardMatch } f
 import { policyReasonFor } from '../src/safety/guard/explain';
 import { computePolicy } from '../src/safety/policy';
 import { ageGroupOf, createProfile } from '../src/safety/profile';
-import { parseCategoryList } from './profile/policy';
+import { profileOfRow } from './profile/policy';
 import {
   CATEGORIES,
-  GENDERS,
-  MAX_AGE,
-  MENTAL_CONDITIONS,
-  MIN_AGE,
-  OTHER,
-  PHYSICAL_CONDITIONS,
   PROFILE_PRESETS,
-  RELIGIONS,
-  type Category,
-  type CategoryChoice,
   type Policy,
   type Profile,
   type ProfilePreset,
@@ -88,46 +79,6 @@ export function readPrompts(text: string, file: string): PromptRow[] {
   });
 }
 
-function vocabulary(column: string, value: string, values: readonly string[]): string {
-  if (value === OTHER || values.includes(value)) return value;
-  throw new Error(`${column} "${value}" is not in PSA's vocabulary; use one of ${[...values, OTHER].map((v) => `"${v}"`).join(', ')}`);
-}
-
-/** One users.csv row → the profile the app would hold (its explicit lists become the parent's choices). */
-function profileOfUserRow(row: Record<string, string>, has: (c: string) => boolean, id: string): Profile {
-  const ageText = (row.Age ?? '').trim();
-  const age = /^\d+$/.test(ageText) ? Number(ageText) : Number.NaN;
-  if (!Number.isInteger(age) || age < MIN_AGE || age > MAX_AGE) throw new Error(`Age must be a whole number from ${MIN_AGE} to ${MAX_AGE} (got ${JSON.stringify(row.Age)})`);
-  const group = ageGroupOf(age);
-  if (has('Age_Group') && row.Age_Group.trim() !== '' && row.Age_Group.trim() !== group) {
-    throw new Error(`Age_Group "${row.Age_Group.trim()}" contradicts Age ${age} (PSA's band is "${group}")`);
-  }
-  const choices: Partial<Record<Category, CategoryChoice>> = {};
-  const banned = has('Banned_Categories') ? parseCategoryList(row.Banned_Categories, 'Banned_Categories') : [];
-  const allowed = has('Allowed_Categories') ? parseCategoryList(row.Allowed_Categories, 'Allowed_Categories') : [];
-  const both = banned.filter((c) => allowed.includes(c));
-  if (both.length > 0) throw new Error(`${both.join(', ')} cannot be both banned and allowed`);
-  for (const c of banned) choices[c] = 'ban';
-  for (const c of allowed) choices[c] = 'allow';
-  const minor = age < 18;
-  return {
-    id,
-    name: `User ${id}`,
-    age,
-    gender: vocabulary('Gender', (row.Gender ?? '').trim(), GENDERS) as Profile['gender'],
-    religion: vocabulary('Religion', (row.Religion ?? '').trim(), RELIGIONS) as Profile['religion'],
-    physical: vocabulary('Physical_Condition', (row.Physical_Condition ?? '').trim(), PHYSICAL_CONDITIONS) as Profile['physical'],
-    mental: vocabulary('Mental_Condition', (row.Mental_Condition ?? '').trim(), MENTAL_CONDITIONS) as Profile['mental'],
-    choices,
-    customWords: [],
-    // As a new profile in the app: minors protected with child wording.
-    explanationStyle: minor ? 'child' : 'adult',
-    protected: minor,
-    createdAt: 0,
-    updatedAt: 0,
-  };
-}
-
 const REQUIRED_USER_COLUMNS = ['Age', 'Gender', 'Religion', 'Physical_Condition', 'Mental_Condition'];
 
 /** --profiles: a CSV file (users.csv columns) when it names a .csv file or an existing file, else preset names. */
@@ -146,7 +97,8 @@ export async function readProfiles(arg: string): Promise<EvalProfile[]> {
     profiles = table.rows.map((row, k) => {
       const id = has('User_ID') && row.User_ID.trim() !== '' ? row.User_ID.trim() : String(k + 1);
       try {
-        return profileOfUserRow(row, has, id);
+        // As a new profile in the app: minors protected with child wording.
+        return profileOfRow(row, has, { id, name: `User ${id}`, protectMinors: true }).profile;
       } catch (e) {
         throw new Error(`${file} row ${k + 1} (line ${table.lines[k]}, User_ID ${id}): ${(e as Error).message}`);
       }

@@ -64,9 +64,16 @@ export function parseCategoryList(cell: string, column: string): Category[] {
   });
 }
 
-/** One row → the profile the app would hold for that person (its explicit lists become the parent's choices). */
-function profileOfRow(row: Record<string, string>, has: (c: string) => boolean): { profile: Profile; ageGroup: string } {
-  const ageText = row.Age.trim();
+/**
+ * One row → the profile the app would hold for that person (its explicit lists become the parent's choices).
+ * Shared with `npm run eval`, which names each profile and, like a new profile in the app, protects minors.
+ */
+export function profileOfRow(
+  row: Record<string, string>,
+  has: (c: string) => boolean,
+  opts: { id?: string; name?: string; protectMinors?: boolean } = {},
+): { profile: Profile; ageGroup: string } {
+  const ageText = (row.Age ?? '').trim();
   const age = /^\d+$/.test(ageText) ? Number(ageText) : Number.NaN;
   if (!Number.isInteger(age) || age < MIN_AGE || age > MAX_AGE) {
     throw new RowError(`Age must be a whole number from ${MIN_AGE} to ${MAX_AGE} (got ${JSON.stringify(row.Age)})`);
@@ -84,17 +91,17 @@ function profileOfRow(row: Record<string, string>, has: (c: string) => boolean):
   for (const c of banned) choices[c] = 'ban';
   for (const c of allowed) choices[c] = 'allow';
   const profile: Profile = {
-    id: 'cli',
-    name: 'cli',
+    id: opts.id ?? 'cli',
+    name: opts.name ?? 'cli',
     age,
-    gender: vocabulary('Gender', row.Gender.trim(), GENDERS) as Profile['gender'],
-    religion: vocabulary('Religion', row.Religion.trim(), RELIGIONS) as Profile['religion'],
-    physical: vocabulary('Physical_Condition', row.Physical_Condition.trim(), PHYSICAL_CONDITIONS) as Profile['physical'],
-    mental: vocabulary('Mental_Condition', row.Mental_Condition.trim(), MENTAL_CONDITIONS) as Profile['mental'],
+    gender: vocabulary('Gender', (row.Gender ?? '').trim(), GENDERS) as Profile['gender'],
+    religion: vocabulary('Religion', (row.Religion ?? '').trim(), RELIGIONS) as Profile['religion'],
+    physical: vocabulary('Physical_Condition', (row.Physical_Condition ?? '').trim(), PHYSICAL_CONDITIONS) as Profile['physical'],
+    mental: vocabulary('Mental_Condition', (row.Mental_Condition ?? '').trim(), MENTAL_CONDITIONS) as Profile['mental'],
     choices,
     customWords: [],
     explanationStyle: age < 18 ? 'child' : 'adult',
-    protected: false,
+    protected: (opts.protectMinors ?? false) && age < 18,
     createdAt: 0,
     updatedAt: 0,
   };
