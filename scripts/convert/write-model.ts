@@ -35,7 +35,8 @@ export interface WriteOptions {
 
 const ALIGN = 64;
 
-class ChunkWriter {
+/** External-data files of at most `chunkBytes`, 64-byte aligned entries, each hashed while written. */
+export class ChunkWriter {
   readonly files: WrittenFile[] = [];
   private fd = -1;
   private hash: Hash | undefined;

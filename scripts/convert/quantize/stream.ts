@@ -1,14 +1,11 @@
 // Streaming I/O of initializers for the quantizers: reads one source tensor at a time (from its external-data
 // file, or inline bytes), and writes new tensors one at a time into ≤ chunkBytes external-data files (hashed as
 // written), so the 3.4 GB U-Net is never held whole; with `external: false` (an inline source) they stay inline.
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvertError } from '../errors';
 import { externalRef, EXTERNAL, num, onnx, tensorBytes, type LoadedModel, type TensorProto } from '../onnx-model';
-import type { WrittenFile } from '../write-model';
-
-const ALIGN = 64;
+import { ChunkWriter, type WrittenFile } from '../write-model';
 
 /**
  * Grow-only scratch buffers, one per purpose: streaming a 3.4 GB model through fresh per-tensor ArrayBuffers let the
@@ -51,26 +48,26 @@ export function asFloat32(bytes: Uint8Array): Float32Array {
 }
 
 export class TensorWriter {
-  readonly files: WrittenFile[] = [];
-  private fd = -1;
-  private hash: Hash | undefined;
-  private size = 0;
+  private readonly chunk: ChunkWriter;
   constructor(
-    private readonly dir: string,
-    private readonly base: string,
+    dir: string,
+    base: string,
     private readonly external: boolean,
-    private readonly chunkBytes = 1 << 30,
+    chunkBytes = 1 << 30,
     private readonly minExternalBytes = 1024,
-  ) {}
+  ) {
+    this.chunk = new ChunkWriter(dir, base, chunkBytes);
+  }
+
+  get files(): WrittenFile[] {
+    return this.chunk.files;
+  }
 
   /** A tensor proto holding `bytes`: inline when small or not external, else appended to the current chunk. */
   tensor(name: string, dataType: number, dims: number[], bytes: Uint8Array): TensorProto {
     if (!this.external || bytes.length < this.minExternalBytes) return onnx.TensorProto.create({ name, dataType, dims, rawData: bytes.slice() });
-    const pad = (ALIGN - (this.size % ALIGN)) % ALIGN;
-    if (this.fd < 0 || (this.size > 0 && this.size + pad + bytes.length > this.chunkBytes)) this.open();
-    else if (pad) this.write(new Uint8Array(pad));
-    const location = this.name, offset = this.size;
-    this.write(bytes);
+    const [location, offset] = this.chunk.begin(bytes.length);
+    this.chunk.write(bytes);
     return onnx.TensorProto.create({
       name, dataType, dims, dataLocation: EXTERNAL,
       externalData: [
@@ -80,28 +77,8 @@ export class TensorWriter {
       ],
     });
   }
-  private get name(): string {
-    return this.files.length <= 1 ? this.base : `${this.base}_${this.files.length - 1}`;
-  }
-  private write(b: Uint8Array): void {
-    for (let off = 0; off < b.length; ) off += writeSync(this.fd, b, off, b.length - off);
-    this.hash!.update(b);
-    this.size += b.length;
-  }
-  private open(): void {
-    this.close();
-    this.files.push({ name: '', bytes: 0, sha256: '' });
-    this.files[this.files.length - 1].name = this.name;
-    this.fd = openSync(join(this.dir, this.name), 'w');
-    this.hash = createHash('sha256');
-    this.size = 0;
-  }
+
   close(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
-    const f = this.files[this.files.length - 1];
-    f.bytes = this.size;
-    f.sha256 = this.hash!.digest('hex');
-    this.fd = -1;
+    this.chunk.close();
   }
 }
