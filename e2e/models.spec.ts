@@ -12,6 +12,7 @@ import { buildBundles } from '../scripts/models/bundle';
 import { MODEL_CASES, relError, type PlainFeeds } from '../scripts/models/feeds';
 import { decodeModel } from '../scripts/models/onnx-builder';
 import { run as runNode, session as nodeSession, type Outputs } from '../tests/models/helpers';
+import { parsePlacements } from '../scripts/convert/quantize/placement';
 
 const DIST_MODELS = resolve(process.cwd().endsWith('e2e') ? '..' : '.', 'dist/models');
 const TOLERANCE = 1e-4;
@@ -53,24 +54,6 @@ async function runInPage(url: string, ep: 'webgpu' | 'wasm', feeds: PlainFeeds, 
   return page.evaluate(([u, e, f, o]) => window.__harness!.run(u, e, f as never, o), [url, ep, feeds, opts] as const) as Promise<RunResult>;
 }
 
-/** Parses ORT's "Node placements" block: EP → "OpType (node name)" lines. */
-function placements(lines: string[]): Map<string, string[]> {
-  const byEp = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const l of lines) {
-    const ep = /Node\(s\) placed on \[(\w+)\]/.exec(l);
-    if (ep) {
-      current = [];
-      byEp.set(ep[1], current);
-      continue;
-    }
-    const node = /VerifyEachNodeIsAssignedToAnEp\]\s{3}(\S+ \(.*\))$/.exec(l);
-    if (node && current) current.push(node[1]);
-    else if (!/VerifyEachNodeIsAssignedToAnEp/.test(l)) current = undefined;
-  }
-  return byEp;
-}
-
 test('WebGPU adapter is SwiftShader without shader-f16', async () => {
   const info = await page.evaluate(() => window.__harness!.adapterInfo());
   console.log(`adapter: ${info.vendor} / ${info.architecture} / ${info.description}; ${info.features.length} features`);
@@ -99,7 +82,7 @@ for (const c of MODEL_CASES) {
       }
       console.log(`${c.id.padEnd(18)} ${ep.padEnd(6)} create ${r.createMs.toFixed(0).padStart(5)} ms, first run ${r.runMs.toFixed(0).padStart(5)} ms; rel err ${errs.join(', ')}`);
       if (verbose) {
-        const placed = placements(consoleLines.slice(from));
+        const placed = parsePlacements(consoleLines.slice(from));
         const summary = [...placed].map(([e, nodes]) => `${e}: ${nodes.length} nodes`).join(', ');
         const cpu = placed.get('CPUExecutionProvider') ?? [];
         console.log(`int8 U-Net on WebGPU, node placement: ${summary}\n  on CPU: ${cpu.join(', ')}`);
