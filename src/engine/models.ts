@@ -100,7 +100,7 @@ export async function loadModels(
     const externalData = chosen.file.externalData
       ? await Promise.all(chosen.file.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await reader.bytes(x.path, (l, t) => opts.onProgress?.(x.path, l, t)) })))
       : undefined;
-    const s = await createSession(rt, bytes, { file: chosen.file.path, role, gpuOutputs, externalData });
+    const s = await createSession(rt, bytes, { file: chosen.file.path, role, gpuOutputs, externalData, staticDims: bundle.staticDims?.[role] });
     sessions.push(s);
     return s;
   };

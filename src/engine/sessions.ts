@@ -26,6 +26,11 @@ export interface CreateOptions {
   externalData?: { path: string; data: Uint8Array }[];
   /** Keep outputs in GPU buffers (WebGPU only; ignored elsewhere). */
   gpuOutputs?: boolean;
+  /**
+   * The manifest's static sizes for this model's symbolic dimensions (component `staticDims`), handed to ORT as
+   * `freeDimensionOverrides` so it can plan buffers and fuse shapes for the one size the bundle runs.
+   */
+  staticDims?: Record<string, number>;
 }
 
 function providers(backend: Backend): InferenceSession.SessionOptions['executionProviders'] {
@@ -34,7 +39,8 @@ function providers(backend: Backend): InferenceSession.SessionOptions['execution
   return ['cpu'];
 }
 
-export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOptions): Promise<InferenceSession> {
+/** The ORT session options for one model: backend, optimisation, logging, external data, output placement, static dims. */
+export function sessionOptions(rt: Pick<Runtime, 'backend' | 'sessionOptions'>, o: Omit<CreateOptions, 'file' | 'role'>): InferenceSession.SessionOptions {
   const options: InferenceSession.SessionOptions = {
     executionProviders: providers(rt.backend),
     graphOptimizationLevel: 'all',
@@ -46,6 +52,15 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
   };
   if (o.externalData) options.externalData = o.externalData;
   if (o.gpuOutputs && rt.backend === 'webgpu') options.preferredOutputLocation = 'gpu-buffer';
+  if (o.staticDims && Object.keys(o.staticDims).length) {
+    // Runtime-given overrides (tests) win over the manifest's for the same name.
+    options.freeDimensionOverrides = { ...o.staticDims, ...rt.sessionOptions?.freeDimensionOverrides };
+  }
+  return options;
+}
+
+export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOptions): Promise<InferenceSession> {
+  const options = sessionOptions(rt, o);
   let session: InferenceSession;
   try {
     session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options));

@@ -50,7 +50,7 @@ export async function locateChecker(reader: BundleReader, bundle: ResolvedBundle
   throw new AppError('MODEL_FILE_MISSING', `the bundle at ${reader.label} has a safety checker (${model.path}) but no preprocessor_config.json next to it or in feature_extractor/`);
 }
 
-export async function loadImageChecker(rt: Runtime, reader: BundleReader, where: { model: ModelFile; config: string }): Promise<ImageChecker> {
+export async function loadImageChecker(rt: Runtime, reader: BundleReader, where: { model: ModelFile; config: string; staticDims?: Record<string, number> }): Promise<ImageChecker> {
   const cfg: ClipPreprocessConfig = parsePreprocessorConfig(await readJson(reader, where.config), where.config);
   const file = where.model.path;
   const original = await reader.bytes(file);
@@ -58,7 +58,7 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
   const externalData = where.model.externalData
     ? await Promise.all(where.model.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await reader.bytes(x.path) })))
     : undefined;
-  const session: InferenceSession = await createSession(rt, bytes, { file, role: 'safety_checker', externalData });
+  const session: InferenceSession = await createSession(rt, bytes, { file, role: 'safety_checker', externalData, staticDims: where.staticDims });
   const clipType = inputMeta(session, 'clip_input')!.type as Elem;
   const imagesType = inputMeta(session, 'images')!.type as Elem;
   const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(d as Uint16Array, fromHalf) : Array.from(d as ArrayLike<number>));
@@ -91,7 +91,7 @@ export function lazyImageChecker(rt: Runtime, reader: BundleReader, bundle: Reso
   return {
     get() {
       if (!pending) {
-        pending = locateChecker(reader, bundle, order).then((w) => (w ? loadImageChecker(rt, reader, w) : undefined));
+        pending = locateChecker(reader, bundle, order).then((w) => (w ? loadImageChecker(rt, reader, { ...w, staticDims: bundle.staticDims?.safety_checker }) : undefined));
         pending.catch(() => (pending = undefined)); // a failed load is retried by the next image, not cached
       }
       return pending;
