@@ -122,12 +122,17 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
     await expect(row).toContainText(`${c}: suggested for every child under 13`);
   }
   await expect(page.getByTestId('profile.category.Sexuality')).toContainText('always banned for everyone under 18');
-  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
+  // The Child preset starts with Harassment and Propaganda banned as the parent's choices (PSA's table leaves them).
+  for (const c of ['Harassment', 'Propaganda']) {
+    await expect(page.getByTestId(`profile.category.${c}`)).toHaveAttribute('data-state', 'banned');
+    await expect(page.getByTestId(`profile.category.${c}`)).toHaveAttribute('data-source', 'parent');
+  }
   // The floor cannot be lowered: "allow" is not offered for Sexuality, but is for Violence.
   await expect(page.getByTestId('profile.category.Sexuality.choice').locator('option[value="allow"]')).toBeDisabled();
   await expect(page.getByTestId('profile.category.Violence.choice').locator('option[value="allow"]')).toBeEnabled();
-  // A parent's choice shows as such.
-  await page.getByTestId('profile.category.Harassment.choice').selectOption('ban');
+  // The parent can lift a choice: Harassment allowed, still shown as the parent's choice.
+  await page.getByTestId('profile.category.Harassment.choice').selectOption('allow');
+  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
@@ -147,6 +152,7 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
   await editProfile(page, id);
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
+  await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
   await page.getByTestId('profile.name').fill('Changed');
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');

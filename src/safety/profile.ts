@@ -13,6 +13,8 @@ import {
   PROFILE_PRESETS,
   RELIGIONS,
   type AgeGroup,
+  type Category,
+  type CategoryChoice,
   type Gender,
   type MentalCondition,
   type PhysicalCondition,
@@ -43,6 +45,8 @@ export interface PresetPerson {
   religion: Religion;
   physical: PhysicalCondition;
   mental: MentalCondition;
+  /** The parent's choices the preset starts with (the parent can change them in the profile editor). */
+  choices?: Partial<Record<Category, CategoryChoice>>;
 }
 
 /**
@@ -50,9 +54,15 @@ export interface PresetPerson {
  * LEVEL_MAPPING: level_0 → 0001001 … level_5 → 0000501); child and adult are PSA users of that age with no religion
  * and no condition, so their embedding text is one the adapter was trained on; PSA has no such 15-year-old, so teen
  * is the same healthy, non-religious profile at 15. tests/safety/profile.test.ts checks every psaUserId's row.
+ * The Child preset also starts with Harassment and Propaganda banned as parent choices: PSA's table bans them only for
+ * some conditions, not for a healthy 9-year-old, but a parent setting up a child's profile expects every category
+ * stopped; the editor shows them as the parent's choices, which the parent can lift.
  */
 export const PRESET_PEOPLE: Record<ProfilePreset, PresetPerson> = {
-  child: { psaUserId: 432, age: 9, gender: 'male', religion: 'None', physical: 'healthy', mental: 'healthy' },
+  child: {
+    psaUserId: 432, age: 9, gender: 'male', religion: 'None', physical: 'healthy', mental: 'healthy',
+    choices: { Harassment: 'ban', Propaganda: 'ban' },
+  },
   teen: { age: 15, gender: 'male', religion: 'None', physical: 'healthy', mental: 'healthy' },
   adult: { psaUserId: 913, age: 30, gender: 'female', religion: 'None', physical: 'healthy', mental: 'healthy' },
   'psa-level-0': { psaUserId: 1001, age: 35, gender: 'male', religion: 'None', physical: 'healthy', mental: 'healthy' },
@@ -80,7 +90,7 @@ export const ADULT_AGE = 18;
 
 /**
  * A new profile from a preset. Minors default to protected (behind the parent lock) with child-style explanations;
- * adults to unprotected with adult-style ones. No explicit choices: the policy follows PSA's suggestion.
+ * adults to unprotected with adult-style ones. The policy follows PSA's suggestion plus the preset's own choices.
  */
 export function createProfile(preset: ProfilePreset, opts: { name?: string; now?: number; id?: string } = {}): Profile {
   const person = PRESET_PEOPLE[preset];
@@ -95,7 +105,7 @@ export function createProfile(preset: ProfilePreset, opts: { name?: string; now?
     religion: person.religion,
     physical: person.physical,
     mental: person.mental,
-    choices: {},
+    choices: { ...person.choices },
     customWords: [],
     explanationStyle: minor ? 'child' : 'adult',
     protected: minor,

@@ -43,7 +43,8 @@ describe('presets', () => {
       expect({ age: person.age, gender: person.gender, religion: person.religion, physical: person.physical, mental: person.mental }, preset).toEqual({
         age: Number(row.Age), gender: row.Gender, religion: row.Religion, physical: row.Physical_Condition, mental: row.Mental_Condition,
       });
-      expect(computePolicy(createProfile(preset)).banned, preset).toEqual(listCell(row.Banned_Categories));
+      // PSA's suggestion alone (without the preset's own parent choices) is the row's label.
+      expect(computePolicy({ ...createProfile(preset), choices: {} }).banned, preset).toEqual(listCell(row.Banned_Categories));
     }
   });
 
@@ -53,7 +54,15 @@ describe('presets', () => {
     for (const p of [child, teen, adult]) expect([p.religion, p.physical, p.mental]).toEqual(['None', 'healthy', 'healthy']);
     expect([child.protected, teen.protected, adult.protected]).toEqual([true, true, false]);
     expect([child.explanationStyle, teen.explanationStyle, adult.explanationStyle]).toEqual(['child', 'child', 'adult']);
-    expect(child).toMatchObject({ id: 'child', name: 'Child', preset: 'child', choices: {}, customWords: [], createdAt: 5, updatedAt: 5 });
+    expect(child).toMatchObject({ id: 'child', name: 'Child', preset: 'child', customWords: [], createdAt: 5, updatedAt: 5 });
+    // The Child preset bans what PSA's table leaves allowed for a healthy 9-year-old, as parent choices (liftable).
+    expect(child.choices).toEqual({ Harassment: 'ban', Propaganda: 'ban' });
+    const policy = computePolicy(child);
+    expect(policy.banned).toEqual(['Harassment', 'Hate', 'Propaganda', 'Self-Harm', 'Sexuality', 'Shocking', 'Violence']);
+    expect(policy.decisions.Harassment.source).toBe('parent');
+    expect([teen.choices, adult.choices]).toEqual([{}, {}]);
+    // Two profiles made from the preset never share one choices object.
+    expect(createProfile('child').choices).not.toBe(createProfile('child').choices);
     expect(createProfile('psa-level-5').protected).toBe(true);
     expect(createProfile('psa-level-2').protected).toBe(false); // 19
   });

@@ -32,9 +32,13 @@ describe('decisions', () => {
     expect(r.blockCategories).toEqual(['Violence']);
     expect(r.explanations).toHaveLength(1);
     expect(r.explanations[0]).toMatchObject({ stage: 'text', category: 'Violence', action: 'blocked', style: 'child', triggers: [] });
-    // Harassment is not banned for PSA's 9-year-old: found, reported as a match, but allowed.
-    expect(child.policy.banned).not.toContain('Harassment');
-    const h = judge('a picture that says you are stupid', child);
+    // The Child preset bans Harassment as a parent choice; a parent who lifts it (PSA's own suggestion for a healthy
+    // 9-year-old): found, reported as a match, but allowed.
+    expect(child.policy.banned).toContain('Harassment');
+    expect(judge('a picture that says you are stupid', child).decision).toBe('blocked');
+    const psaChild = make('child', { choices: {} });
+    expect(psaChild.policy.banned).not.toContain('Harassment');
+    const h = judge('a picture that says you are stupid', psaChild);
     expect(h.decision).toBe('allowed');
     expect(h.matches.map((m) => m.category)).toEqual(['Harassment']);
     expect(h.explanations).toEqual([]);
