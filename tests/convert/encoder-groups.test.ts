@@ -19,7 +19,8 @@ import { convert } from '../../scripts/convert/bundle';
 import { checkManifest } from '../../src/shared/bundle';
 import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { describeBundleEncoder } from '../../src/engine/embedding/bundle-encoder';
-import { FIX, makeSd15, ROOT, tmpDir } from './helpers';
+import { adapterWithE32 } from './adapter-e32';
+import { makeSd15, ROOT, tmpDir } from './helpers';
 
 const FIXTURE = path.join(ROOT, 'fixtures', 'profile-encoder');
 const expected = JSON.parse(readFileSync(path.join(FIXTURE, 'expected.json'), 'utf8')) as { users: { user_id: number; text: string; embedding: number[] }[] };
@@ -143,34 +144,6 @@ describe('engine: the layer-group runner', () => {
     expect(readdirSync(dir)).not.toContain('group_2.onnx');
   });
 });
-
-/** The fixture adapter (E = 20) with user_proj.proj.weight widened to the tiny encoder's E = 32 (safetensors rewritten). */
-function adapterWithE32(dst: string): void {
-  const buf = readFileSync(path.join(FIX, 'psa_adapter.safetensors'));
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const data = buf.subarray(8 + n);
-  const parts: Buffer[] = [];
-  const out: Record<string, unknown> = {};
-  let off = 0;
-  for (const [k, v] of Object.entries(header)) {
-    if (k === '__metadata__') continue;
-    let bytes = data.subarray(v.data_offsets[0], v.data_offsets[1]);
-    let shape = v.shape;
-    if (k === 'user_proj.proj.weight') {
-      shape = [v.shape[0], 32];
-      const f = new Float32Array(shape[0] * 32).map((_, i) => Math.sin(i * 0.37) * 0.1);
-      bytes = Buffer.from(f.buffer);
-    }
-    out[k] = { dtype: v.dtype, shape, data_offsets: [off, off + bytes.length] };
-    parts.push(bytes);
-    off += bytes.length;
-  }
-  const h = Buffer.from(JSON.stringify(out));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
-  writeFileSync(dst, Buffer.concat([len, h, ...parts]));
-}
 
 describe('npm run convert --profile-encoder', () => {
   it('puts the layer groups in the bundle, lists them in order in the manifest, and the engine embeds from it', async () => {

@@ -1,0 +1,103 @@
+// The bundle `npm run convert` writes, in the app as a person would use it: the tiny fixtures (the diffusers-exported
+// plain U-Net with external data, PSA's fixture adapter widened to the tiny profile encoder's width, that encoder cut
+// into layer groups) are converted on the Node side, the output folder is imported through the Models panel's
+// folder input, the engine's contract check accepts it and makes it the active model, a profile's PSA user token is
+// computed on the device from the bundle's encoder, and a picture is generated for that profile — on the default
+// backend (WASM over SwiftShader) and on forced WebGPU. The same seed with no profile gives another picture: the
+// grafted user token really steers the U-Net. No console errors throughout.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { convert } from '../scripts/convert/bundle';
+import { adapterWithE32 } from '../tests/convert/adapter-e32';
+import { makeSd15, tmpDir } from '../tests/convert/helpers';
+import { pixelDiff, ROOT, SLOW, watchConsole } from './helpers';
+
+const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
+
+let tmp: string;
+let bundleDir: string;
+let bundleKey: string;
+test.beforeAll(() => {
+  tmp = tmpDir('psa-convert-import-');
+  const psa = path.join(tmp, 'psa_adapter.safetensors');
+  adapterWithE32(psa);
+  // Small external-data files, so the import also carries a U-Net and encoder groups split over several files.
+  const r = convert({
+    sd15: makeSd15(tmp, 'unet-external'),
+    psa,
+    out: path.join(tmp, 'psa-tiny'),
+    profileEncoder: ENCODER,
+    encoderGroupBytes: 20_000,
+    chunkBytes: 64_000,
+  });
+  bundleDir = r.dir;
+  bundleKey = `${r.manifest.id}@${r.manifest.version}`;
+});
+test.afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+
+async function generate(page: Page): Promise<number[]> {
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await page.getByTestId('generate.submit').click();
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+}
+
+test('a converted PSA bundle imports from its folder, embeds a profile on the device and generates with it (WASM and WebGPU)', async ({ page }) => {
+  const console = watchConsole(page);
+  await page.goto('/');
+  await ready(page);
+
+  await page.getByTestId('bundle.import').setInputFiles(bundleDir);
+  await expect(page.getByTestId('bundle.notice')).toContainText('was imported and checked', { timeout: SLOW });
+  const item = page.locator(`[data-testid="bundle.item"][data-key="${bundleKey}"]`);
+  await expect(item).toHaveAttribute('data-status', 'complete');
+  await expect(item.getByTestId('bundle.use')).toHaveText('In use');
+  await ready(page);
+  await expect(page.getByTestId('bundle.name')).toContainText('personalized safety (PSA)');
+
+  // An adult profile (not protected: no PIN needed to switch away from it below).
+  await page.getByTestId('profile.preset').selectOption('adult');
+  await page.getByTestId('profile.new').click();
+  await page.getByTestId('profile.name').fill('Ada');
+  await page.getByTestId('profile.protected').setChecked(false);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  await page.getByTestId('profile.select').selectOption(id);
+  // 'ready', not 'unsupported': the bundle's own layer-group encoder computed the user token.
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+
+  await page.getByTestId('generate.prompt').fill('a lighthouse at dusk');
+  await page.getByTestId('generate.seed').fill('7');
+  await page.getByTestId('generate.steps').fill('3');
+  const withProfile = await generate(page);
+  await expect(page.getByTestId('result.meta')).toContainText('wasm');
+  await expect(page.getByTestId('result.profile')).toHaveText('Made for Ada');
+
+  // Same seed, no profile: the zero user token gives a different picture.
+  await page.getByTestId('profile.select').selectOption('');
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'none');
+  const without = await generate(page);
+  await expect(page.getByTestId('result.profile')).toHaveText('Made with no profile');
+  expect(without.length).toBe(withProfile.length);
+  expect(pixelDiff(withProfile, without).max).toBeGreaterThan(0);
+
+  // The same bundle on forced WebGPU (SwiftShader here), for the profile again (its token now from the cache).
+  await page.getByTestId('engine.backend-choice').selectOption('webgpu');
+  await ready(page);
+  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu');
+  await page.getByTestId('profile.select').selectOption(id);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const onGpu = await generate(page);
+  await expect(page.getByTestId('result.meta')).toContainText('webgpu');
+  await expect(page.getByTestId('result.profile')).toHaveText('Made for Ada');
+  // WebGPU and WASM run the same graph: the pictures agree to a level or two (float kernels differ slightly).
+  expect(pixelDiff(onGpu, withProfile).max).toBeLessThanOrEqual(2);
+
+  await expect(page.getByTestId('error')).toHaveCount(0);
+  expect(console.problems).toEqual([]);
+});
