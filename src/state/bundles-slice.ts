@@ -23,6 +23,8 @@ export interface BundlesSlice {
   activeBundleKey?: string;
   refreshBundles(): Promise<void>;
   installFromUrl(url: string): Promise<void>;
+  /** Continues a partial bundle from where it stopped (downloads only: an imported folder must be picked again). */
+  resumeBundle(key: string): Promise<void>;
   pauseInstall(): Promise<void>;
   cancelInstall(): Promise<void>;
   removeBundle(key: string): Promise<void>;
@@ -41,6 +43,16 @@ export function rememberedBundleUrl(): string | undefined {
     return key ? `opfs:bundles/${key}/` : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether `url` is the app's own built-in demo bundle (stored with source kind 'demo'). */
+function isDemoUrl(url: string): boolean {
+  try {
+    const base = globalThis.location?.href;
+    return new URL(url, base).href === new URL(DEMO_BUNDLE_URL, base).href;
+  } catch {
+    return false;
   }
 }
 
@@ -78,7 +90,7 @@ export const createBundlesSlice: StateCreator<BundlesSlice & EngineSlice, [], []
       const bundle = await c.install(url, {
         onProgress: (install) => set({ install }),
         onCorrupt: (path) => set({ corruptFiles: [...get().corruptFiles, path] }),
-      });
+      }, { demo: isDemoUrl(url) });
       set({ install: undefined, bundleNotice: `${bundle.name} is installed.` });
       await get().refreshBundles();
       await get().useStoredBundle(bundle.key);
@@ -90,6 +102,19 @@ export const createBundlesSlice: StateCreator<BundlesSlice & EngineSlice, [], []
     } finally {
       set({ installing: false });
     }
+  },
+
+  async resumeBundle(key) {
+    const b = get().bundles.find((x) => x.key === key);
+    if (!b) {
+      set({ bundleError: { code: 'BUNDLE_NOT_FOUND', message: `${key} is not stored on this device any more` } });
+      return;
+    }
+    if (b.source.kind === 'import') {
+      set({ bundleError: { code: 'INVALID_REQUEST', message: `${b.name} was copied from the folder "${b.source.folderName}": import that folder again to finish it, or remove it` } });
+      return;
+    }
+    await get().installFromUrl(b.source.url);
   },
 
   async pauseInstall() {

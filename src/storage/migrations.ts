@@ -66,6 +66,16 @@ export const MIGRATIONS: readonly Migration[] = [
       if (!db.objectStoreNames.contains(STORES.parentLog)) db.createObjectStore(STORES.parentLog, { autoIncrement: true });
     },
   },
+  {
+    version: 4,
+    // Records of the old layout (OPFS `bundle-state/<key>.{0,1}.json`) cannot be read here: an upgrade transaction
+    // commits as soon as it waits on anything but its own requests, and OPFS is async. The bundle worker imports
+    // them into this store on its first start after the upgrade (engine/bundles/legacy-records.ts).
+    describe: 'create the installed-bundles index (key: <id>@<version>)',
+    run(db) {
+      if (!db.objectStoreNames.contains(STORES.bundles)) db.createObjectStore(STORES.bundles);
+    },
+  },
 ];
 
 /** The schema version this code writes and reads. */

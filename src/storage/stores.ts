@@ -17,6 +17,8 @@ export const STORES = {
   lock: 'lock',
   /** auto-increment key (insertion order) → ParentLogEntry (parent-log.ts); schema v3. */
   parentLog: 'parentLog',
+  /** key: bundle storage key `<id>@<version>` → BundleRecord (bundles.ts): the index of stored model bundles; schema v4. */
+  bundles: 'bundles',
 } as const;
 
 export type StoreName = (typeof STORES)[keyof typeof STORES];

@@ -1,12 +1,16 @@
 // The download manager's core (engine/bundles/installer.ts) against the real serve-bundle server, with an
 // in-memory store: only the runnable variant is fetched; a cut connection resumes with Range + If-Range (also after
 // a "reload" = a new Installer reading the saved state); a flipped byte refetches only that file; quota refused up
-// front with numbers, and mid-way keeps finished files; Optimum exports are planned from model_index.json.
+// front with numbers, and mid-way keeps finished files (listed as a partial bundle); Optimum exports are planned
+// from model_index.json; removing one bundle leaves another's files and record. Records go to the IndexedDB index
+// (fake-indexeddb here, a fresh database per test).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../storage/helpers';
+import { getBundleRecord, listBundleRecords } from '../../src/storage/bundles';
 import { buildBundles } from '../../scripts/models/bundle';
 import { serveBundle, type RunningServer } from '../../scripts/serve-bundle';
 import { checkManifest, type BundleManifest } from '../../src/shared/bundle';
@@ -29,6 +33,7 @@ beforeAll(() => {
   manifest = JSON.parse(readFileSync(join(demoDir, 'manifest.json'), 'utf8'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+beforeEach(freshDatabase);
 
 async function withServer<T>(opts: Omit<Parameters<typeof serveBundle>[0], 'dir'> & { dir?: string }, fn: (s: RunningServer) => Promise<T>): Promise<T> {
   const s = await serveBundle({ dir: demoDir, ...opts });
@@ -150,6 +155,56 @@ describe('installer', () => {
       expect(saved.files.slice(0, te).every((f) => f.done)).toBe(true);
       expectStoredEqualsSource(store, state.key, demoDir, saved.files.slice(0, te).map((f) => f.path));
       expect(store.files.has(`${state.key}/manifest.json`)).toBe(false);
+      // The index lists it as partial, with its finished files and the sizes of what is kept.
+      const [listed] = await store.listStates();
+      expect(listed.key).toBe(state.key);
+      const bundle = inst.describe(listed);
+      expect(bundle.state).toBe('partial');
+      expect(bundle.files.filter((f) => f.done).map((f) => f.path)).toEqual(state.files.slice(0, te).map((f) => f.path));
+      expect(bundle.bytes).toBe(state.files.slice(0, te).reduce((n, f) => n + f.bytes!, 0) + saved.files[te].offset);
+      const rec = (await getBundleRecord(state.key))!;
+      expect(rec).toMatchObject({ state: 'partial', phase: 'error', source: { kind: 'url', url: s.url }, storedBytes: bundle.bytes, totalBytes: bundle.totalBytes });
+      expect(rec.error?.code).toBe('STORAGE_FULL');
+      // With space again, the same URL resumes it: the finished files are not fetched again.
+      store.quota = Number.MAX_SAFE_INTEGER;
+      const again = await new Installer({ store, sleep: noSleep }).plan(s.url, cpu);
+      expect((await new Installer({ store, sleep: noSleep }).run(again, () => undefined, new AbortController().signal)).state).toBe('complete');
+      for (const f of state.files.slice(0, te)) expect(getsOf(s, f.path).length, f.path).toBe(1);
+      expectStoredEqualsSource(store, state.key, demoDir, state.files.map((f) => f.path));
+    }));
+
+  it('removing a bundle deletes its own folder and record only: another version and another bundle keep theirs', () =>
+    withServer({}, async (s) => {
+      const store = new MemoryStore();
+      const inst = new Installer({ store, sleep: noSleep });
+      const a = await inst.plan(s.url, cpu);
+      await inst.run(a, () => undefined, new AbortController().signal);
+      // The same bundle at another version, and another bundle, stored next to it (their records as an install writes them).
+      const other = [{ ...a, key: `${a.id}@9.9.9`, version: '9.9.9' }, { ...a, key: `other-${a.id}@${a.version}`, id: `other-${a.id}` }];
+      for (const o of other) {
+        await store.writeState(o);
+        for (const f of o.files) await store.writeText(o.key, f.path, `bytes of ${o.key}/${f.path}`);
+      }
+      const before = new Map([...store.files].filter(([k]) => !k.startsWith(`${a.key}/`)));
+      expect(before.size).toBe(2 * a.files.length);
+
+      await store.removeBundle(a.key);
+      expect([...store.files.keys()].filter((k) => k.startsWith(`${a.key}/`))).toEqual([]);
+      expect(await store.readState(a.key)).toBeUndefined();
+      expect(new Map(store.files)).toEqual(before);
+      expect((await listBundleRecords()).map((r) => r.key).sort()).toEqual(other.map((o) => o.key).sort());
+    }));
+
+  it('a psa-web URL is recorded as source kind url (or demo when asked), an install keeps its versioned key', () =>
+    withServer({}, async (s) => {
+      const store = new MemoryStore();
+      const inst = new Installer({ store, sleep: noSleep });
+      expect((await inst.plan(s.url, cpu)).source).toEqual({ kind: 'url', url: s.url });
+      const demo = await inst.plan(s.url, cpu, undefined, 'demo');
+      expect(demo.source).toEqual({ kind: 'demo', url: s.url });
+      const bundle = await inst.run(demo, () => undefined, new AbortController().signal);
+      expect(bundle.source.kind).toBe('demo');
+      expect((await getBundleRecord(`${manifest.id}@${manifest.version}`))!.source).toEqual({ kind: 'demo', url: s.url });
     }));
 
   it('pause keeps the partial file; a later run continues it', () =>

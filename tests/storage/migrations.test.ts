@@ -30,7 +30,7 @@ async function seedV1(): Promise<void> {
 describe('schema migrations', () => {
   it('the list is ordered 1..N and N is the schema version', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(Array.from({ length: MIGRATIONS.length }, (_, i) => i + 1));
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
   });
 
   it('a fresh database is created at the current version with all stores', async () => {
@@ -47,7 +47,7 @@ describe('schema migrations', () => {
     expect(await getProfile('grown')).toMatchObject({ age: 40, explanationStyle: 'adult', customWords: ['keep me'] });
     expect(await getActiveProfileId()).toBe('kid');
     await closeDatabase();
-    expect((await dumpDatabase()).version).toBe(3);
+    expect((await dumpDatabase()).version).toBe(SCHEMA_VERSION);
     // The migrated record now passes the save check unchanged.
     await expect(saveProfile(kid!)).resolves.toEqual(kid);
   });
@@ -55,12 +55,12 @@ describe('schema migrations', () => {
   it('a step that fails leaves the database at its old version with its data untouched', async () => {
     await seedV1();
     const before = await dumpDatabase();
-    const broken: Migration = { version: 4, describe: 'broken', run: () => { throw new Error('boom'); } };
+    const broken: Migration = { version: SCHEMA_VERSION + 1, describe: 'broken', run: () => { throw new Error('boom'); } };
     await closeDatabase([...MIGRATIONS, broken]);
     const err = await listProfiles().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('STORAGE_FAILED');
-    expect((err as AppError).message).toBe('upgrading the saved data from schema 1 to 4 failed (boom); the data was left as it was');
+    expect((err as AppError).message).toBe(`upgrading the saved data from schema 1 to ${SCHEMA_VERSION + 1} failed (boom); the data was left as it was`);
     expect(await dumpDatabase()).toEqual(before); // still version 1, v1 records, not even step 2 applied
     await closeDatabase(); // back to the real list: the upgrade now succeeds
     expect((await getProfile('kid'))?.explanationStyle).toBe('child');
@@ -86,9 +86,9 @@ describe('schema migrations', () => {
       id: 'p', name: 'P', age: 30, gender: 'female', religion: 'None', physical: 'healthy', mental: 'healthy', choices: {},
       customWords: [], explanationStyle: 'adult', protected: false, createdAt: 1, updatedAt: 1,
     });
-    // The "newer tab" opens at version 4: this only resolves if our open connection gave way.
-    const newer = await openRaw(4, () => undefined);
-    expect(newer.version).toBe(4);
+    // The "newer tab" opens one version up: this only resolves if our open connection gave way.
+    const newer = await openRaw(SCHEMA_VERSION + 1, () => undefined);
+    expect(newer.version).toBe(SCHEMA_VERSION + 1);
     newer.close();
     const err = await listProfiles().catch((e: unknown) => e);
     expect((err as AppError).code).toBe('STORAGE_NEWER_VERSION');

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { dumpDatabase, freshDatabase, openRaw } from './helpers';
 import { AppError } from '../../src/shared/errors';
 import { closeDatabase, getDatabase } from '../../src/storage/db';
+import { SCHEMA_VERSION } from '../../src/storage/migrations';
 import { setLock } from '../../src/storage/lock';
 import { appendLog, clearLog, exportLog, listLog, LOG_FILE_FORMAT, toLogEntry, type LogEvent } from '../../src/storage/parent-log';
 import { getProfile } from '../../src/storage/profiles';
@@ -32,7 +33,7 @@ describe('schema v3', () => {
     const before = (await dumpDatabase()).records;
     await appendLog(ev());
     const conn = await getDatabase();
-    expect(conn.version).toBe(3);
+    expect(conn.version).toBe(SCHEMA_VERSION); // v3 and every later step
     expect(Array.from(conn.objectStoreNames)).toContain(STORES.parentLog);
     await closeDatabase();
     const after = await dumpDatabase();

@@ -44,10 +44,11 @@ export class BundlesClient {
   }
 
   /** Downloads (or resumes) the bundle at `url` into storage; resolves when every file is verified. */
-  async install(url: string, cb: InstallCallbacks = {}): Promise<StoredBundle> {
+  /** `demo`: `url` is the app's built-in demo bundle (recorded with source kind 'demo'). */
+  async install(url: string, cb: InstallCallbacks = {}, opts: { demo?: boolean } = {}): Promise<StoredBundle> {
     const est = await navigator.storage?.estimate?.().catch(() => undefined);
     const seen = est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : undefined;
-    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'install', url, seen }, (e) => {
+    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'install', url, seen, demo: opts.demo }, (e) => {
       if (e.type === 'progress') cb.onProgress?.(e.progress);
       if (e.type === 'corrupt') cb.onCorrupt?.(e.path, e.expected, e.got);
     });

@@ -56,7 +56,7 @@ export async function importFiles(store: BundleStore, installer: Installer, fold
     const stored = restrictVariants(m, chosen);
     state = {
       key: bundleKey(m.id, m.version), id: m.id, version: m.version, name: m.name,
-      source: { kind: 'folder', url: folderName }, layout: 'manifest', variants: chosen, licenseName: m.license.name,
+      source: { kind: 'import', folderName }, layout: 'manifest', variants: chosen, licenseName: m.license.name,
       status: 'planning', files: stored.files.map((f) => newFileState(f.path, f.bytes, f.sha256)),
       final: { path: 'manifest.json', text: JSON.stringify(stored, null, 1) }, createdAt: Date.now(),
     };
@@ -94,7 +94,7 @@ export async function importFiles(store: BundleStore, installer: Installer, fold
     const id = `import-${safeName(folderName)}`;
     state = {
       key: bundleKey(id, version), id, version, name: `${String(index._class_name)} (folder ${folderName})`,
-      source: { kind: 'folder', url: folderName }, layout: 'optimum', variants: { text_encoder: 'fp32', unet: 'fp32', vae_decoder: 'fp32' },
+      source: { kind: 'import', folderName }, layout: 'optimum', variants: { text_encoder: 'fp32', unet: 'fp32', vae_decoder: 'fp32' },
       status: 'planning', files, final: { path: 'model_index.json', text: indexText }, createdAt: Date.now(),
     };
   } else {

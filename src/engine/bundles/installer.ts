@@ -18,6 +18,7 @@ import {
   backoffMs, fromBase64, newFileState, rangeHeaders, readAnswer, resumePoint, SpeedMeter, toBase64, type FileState,
 } from './resume';
 import type { BundleStore, FileSink, InstallState } from './store';
+import { bundleSizes } from '../../storage/bundles';
 
 export interface DeviceChoice {
   /** Variant preference, best first (engine/models variantOrder for the backend the engine will use). */
@@ -58,7 +59,19 @@ const abortableSleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
-const isQuota = (e: unknown) => e instanceof DOMException ? e.name === 'QuotaExceededError' : /QuotaExceeded|quota/i.test(String((e as Error)?.name ?? e));
+/** The installer's own "storage ran out; N finished files kept" error (never wrapped a second time). */
+class StorageRanOut extends AppError {
+  constructor(message: string) {
+    super('STORAGE_FULL', message);
+  }
+}
+
+/** A quota failure from a file write (DOMException) or from saving the record in the index (coded STORAGE_FULL). */
+const isQuota = (e: unknown) => {
+  if (e instanceof StorageRanOut) return false;
+  if (e instanceof AppError) return e.code === 'STORAGE_FULL';
+  return e instanceof DOMException ? e.name === 'QuotaExceededError' : /QuotaExceeded|quota/i.test(String((e as Error)?.name ?? e));
+};
 
 export class Installer {
   private fetch: typeof fetch;
@@ -78,8 +91,9 @@ export class Installer {
   // ---- planning -------------------------------------------------------------------------------------------
 
   /** Reads the source and returns a fresh install record (or the stored one when that version is already known). */
-  async plan(url: string, device: DeviceChoice, wish?: Variant): Promise<InstallState> {
+  async plan(url: string, device: DeviceChoice, wish?: Variant, kind: 'url' | 'demo' = 'url'): Promise<InstallState> {
     const base = url.endsWith('/') ? url : `${url}/`;
+    const source = { kind, url: base } as const;
     let res: Response;
     try {
       res = await this.fetch(new URL('manifest.json', base), { cache: 'no-store' });
@@ -87,9 +101,9 @@ export class Installer {
       throw new AppError('BUNDLE_NOT_FOUND', `could not reach ${base}: ${(e as Error).message}`);
     }
     const isJson = (r: Response) => r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
-    if (isJson(res)) return this.planManifest(base, await res.text(), device, wish);
+    if (isJson(res)) return this.planManifest(source, await res.text(), device, wish);
     const idx = await this.fetch(new URL('model_index.json', base), { cache: 'no-store' }).catch(() => undefined);
-    if (idx && isJson(idx)) return this.planOptimum(base, await idx.text());
+    if (idx && isJson(idx)) return this.planOptimum(source, await idx.text());
     throw new AppError('BUNDLE_NOT_FOUND', `no bundle at ${base}: neither manifest.json nor model_index.json is there (HTTP ${res.status})`);
   }
 
@@ -97,7 +111,8 @@ export class Installer {
     return this.o.store.readState(key);
   }
 
-  private async planManifest(base: string, text: string, device: DeviceChoice, wish?: Variant): Promise<InstallState> {
+  private async planManifest(source: { kind: 'url' | 'demo'; url: string }, text: string, device: DeviceChoice, wish?: Variant): Promise<InstallState> {
+    const base = source.url;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -110,7 +125,7 @@ export class Installer {
     const key = bundleKey(m.id, m.version);
     const prior = await this.known(key);
     // Same id@version already stored (partly or whole): continue it; If-Range catches a host whose copy changed.
-    if (prior) return { ...prior, source: { kind: 'psa', url: base } };
+    if (prior) return { ...prior, source };
     let chosen;
     try {
       chosen = chooseVariants(m, device.order, device.features);
@@ -123,7 +138,7 @@ export class Installer {
     if ((raw as { formatVersion: number }).formatVersion === 1) files = await this.withStandardExtras(base, files);
     return {
       key, id: m.id, version: m.version, name: m.name,
-      source: { kind: 'psa', url: base }, layout: 'manifest', variants: chosen, licenseName: m.license.name,
+      source, layout: 'manifest', variants: chosen, licenseName: m.license.name,
       status: 'planning', files,
       final: { path: 'manifest.json', text: JSON.stringify(stored, null, 1) },
       createdAt: this.now(),
@@ -153,7 +168,8 @@ export class Installer {
     }
   }
 
-  private async planOptimum(base: string, indexText: string): Promise<InstallState> {
+  private async planOptimum(source: { kind: 'url' | 'demo'; url: string }, indexText: string): Promise<InstallState> {
+    const base = source.url;
     let index: Record<string, unknown>;
     try {
       index = JSON.parse(indexText) as Record<string, unknown>;
@@ -189,7 +205,7 @@ export class Installer {
     if (tok) throw new AppError('MODEL_FILE_MISSING', `${base}: ${tok}`);
     return {
       key, id, version, name: `${String(index._class_name)} from ${new URL(base).host}`,
-      source: { kind: 'optimum', url: base }, layout: 'optimum', variants: { text_encoder: 'fp32', unet: 'fp32', vae_decoder: 'fp32' },
+      source, layout: 'optimum', variants: { text_encoder: 'fp32', unet: 'fp32', vae_decoder: 'fp32' },
       status: 'planning', files,
       final: { path: 'model_index.json', text: indexText },
       createdAt: this.now(),
@@ -262,7 +278,7 @@ export class Installer {
       if (isQuota(e)) {
         // Outside a file write (e.g. saving the download record): same meaning, same promise.
         const kept = state.files.filter((x) => x.done).length;
-        e = new AppError('STORAGE_FULL', `storage ran out while saving the download of ${state.name}; the ${kept} finished file${kept === 1 ? ' is' : 's are'} kept — free some space, then resume`);
+        e = new StorageRanOut(`storage ran out while saving the download of ${state.name}; the ${kept} finished file${kept === 1 ? ' is' : 's are'} kept — free some space, then resume`);
       }
       state.status = 'error';
       state.error = toErrorInfo(e);
@@ -299,11 +315,14 @@ export class Installer {
   }
 
   describe(state: InstallState): StoredBundle {
-    const totalBytes = state.files.reduce((n, f) => n + (f.bytes ?? f.serverBytes ?? 0), 0);
-    const bytes = state.files.reduce((n, f) => n + (f.done ? (f.bytes ?? f.serverBytes ?? 0) : f.offset), 0);
+    const { totalBytes, storedBytes: bytes } = bundleSizes(state.files);
+    const files = state.files.map((f) => {
+      const size = f.bytes ?? f.serverBytes ?? 0;
+      return { path: f.path, bytes: size, stored: f.done ? size : f.offset, done: f.done };
+    });
     return {
       key: state.key, id: state.id, version: state.version, name: state.name, source: state.source, layout: state.layout,
-      status: state.status, bytes, totalBytes, fileCount: state.files.length, variants: state.variants, licenseName: state.licenseName,
+      state: state.status === 'complete' ? 'complete' : 'partial', status: state.status, bytes, totalBytes, fileCount: state.files.length, files, variants: state.variants, licenseName: state.licenseName,
       loadUrl: loadUrlOf(state.key), installedAt: state.installedAt,
     };
   }
@@ -311,6 +330,7 @@ export class Installer {
   /** One file: resume point → ranged fetch → stream into the sink while hashing → verify; retries network errors. */
   private async fetchFile(state: InstallState, f: FileState, emit: (e: InstallerEvent) => void, signal: AbortSignal, onBytes: (loaded: number) => void): Promise<void> {
     const store = this.o.store;
+    if (state.source.kind === 'import') throw new AppError('INVALID_REQUEST', `${state.name} was imported from the folder "${state.source.folderName}": import that folder again to finish it`);
     const url = new URL(f.path, state.source.url).toString();
     let failures = 0;
     for (;;) {
@@ -354,7 +374,7 @@ export class Installer {
       } catch (e) {
         if (isQuota(e)) {
           const kept = state.files.filter((x) => x.done).length;
-          throw new AppError('STORAGE_FULL', `storage ran out while writing ${f.path} (${fmtMB(f.offset)} of ${fmtMB(f.bytes ?? f.serverBytes ?? 0)}); the ${kept} finished file${kept === 1 ? ' is' : 's are'} kept — free some space, then resume`);
+          throw new StorageRanOut(`storage ran out while writing ${f.path} (${fmtMB(f.offset)} of ${fmtMB(f.bytes ?? f.serverBytes ?? 0)}); the ${kept} finished file${kept === 1 ? ' is' : 's are'} kept — free some space, then resume`);
         }
         if (signal.aborted || e instanceof AppError) throw e;
         reason = (e as Error)?.message ?? String(e);

@@ -1,12 +1,15 @@
 // BundleStore over the Origin Private File System (download worker only: sync access handles exist in dedicated
-// workers). Layout: `bundles/<id>@<version>/<path>` for a bundle's files, `bundle-state/<id>@<version>.{0,1}.json` for its
-// download record (two slots, see readState). Writes go through FileSystemSyncAccessHandle (positioned writes straight to disk; no file is
-// ever held in memory). Removing a bundle deletes exactly its folder and record.
+// workers). Files: `bundles/<id>@<version>/<path>`; records: the IndexedDB index (storage/bundles.ts, via
+// IndexedBundleStore). Writes go through FileSystemSyncAccessHandle (positioned writes straight to disk; no file is
+// ever held in memory). Removing a bundle deletes exactly its folder and its record.
+// Also the reader of the old record layout (`bundle-state/<key>.{0,1}.json`, before schema v4) for legacy-records.ts.
 
-import type { BundleStore, FileSink, InstallState } from './store';
+import { IndexedBundleStore, type FileSink } from './store';
+import type { LegacyStateDir } from './legacy-records';
 
 export const BUNDLES_DIR = 'bundles';
-const STATE_DIR = 'bundle-state';
+/** Where records lived before the IndexedDB index (read once, then deleted, by legacy-records.ts). */
+export const LEGACY_STATE_DIR = 'bundle-state';
 
 async function root(): Promise<FileSystemDirectoryHandle> {
   return navigator.storage.getDirectory();
@@ -21,29 +24,22 @@ export async function folderOf(key: string, path: string, create: boolean): Prom
   return { dir, name };
 }
 
-async function stateDir(create = true): Promise<FileSystemDirectoryHandle> {
-  return (await root()).getDirectoryHandle(STATE_DIR, { create });
-}
-
 async function writeWhole(fh: FileSystemFileHandle, bytes: Uint8Array): Promise<void> {
   const h = await fh.createSyncAccessHandle();
   try {
     h.truncate(0);
-    h.write(bytes as Uint8Array<ArrayBuffer>, { at: 0 });
+    const n = h.write(bytes as Uint8Array<ArrayBuffer>, { at: 0 });
+    // A short write is how Chromium reports the quota here (see open()); a cut-off text file must not pass as written.
+    if (n !== bytes.length) throw new DOMException(`only ${n} of ${bytes.length} bytes could be written`, 'QuotaExceededError');
     h.flush();
   } finally {
     h.close();
   }
 }
 
-interface SlotRecord {
-  seq: number;
-  state: InstallState;
-}
-
 const isNotFound = (e: unknown) => e instanceof DOMException && (e.name === 'NotFoundError' || e.name === 'TypeMismatchError');
 
-export class OpfsStore implements BundleStore {
+export class OpfsStore extends IndexedBundleStore {
   async open(key: string, path: string): Promise<FileSink> {
     const { dir, name } = await folderOf(key, path, true);
     const h = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
@@ -77,75 +73,46 @@ export class OpfsStore implements BundleStore {
     await writeWhole(await dir.getFileHandle(name, { create: true }), new TextEncoder().encode(text));
   }
 
-  /**
-   * The record lives in two slots, `<key>.0.json` / `<key>.1.json`, written alternately with a rising `seq`: a write
-   * cut short (quota, a closed tab) spoils only the slot being written, and the other still holds the last good
-   * checkpoint. Reading takes the newest slot that parses.
-   */
-  async readState(key: string): Promise<InstallState | undefined> {
-    const slots = await Promise.all([0, 1].map((i) => this.readSlot(key, i)));
-    const ok = slots.filter((x): x is SlotRecord => !!x);
-    if (!ok.length) return undefined;
-    const best = ok.reduce((a, b) => (b.seq > a.seq ? b : a));
-    this.seq.set(key, best.seq);
-    return best.state;
-  }
-
-  private seq = new Map<string, number>();
-
-  private async readSlot(key: string, i: number): Promise<SlotRecord | undefined> {
+  protected async removeFiles(key: string): Promise<void> {
     try {
-      const f = await (await (await stateDir(false)).getFileHandle(`${key}.${i}.json`)).getFile();
-      const rec = JSON.parse(await f.text()) as SlotRecord;
-      return typeof rec?.seq === 'number' && rec.state?.key === key ? rec : undefined;
-    } catch (e) {
-      if (isNotFound(e) || e instanceof SyntaxError) return undefined;
-      throw e;
-    }
-  }
-
-  async writeState(state: InstallState): Promise<void> {
-    if (!this.seq.has(state.key)) await this.readState(state.key);
-    const seq = (this.seq.get(state.key) ?? 0) + 1;
-    const fh = await (await stateDir()).getFileHandle(`${state.key}.${seq % 2}.json`, { create: true });
-    await writeWhole(fh, new TextEncoder().encode(JSON.stringify({ seq, state } satisfies SlotRecord)));
-    this.seq.set(state.key, seq);
-  }
-
-  async listStates(): Promise<InstallState[]> {
-    const keys = new Set<string>();
-    const dir = await stateDir();
-    for await (const [name] of (dir as unknown as AsyncIterable<[string, FileSystemHandle]>)) {
-      const m = /^(.+)\.[01]\.json$/.exec(name);
-      if (m) keys.add(m[1]);
-    }
-    const out: InstallState[] = [];
-    for (const k of keys) {
-      const s = await this.readState(k);
-      if (s) out.push(s);
-    }
-    return out.sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  async removeBundle(key: string): Promise<void> {
-    const r = await root();
-    try {
-      await (await r.getDirectoryHandle(BUNDLES_DIR)).removeEntry(key, { recursive: true });
+      await (await (await root()).getDirectoryHandle(BUNDLES_DIR)).removeEntry(key, { recursive: true });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    for (const i of [0, 1]) {
-      try {
-        await (await stateDir(false)).removeEntry(`${key}.${i}.json`);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
-    this.seq.delete(key);
   }
 
   async estimate(): Promise<{ usage: number; quota: number }> {
     const e = await navigator.storage.estimate();
     return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
   }
+}
+
+/** The old `bundle-state/` folder, or undefined when there is none (nothing to import). */
+export async function opfsLegacyStateDir(): Promise<LegacyStateDir | undefined> {
+  let dir: FileSystemDirectoryHandle;
+  try {
+    dir = await (await root()).getDirectoryHandle(LEGACY_STATE_DIR);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  return {
+    async names() {
+      const out: string[] = [];
+      for await (const [name] of dir as unknown as AsyncIterable<[string, FileSystemHandle]>) out.push(name);
+      return out;
+    },
+    read: async (name) => (await (await dir.getFileHandle(name)).getFile()).text(),
+    async remove(name) {
+      try {
+        await dir.removeEntry(name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    },
+    async removeSelfIfEmpty() {
+      for await (const _ of dir as unknown as AsyncIterable<unknown>) return;
+      await (await root()).removeEntry(LEGACY_STATE_DIR).catch(() => undefined);
+    },
+  };
 }

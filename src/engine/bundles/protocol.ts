@@ -4,15 +4,11 @@
 import type { ErrorInfo } from '../../shared/errors';
 import type { Variant } from '../../shared/bundle';
 import type { ModelRole } from '../../shared/contract';
+import type { BundleSourceRecord } from '../../storage/bundles';
 
-export type BundleSourceKind = 'psa' | 'optimum' | 'folder';
-
-/** Where a stored bundle came from. */
-export interface BundleSource {
-  kind: BundleSourceKind;
-  /** The bundle's folder URL (psa / optimum), or the folder name (import). */
-  url: string;
-}
+/** Where a stored bundle came from: a URL, an imported folder (its name), or the built-in demo (the index's type). */
+export type BundleSource = BundleSourceRecord;
+export type BundleSourceKind = BundleSource['kind'];
 
 export type FileStatus = 'waiting' | 'downloading' | 'verifying' | 'done' | 'corrupt' | 'error';
 
@@ -49,11 +45,15 @@ export interface StoredBundle {
   name: string;
   source: BundleSource;
   layout: 'manifest' | 'optimum';
+  /** 'complete', or 'partial' (downloading, paused, failed, or an import awaiting its check: see `status`). */
+  state: 'partial' | 'complete';
   status: InstallStatus;
   /** Bytes on disk now / when complete. */
   bytes: number;
   totalBytes: number;
   fileCount: number;
+  /** Every file with its size and what is stored of it (a partial bundle keeps its finished files). */
+  files: { path: string; bytes: number; stored: number; done: boolean }[];
   variants: Partial<Record<ModelRole, Variant>>;
   licenseName?: string;
   /** URL the engine loads it from (`opfs:bundles/<key>/`). */
@@ -69,7 +69,8 @@ export interface StorageInfo {
 
 export type BundlesRequest =
   /** `seen`: the page's storage.estimate() (what the panel shows); the smaller free space decides the up-front check. */
-  | { type: 'install'; id: string; url: string; variantWish?: Variant; seen?: { usage: number; quota: number } }
+  /** `demo`: the URL is the app's built-in demo bundle (recorded as source kind 'demo'). */
+  | { type: 'install'; id: string; url: string; variantWish?: Variant; seen?: { usage: number; quota: number }; demo?: boolean }
   | { type: 'pause'; id: string; key: string }
   | { type: 'cancel'; id: string; key: string }
   | { type: 'list'; id: string }

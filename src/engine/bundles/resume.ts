@@ -2,25 +2,10 @@
 // read the server's answer. The hash state saved with an offset covers exactly the bytes before that offset, so a
 // partial file longer than its saved offset (bytes written after the last checkpoint) is cut back to the offset.
 
-export interface FileState {
-  path: string;
-  /** Expected size and hash from the manifest (absent for sources that do not say, e.g. Optimum exports). */
-  bytes?: number;
-  sha256?: string;
-  /** Bytes covered by `hashState` (and kept in storage). */
-  offset: number;
-  /** hash-wasm SHA-256 state after `offset` bytes, base64. */
-  hashState?: string;
-  /** Validator of the server's copy the partial came from (ETag, else Last-Modified) for If-Range. */
-  validator?: string;
-  /** Size learnt from the server when the manifest had none. */
-  serverBytes?: number;
-  done: boolean;
-  /** SHA-256 of the finished file (computed; equals `sha256` when that was given). */
-  actualSha256?: string;
-  /** Hash failures so far (a file is fetched again after each; two in a row is an error). */
-  corruptCount?: number;
-}
+import type { BundleFileRecord } from '../../storage/bundles';
+
+/** One file's record (storage/bundles.ts): expected size/hash, the checkpointed offset with its hash state, done. */
+export type FileState = BundleFileRecord;
 
 export const newFileState = (path: string, bytes?: number, sha256?: string): FileState => ({ path, bytes, sha256, offset: 0, done: false });
 

@@ -1,13 +1,16 @@
-// Where a download's bytes and bookkeeping live, as an interface: OPFS in the browser (opfs-store.ts), memory in
-// the Node tests. The sink has the shape of OPFS's FileSystemSyncAccessHandle (positioned writes, no whole file in
-// memory). Keys are `<id>@<version>`; every operation is confined to its key's folder, so nothing touches another
-// bundle's files.
+// Where a download's bytes and bookkeeping live. Bytes: OPFS in the browser (opfs-store.ts), memory in the Node
+// tests — the sink has the shape of OPFS's FileSystemSyncAccessHandle (positioned writes, no whole file in memory).
+// Bookkeeping: one record per bundle in the IndexedDB index (storage/bundles.ts), the same in both. Keys are
+// `<id>@<version>`; every operation is confined to its key's folder and record, so nothing touches another bundle.
 
-import type { BundleSource, InstallStatus } from './protocol';
+import type { InstallStatus } from './protocol';
 import type { FileState } from './resume';
 import type { ErrorInfo } from '../../shared/errors';
 import type { Variant } from '../../shared/bundle';
 import type { ModelRole } from '../../shared/contract';
+import {
+  getBundleRecord, listBundleRecords, putBundleRecord, removeBundleRecord, type BundleRecord, type BundleSourceRecord,
+} from '../../storage/bundles';
 
 export interface FileSink {
   getSize(): number;
@@ -17,13 +20,13 @@ export interface FileSink {
   close(): void;
 }
 
-/** A bundle's download record, saved next to its files and updated at each checkpoint. */
+/** A bundle's download record as the installer works on it (saved to the index at each checkpoint). */
 export interface InstallState {
   key: string;
   id: string;
   version: string;
   name: string;
-  source: BundleSource;
+  source: BundleSourceRecord;
   layout: 'manifest' | 'optimum';
   variants: Partial<Record<ModelRole, Variant>>;
   licenseName?: string;
@@ -36,6 +39,29 @@ export interface InstallState {
   installedAt?: number;
 }
 
+/** The index record of an install state: 'complete', or 'partial' with what it is doing as its phase. */
+export function toRecord(s: InstallState): BundleRecord {
+  const status = s.status;
+  const complete = status === 'complete';
+  return {
+    key: s.key, id: s.id, version: s.version, name: s.name, source: s.source, layout: s.layout,
+    variants: { ...s.variants } as Record<string, string>, licenseName: s.licenseName,
+    state: complete ? 'complete' : 'partial', phase: status === 'complete' ? undefined : status,
+    error: complete ? undefined : s.error, files: s.files, totalBytes: 0, storedBytes: 0, // sizes: derived on put
+    final: s.final, createdAt: s.createdAt, installedAt: s.installedAt,
+  };
+}
+
+export function fromRecord(r: BundleRecord): InstallState {
+  return {
+    key: r.key, id: r.id, version: r.version, name: r.name, source: r.source, layout: r.layout,
+    variants: { ...r.variants } as Partial<Record<ModelRole, Variant>>, licenseName: r.licenseName,
+    status: r.state === 'complete' ? 'complete' : (r.phase ?? 'paused'),
+    files: r.files.map((f) => ({ ...f })), final: r.final, error: r.error as ErrorInfo | undefined,
+    createdAt: r.createdAt, installedAt: r.installedAt,
+  };
+}
+
 export interface BundleStore {
   /** Opens (creating if needed) a file of a bundle for positioned writes. Close it when done (it may be exclusive). */
   open(key: string, path: string): Promise<FileSink>;
@@ -45,16 +71,44 @@ export interface BundleStore {
   readState(key: string): Promise<InstallState | undefined>;
   writeState(state: InstallState): Promise<void>;
   listStates(): Promise<InstallState[]>;
-  /** Deletes the bundle's folder and record — only that key's. */
+  /** Deletes the bundle's folder, then its record — only that key's. */
   removeBundle(key: string): Promise<void>;
   estimate(): Promise<{ usage: number; quota: number }>;
 }
 
-/** In-memory store (Node tests): sinks over growable buffers; `quota` limits the total bytes like a browser would. */
-export class MemoryStore implements BundleStore {
+/** Records in the IndexedDB index; files wherever the subclass keeps them. */
+export abstract class IndexedBundleStore implements BundleStore {
+  abstract open(key: string, path: string): Promise<FileSink>;
+  abstract size(key: string, path: string): Promise<number>;
+  abstract writeText(key: string, path: string, text: string): Promise<void>;
+  abstract estimate(): Promise<{ usage: number; quota: number }>;
+  /** Deletes the folder of `key` and nothing else (absent is fine). */
+  protected abstract removeFiles(key: string): Promise<void>;
+
+  async readState(key: string): Promise<InstallState | undefined> {
+    const r = await getBundleRecord(key);
+    return r && fromRecord(r);
+  }
+  async writeState(state: InstallState): Promise<void> {
+    await putBundleRecord(toRecord(state));
+  }
+  async listStates(): Promise<InstallState[]> {
+    return (await listBundleRecords()).map(fromRecord);
+  }
+  async removeBundle(key: string): Promise<void> {
+    // Files first: if that fails the record stays and lists the bundle, so Remove can be tried again; the other
+    // order could leave files no record points to.
+    await this.removeFiles(key);
+    await removeBundleRecord(key);
+  }
+}
+
+/** In-memory files (Node tests): sinks over growable buffers; `quota` limits the total bytes like a browser would. */
+export class MemoryStore extends IndexedBundleStore {
   readonly files = new Map<string, Uint8Array>();
-  readonly states = new Map<string, InstallState>();
-  constructor(public quota = Number.MAX_SAFE_INTEGER) {}
+  constructor(public quota = Number.MAX_SAFE_INTEGER) {
+    super();
+  }
   private used(): number {
     let n = 0;
     for (const b of this.files.values()) n += b.length;
@@ -92,19 +146,8 @@ export class MemoryStore implements BundleStore {
   async writeText(key: string, path: string, text: string) {
     this.files.set(`${key}/${path}`, new TextEncoder().encode(text));
   }
-  async readState(key: string) {
-    const s = this.states.get(key);
-    return s && (JSON.parse(JSON.stringify(s)) as InstallState);
-  }
-  async writeState(state: InstallState) {
-    this.states.set(state.key, JSON.parse(JSON.stringify(state)) as InstallState);
-  }
-  async listStates() {
-    return [...this.states.values()];
-  }
-  async removeBundle(key: string) {
+  protected async removeFiles(key: string) {
     for (const k of [...this.files.keys()]) if (k.startsWith(`${key}/`)) this.files.delete(k);
-    this.states.delete(key);
   }
   async estimate() {
     return { usage: this.used(), quota: this.quota };

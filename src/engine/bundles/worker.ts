@@ -8,7 +8,8 @@ import type { DeviceFeature } from '../../shared/bundle';
 import { detectCapabilities } from '../capabilities';
 import { variantOrder } from '../models';
 import { Installer, type DeviceChoice } from './installer';
-import { OpfsStore, folderOf } from './opfs-store';
+import { OpfsStore, folderOf, opfsLegacyStateDir } from './opfs-store';
+import { importLegacyRecords } from './legacy-records';
 import { importFiles, acceptImport } from './import';
 import type { BundlesEvent, BundlesRequest, StoredBundle } from './protocol';
 
@@ -16,6 +17,17 @@ const post = (e: BundlesEvent) => (self as unknown as Worker).postMessage(e);
 const store = new OpfsStore();
 const installer = new Installer({ store });
 const active = new Map<string, { ctrl: AbortController; done: Promise<unknown> }>();
+
+/**
+ * Records of the pre-v4 layout (OPFS bundle-state/) go into the IndexedDB index before any request is answered.
+ * A failure here is reported on the console and does not block the worker: the old files stay for the next start.
+ */
+const legacy = opfsLegacyStateDir()
+  .then((dir) => importLegacyRecords(dir, store))
+  .then((r) => {
+    if (r.imported.length || r.skipped.length) console.info('bundle records imported from the old OPFS layout', r);
+  })
+  .catch((e) => console.warn('could not import bundle records of the old OPFS layout', e));
 
 let device: Promise<DeviceChoice> | undefined;
 /** The variant order of the backend the engine will pick by default (same rule as engine/models). */
@@ -34,7 +46,7 @@ function deviceChoice(): Promise<DeviceChoice> {
 async function listBundles(): Promise<StoredBundle[]> {
   return (await store.listStates()).map((s) => {
     const b = installer.describe(s);
-    return b.status === 'downloading' && !active.has(s.key) ? { ...b, status: 'paused' } : b;
+    return (b.status === 'downloading' || b.status === 'planning') && !active.has(s.key) ? { ...b, status: 'paused' } : b;
   });
 }
 
@@ -48,7 +60,7 @@ async function stop(key: string): Promise<void> {
 async function handle(req: BundlesRequest): Promise<BundlesEvent> {
   switch (req.type) {
     case 'install': {
-      const state = await installer.plan(req.url, await deviceChoice(), req.variantWish);
+      const state = await installer.plan(req.url, await deviceChoice(), req.variantWish, req.demo ? 'demo' : 'url');
       if (state.status === 'complete') return { type: 'installed', id: req.id, bundle: installer.describe(state) };
       if (active.has(state.key)) throw new AppError('BUSY', `${state.name} is already downloading`);
       const ctrl = new AbortController();
@@ -95,6 +107,7 @@ async function handle(req: BundlesRequest): Promise<BundlesEvent> {
 self.onmessage = async (e: MessageEvent<BundlesRequest>) => {
   const req = e.data;
   try {
+    await legacy;
     post(await handle(req));
   } catch (err) {
     const error = toErrorInfo(err);

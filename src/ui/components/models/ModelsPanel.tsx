@@ -1,14 +1,39 @@
 // The Models panel: the three sources (built-in demo, a bundle URL, a folder from disk), the running download with
 // per-file progress and Pause/Resume/Cancel, the installed bundles with sizes, source and Remove, and this site's
-// storage use, free space and whether the browser keeps it under pressure (persistence).
+// storage use, free space and whether the browser keeps it under pressure (persistence). A partial bundle (paused,
+// failed — e.g. storage ran out — or an import awaiting its check) is listed with its finished files, Resume (for a
+// download) and Remove.
 import { useEffect, useState } from 'react';
 import { describeError } from '../../messages';
 import { rememberedBundleUrl } from '../../../state/bundles-slice';
 import { useApp } from '../../../state/store';
+import type { StoredBundle } from '../../../engine/client';
 import { DownloadProgress } from './DownloadProgress';
 import { FolderImport } from './FolderImport';
 import { fmtBytes } from './format';
 import { registerShellWorker } from './register-sw';
+
+function sourceText(b: StoredBundle): string {
+  if (b.source.kind === 'import') return `folder ${b.source.folderName}`;
+  return b.source.kind === 'demo' ? `the built-in demo (${b.source.url})` : b.source.url;
+}
+
+/** What a partial bundle keeps: its finished files (count and names) and the ones still to come. */
+function PartialFiles({ b }: { b: StoredBundle }) {
+  const done = b.files.filter((f) => f.done);
+  return (
+    <details data-testid="bundle.item-files" data-done={done.length} data-count={b.files.length}>
+      <summary>{done.length} of {b.files.length} files finished and kept</summary>
+      <ul>
+        {b.files.map((f) => (
+          <li key={f.path} data-testid="bundle.item-file" data-path={f.path} data-done={String(f.done)}>
+            <code>{f.path}</code> {f.done ? `${fmtBytes(f.bytes)} ✓` : `${fmtBytes(f.stored)} of ${fmtBytes(f.bytes)}`}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
 
 export function ModelsPanel() {
   const s = useApp();
@@ -23,7 +48,7 @@ export function ModelsPanel() {
     registerShellWorker();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
-  const resumable = s.bundles.find((b) => b.status === 'paused' || b.status === 'error' || b.status === 'downloading');
+  const resumable = s.bundles.find((b) => b.source.kind !== 'import' && (b.status === 'paused' || b.status === 'error' || b.status === 'downloading'));
   const progress = s.install ?? (resumable && !s.installing ? {
     key: resumable.key, status: resumable.status, files: [], loaded: resumable.bytes, total: resumable.totalBytes, bytesPerSec: 0,
   } : undefined);
@@ -55,7 +80,7 @@ export function ModelsPanel() {
           p={progress}
           running={s.installing}
           onPause={() => void s.pauseInstall()}
-          onResume={() => resumable && void s.installFromUrl(resumable.source.url)}
+          onResume={() => resumable && void s.resumeBundle(resumable.key)}
           onCancel={() => void s.cancelInstall()}
         />
       )}
@@ -76,16 +101,20 @@ export function ModelsPanel() {
       <h3>On this device</h3>
       <ul data-testid="bundle.list">
         {s.bundles.map((b) => (
-          <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status}>
-            <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.status === 'complete' ? b.totalBytes : b.bytes)}
-            {b.status !== 'complete' ? ` of ${fmtBytes(b.totalBytes)} (${b.status})` : ''} · from {b.source.kind === 'folder' ? `folder ${b.source.url}` : b.source.url}
+          <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status} data-state={b.state}>
+            <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.state === 'complete' ? b.totalBytes : b.bytes)}
+            {b.state === 'partial' ? ` of ${fmtBytes(b.totalBytes)} (partial: ${b.status})` : ''} · from {sourceText(b)}
             {b.licenseName ? ` · license ${b.licenseName}` : ''}{' '}
-            {b.status === 'complete' && (
+            {b.state === 'complete' && (
               <button data-testid="bundle.use" type="button" disabled={s.installing || s.activeBundleKey === b.key} onClick={() => void s.useStoredBundle(b.key)}>
                 {s.activeBundleKey === b.key ? 'In use' : 'Use'}
               </button>
+            )}
+            {b.state === 'partial' && b.source.kind !== 'import' && (
+              <button data-testid="bundle.item-resume" type="button" disabled={s.installing} onClick={() => void s.resumeBundle(b.key)}>Resume</button>
             )}{' '}
             <button data-testid="bundle.remove" type="button" disabled={s.installing} onClick={() => void s.removeBundle(b.key)}>Remove</button>
+            {b.state === 'partial' && <PartialFiles b={b} />}
           </li>
         ))}
         {!s.bundles.length && <li>None yet.</li>}
