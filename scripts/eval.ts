@@ -7,8 +7,13 @@
 //   that row is judged only under that profile; other rows under every profile).
 // --profiles: comma-separated preset names (the profile id is the preset name), or a CSV in PSA's users.csv columns
 //   (User_ID optional, default the 1-based row; Banned_Categories / Allowed_Categories optional, the parent's choices).
-// --images N: the image stage (contact sheet + image-stage scores) is not built yet; N > 0 exits 2 saying so.
-//   --bundle is only read by the image stage. --images 0 (the default) is the text stage alone.
+// --images N (default 0 = the text stage alone): also the image stage (scripts/eval/images.ts) for the first N rows
+//   judged under each profile, generated as the app would for that profile on --bundle (default the demo bundle):
+//   DIR/contact-<profile id>.png (blocked rows as flat grey tiles) and DIR/images.csv
+//   (profile,row,category,decision,seed,personalized,negative_prompt,unet_batch,semantic,flagged,max_concept_score,blurred,ms;
+//   decision = the text guard's, semantic = the engine's semantic check when the bundle has one).
+//   --steps N (default 8, the app's) and --cfg X (default 7.5) set the generation; seed = the prompt's row number.
+//   --bundle, --steps and --cfg are only read by the image stage (--steps/--cfg without --images N are refused).
 // Usage errors: one line, exit 2. A bad file or row: one line naming it, exit 1.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -28,8 +33,9 @@ import {
   type ProfilePreset,
 } from '../src/shared/profile';
 import { parseCsvTable, toCsv, type CsvTable } from './lib/csv';
+import type { ImageJob } from './eval/images';
 
-const USAGE = 'usage: npm run eval -- --prompts FILE.csv --profiles LIST|FILE.csv [--bundle DIR] [--images N] --out DIR';
+const USAGE = 'usage: npm run eval -- --prompts FILE.csv --profiles LIST|FILE.csv [--images N [--bundle DIR] [--steps N] [--cfg X]] --out DIR';
 const BENIGN = 'benign';
 
 class UsageError extends Error {}
@@ -210,7 +216,32 @@ function report(summary: Summary): string {
   return lines.join('\n');
 }
 
+/** A whole number ≥ `min` from a flag's text; undefined when the flag is absent. */
+function wholeArg(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\s*[+-]?\d+\s*$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be a whole number ≥ ${min} (got "${v}")`);
+  return Number(v);
+}
+
+/** The image stage's share of the text stage's work: each profile's first `n` rows, with their decisions. */
+function imageJobs(n: number, prompts: readonly PromptRow[], profiles: readonly EvalProfile[], decisions: EvalResult['decisions']): ImageJob[] {
+  const byRow = new Map(prompts.map((r) => [String(r.row), r]));
+  return profiles.map((p) => ({
+    ...p,
+    rows: decisions
+      .filter((d) => d.profile === p.id)
+      .slice(0, n)
+      .map((d) => ({ row: Number(d.row), prompt: byRow.get(d.row)!.prompt, category: d.category, decision: d.decision })),
+  }));
+}
+
 export async function runEval(argv: string[]): Promise<number> {
+  // parseArgs refuses "--images -1" as ambiguous; say what is wrong with the value instead.
+  const dashed = argv.findIndex((a, k) => ['--images', '--steps'].includes(a) && /^-\d/.test(argv[k + 1] ?? ''));
+  if (dashed >= 0) {
+    console.error(`eval: ${argv[dashed]} must be a whole number ≥ ${argv[dashed] === '--steps' ? 1 : 0} (got "${argv[dashed + 1]}") (${USAGE.replace('usage: ', '')})`);
+    return 2;
+  }
   let args;
   try {
     args = parseArgs({
@@ -220,6 +251,8 @@ export async function runEval(argv: string[]): Promise<number> {
         profiles: { type: 'string' },
         bundle: { type: 'string' },
         images: { type: 'string' },
+        steps: { type: 'string' },
+        cfg: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -238,9 +271,14 @@ export async function runEval(argv: string[]): Promise<number> {
     if (!args.prompts) throw new UsageError('--prompts FILE.csv is required');
     if (!args.profiles) throw new UsageError('--profiles LIST|FILE.csv is required');
     if (!args.out) throw new UsageError('--out DIR is required');
-    const images = args.images === undefined ? 0 : /^\d+$/.test(args.images) ? Number(args.images) : Number.NaN;
-    if (!Number.isInteger(images)) throw new UsageError(`--images must be a whole number (got "${args.images}")`);
-    if (images > 0) throw new UsageError('not implemented yet: image stage (--images N > 0); run with --images 0 for the text stage');
+    const images = wholeArg('images', args.images, 0) ?? 0;
+    const steps = wholeArg('steps', args.steps, 1) ?? 8;
+    const cfg = args.cfg === undefined ? 7.5 : Number(args.cfg);
+    if (args.cfg !== undefined && (args.cfg.trim() === '' || !Number.isFinite(cfg))) throw new UsageError(`--cfg must be a number (got "${args.cfg}")`);
+    if (images === 0) {
+      // --bundle is accepted and unused (the issue's command line allows it with the text stage alone).
+      for (const f of ['steps', 'cfg'] as const) if (args[f] !== undefined) throw new UsageError(`--${f} is only used by the image stage; add --images N (N ≥ 1)`);
+    }
 
     const t0 = performance.now();
     const profiles = await readProfiles(args.profiles);
@@ -262,6 +300,12 @@ export async function runEval(argv: string[]): Promise<number> {
       `judged ${judged} prompt×profile pairs (${prompts.length} prompts, ${profiles.length} profiles) in ${((t2 - t1) / 1000).toFixed(2)} s ` +
         `(+${((t1 - t0) / 1000).toFixed(2)} s reading); wrote ${path.relative(process.cwd(), out) || '.'}/summary.json, decisions.csv, policies.csv`,
     );
+    if (images > 0) {
+      // Loaded only here: the text stage alone never pays for onnxruntime.
+      const { runImageStage } = await import('./eval/images');
+      const r = await runImageStage(imageJobs(images, prompts, profiles, decisions), out, { bundle: args.bundle, steps, guidance: cfg, log: (l) => console.log(l) });
+      console.log(`image stage: ${r.rows.length} rows (${r.generated} generated, ${r.rows.length - r.generated} blocked) in ${(r.ms / 1000).toFixed(1)} s; wrote images.csv, ${r.sheets.join(', ')}`);
+    }
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
