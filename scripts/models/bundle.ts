@@ -14,6 +14,7 @@ import { buildProfileEncoder, profileEncoderConfigJson } from './profile-encoder
 import { profileTokenizer, profileVocabRows, writeProfileTokenizer } from './profile-tokenizer';
 import { quantizeWeightsInt8 } from './quantize';
 import { SAFETY_CHECKER_MODEL, safetyCheckerFiles } from './safety-checker';
+import { demoSemanticGuard } from './semantic-guard';
 import { buildTextEncoder, TEXT_ENCODER_DEFAULTS } from './text-encoder';
 import { buildUnet, UNET_DEFAULTS } from './unet';
 import { buildUserProjection, USER_PROJECTION_DEFAULTS } from './user-projection';
@@ -258,6 +259,7 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
             embeddingSize: USER_PROJECTION_DEFAULTS.embeddingSize,
             embeddingTemplate: template,
           },
+          semanticGuard: demoSemanticGuard(),
         }
       : {}),
   };

@@ -4,7 +4,7 @@
 //   loaded unchanged (VAE scaling factor and image size read from the configs when present).
 // Problems name the file at fault.
 
-import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type ModelFile, type PsaSettings, type Variant } from '../shared/bundle';
+import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type ModelFile, type PsaSettings, type SemanticGuardEntry, type Variant } from '../shared/bundle';
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { SchedulerName } from '../shared/types';
@@ -27,6 +27,8 @@ export interface ResolvedBundle {
   psa?: PsaSettings;
   /** Manifest format 2: per role, static sizes for symbolic dimensions (ORT freeDimensionOverrides). */
   staticDims?: Partial<Record<ModelRole, Record<string, number>>>;
+  /** The semantic prompt check's concepts and thresholds (manifest.semanticGuard); absent → the check is skipped. */
+  semanticGuard?: SemanticGuardEntry;
 }
 
 const CLASS_TO_SCHEDULER: Record<string, SchedulerName> = {
@@ -79,6 +81,7 @@ async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
     image: m.image,
     psa: m.psa,
     staticDims,
+    ...(m.semanticGuard ? { semanticGuard: m.semanticGuard } : {}),
   };
 }
 

@@ -73,6 +73,9 @@ export const TEXTS = {
 
   stage: { text: 'your words', image: 'the picture' } satisfies Record<TextStage, string>,
 
+  /** Adult wording's {words} for a semantic hit (no word matched: the prompt's meaning was close to the category's). */
+  semanticMatch: 'no listed word, but the meaning of the prompt (similarity {score})',
+
   /** Short labels by the result: a steered picture's badge (opens its explanation), a blurred picture's notice. */
   badge: { steered: 'adjusted for this profile', blurred: 'blurred for this profile by the image check' },
 } as const;

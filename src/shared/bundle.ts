@@ -118,6 +118,21 @@ export interface BundleManifest {
   components: Partial<Record<ModelRole, ComponentEntry>> & { text_encoder: ComponentEntry; unet: ComponentEntry; vae_decoder: ComponentEntry };
   /** Present for PSA bundles (U-Net with user tokens); absent for plain SD1.5. */
   psa?: PsaSettings;
+  /** The semantic prompt check's concepts and thresholds for this bundle's text encoder (optional). */
+  semanticGuard?: SemanticGuardEntry;
+}
+
+/**
+ * The optional semantic prompt check (issue 16, item 1): the prompt's pooled CLIP text embedding is compared by cosine
+ * with concept phrases embedded by the same text encoder; a category fires when its best cosine reaches its
+ * threshold. Thresholds are calibrated per text encoder (they mean nothing across models), so they live here, with
+ * the weights they were measured on. Absent → the check is skipped.
+ */
+export interface SemanticGuardEntry {
+  /** How the [77, D] hidden state becomes one vector: 'eos' = the state at the first EOS (CLIP's pooled output), 'mean' = mean over BOS..EOS. */
+  pooling: 'eos' | 'mean';
+  /** Category name (the guard's: PSA's seven or 'Illegal') → its concept phrases and cosine threshold. */
+  concepts: Record<string, { phrases: string[]; threshold: number }>;
 }
 
 /** A format-1 manifest (license was a plain string; no inventory, no provenance). */
@@ -246,7 +261,25 @@ export function checkManifest(m: unknown): string[] {
       else if (v2 && !listed.has(psa.embeddingTemplate.path)) p.push(`${psa.embeddingTemplate.path} (manifest.psa.embeddingTemplate) is not listed in manifest.files`);
     }
   }
+  if (o.semanticGuard !== undefined) checkSemanticGuard(o.semanticGuard, p);
   return p;
+}
+
+/** Checks manifest.semanticGuard (see SemanticGuardEntry), naming the field at fault. */
+function checkSemanticGuard(sg: unknown, p: string[]): void {
+  const at = 'manifest.semanticGuard';
+  if (!isObj(sg)) return void p.push(`${at} must be an object with pooling and concepts`);
+  if (sg.pooling !== 'eos' && sg.pooling !== 'mean') p.push(`${at}.pooling must be "eos" or "mean" (got ${JSON.stringify(sg.pooling)})`);
+  if (!isObj(sg.concepts) || !Object.keys(sg.concepts).length) return void p.push(`${at}.concepts must map at least one category to its phrases and threshold`);
+  for (const [category, c] of Object.entries(sg.concepts)) {
+    const where = `${at}.concepts.${category}`;
+    if (!isObj(c)) {
+      p.push(`${where} must be an object with phrases and threshold`);
+      continue;
+    }
+    if (!Array.isArray(c.phrases) || !c.phrases.length || !c.phrases.every((x) => typeof x === 'string' && x.trim() !== '')) p.push(`${where}.phrases must be a non-empty list of non-empty strings`);
+    if (typeof c.threshold !== 'number' || !(c.threshold >= -1 && c.threshold <= 1)) p.push(`${where}.threshold must be a cosine between -1 and 1 (got ${JSON.stringify(c.threshold)})`);
+  }
 }
 
 /**

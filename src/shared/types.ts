@@ -78,6 +78,43 @@ export interface GenerateParams {
   imageCheck?: { adjustment: number; blur: boolean };
   /** Safe Latent Diffusion: one batch-3 U-Net call per step ([negative, prompt, concept]) instead of batch 2. */
   sld?: SldParams;
+  /**
+   * Semantic prompt check (after the text guard, before any U-Net step): the categories to check against the
+   * bundle's `semanticGuard` concepts and what a hit does. Ignored when the bundle has no such section.
+   */
+  semanticGuard?: SemanticGuardParams;
+}
+
+/** What the semantic check does on a hit, per category (the profile's action for it). */
+export type SemanticAction = 'block' | 'steer';
+
+export interface SemanticGuardParams {
+  /** Category name (as in the bundle's concepts) → action. Categories the bundle has no concepts for are skipped. */
+  categories: Record<string, SemanticAction>;
+  /** Applied when a 'steer' category fired and none blocked: the profile's negative prompt and SLD. */
+  steer?: { negativePrompt?: string; sld?: SldParams };
+}
+
+/** One category that fired: its best cosine over its phrases and the bundle's threshold. */
+export interface SemanticHit {
+  category: string;
+  action: SemanticAction;
+  score: number;
+  threshold: number;
+}
+
+/**
+ * The semantic check's outcome. 'blocked': no U-Net step ran and `rgba` is blank (all zeros) — show the
+ * explanation instead. 'steered': `steer` was applied (if it was given) before denoising.
+ */
+export interface SemanticGuardResult {
+  stage: 'text';
+  source: 'semantic';
+  decision: 'blocked' | 'steered' | 'allowed';
+  /** Categories that fired, highest score first (empty when allowed). */
+  hits: SemanticHit[];
+  /** Best cosine per checked category (for calibration and the parent view; never shown in child style). */
+  scores: Record<string, number>;
 }
 
 export interface StepInfo {
@@ -119,6 +156,8 @@ export interface GenerateResult {
   appliedSafetyConcept?: string;
   /** U-Net session runs for this image and their batch (rows): 1 call per step; batch 3 with SLD, 2 with CFG. */
   unet?: { calls: number; batch: number };
+  /** The semantic check's outcome, when it was asked for and the bundle has concepts for it. */
+  semanticGuard?: SemanticGuardResult;
 }
 
 /** A PSA user embedding computed by the profile encoder (masked mean of its last hidden state). */

@@ -1,15 +1,17 @@
 // The safety flow around one generation for the active profile (issue "guards", items 1–5 wired together): the
 // prompt guard runs before any engine work (a blocked prompt never reaches the engine, not even the embedding), a
 // steered one gets the personalized negative prompt and Safe Latent Diffusion with the profile's preset, a profile
-// that bans Sexuality gets the image stage, and each intervention becomes a parent-log event. Pure functions: the
+// that bans Sexuality gets the image stage, the engine's semantic prompt check is asked for the banned categories
+// (it runs when the bundle has concepts), and each intervention becomes a parent-log event. Pure functions: the
 // profiles slice calls them and owns the state and the engine calls.
 import type { Policy, Profile } from '../shared/profile';
 import type { GenerateParams, GenerateResult } from '../shared/types';
 import { MINOR_AGE } from '../safety/guard/categories';
 import { explain, type Explanation } from '../safety/guard/explain';
-import { checkPrompt, type GuardDecision, type GuardResult } from '../safety/guard/guard';
+import { actionFor, checkPrompt, type GuardDecision, type GuardResult } from '../safety/guard/guard';
+import { explainSemantic } from '../safety/semantic';
 import { scaleWarmup } from '../safety/sld';
-import { steeringFor } from '../safety/steering';
+import { steeringCategories, steeringFor } from '../safety/steering';
 import type { LogEvent } from './log-slice';
 
 /** What the result area shows about the safety layers for the latest generation. */
@@ -37,7 +39,36 @@ export function planGeneration(params: GenerateParams, profile: Profile, policy:
   if (guard.decision === 'steered') next = withSteering(next, profile, policy);
   const imageCheck = imageCheckFor(profile, policy);
   if (imageCheck) next = { ...next, imageCheck };
+  const semanticGuard = semanticGuardFor(params, guard.decision, profile, policy);
+  if (semanticGuard) next = { ...next, semanticGuard };
   return { decision: guard.decision, guard, params: next };
+}
+
+/**
+ * The semantic check's request (the engine runs it when the bundle has concepts): every category steering covers,
+ * with the action the text guard would take; a prompt the text guard did not steer carries the steering to apply
+ * on a 'steer' hit. Undefined when the profile bans nothing.
+ */
+export function semanticGuardFor(params: GenerateParams, decision: GuardDecision, profile: Profile, policy: Policy): GenerateParams['semanticGuard'] {
+  const cats = steeringCategories(profile, policy);
+  if (cats.length === 0) return undefined;
+  const categories = Object.fromEntries(cats.map((c) => [c, actionFor(c, profile)]));
+  if (decision === 'steered') return { categories }; // already steered: a hit only adds its explanation
+  const steered = withSteering(params, profile, policy);
+  return { categories, steer: { negativePrompt: steered.negativePrompt, ...(steered.sld ? { sld: steered.sld } : {}) } };
+}
+
+/**
+ * The outcome once the engine answered, with what the semantic check did on top of the text guard's: a semantic
+ * block replaces the picture by its explanation; a semantic steer marks the picture adjusted. Log events for both.
+ */
+export function withSemantic(outcome: GuardOutcome, result: GenerateResult, profile: Profile, policy: Policy, prompt: string): { outcome: GuardOutcome; log: LogEvent[] } {
+  const sg = result.semanticGuard;
+  if (!sg || sg.decision === 'allowed') return { outcome, log: [] };
+  const explanations = explainSemantic(sg, profile, policy);
+  const log: LogEvent[] = explanations.map((e) => ({ profile, stage: 'text', category: e.category, action: e.action, ...(profile.logPrompts ? { prompt } : {}) }));
+  if (sg.decision === 'blocked') return { outcome: { decision: 'blocked', explanations }, log };
+  return { outcome: { ...outcome, decision: outcome.decision === 'allowed' ? 'steered' : outcome.decision, explanations: [...outcome.explanations, ...explanations] }, log };
 }
 
 /** The personalized negative prompt (after the user's own) and SLD with the profile's preset, warm-up scaled. */

@@ -7,7 +7,7 @@ import { toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
 import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '../shared/profile';
 import type { GenerateParams } from '../shared/types';
 import type { EngineSlice } from './engine-slice';
-import { imageStage, planGeneration, textLogEvents, type GuardOutcome } from './guard-flow';
+import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
 
@@ -465,11 +465,16 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         await get().generate(userEmbedding ? { ...toRun, userEmbedding } : toRun);
         const result = get().result;
         if (result === before || !result) return;
+        // The engine's semantic check may have blocked (a blank result: never shown) or steered on top of the guard.
+        const semantic = profile && policy && plan ? withSemantic({ decision: plan.decision, explanations: plan.guard.explanations }, result, profile, policy, params.prompt) : undefined;
+        if (semantic?.outcome.decision === 'blocked') set({ result: undefined, resultProfile: label, guardOutcome: semantic.outcome });
+        for (const e of semantic?.log ?? []) await get().recordLog?.(e);
+        if (semantic?.outcome.decision === 'blocked') return;
         const image = profile && policy ? imageStage(profile, policy, result, params.prompt) : undefined;
         if (image) await get().recordLog?.(image.log);
         set({
           resultProfile: { ...label, personalized: !!userEmbedding },
-          guardOutcome: plan && { decision: plan.decision, explanations: plan.guard.explanations, imageExplanation: image?.explanation },
+          guardOutcome: semantic && { ...semantic.outcome, imageExplanation: image?.explanation },
         });
       },
     };

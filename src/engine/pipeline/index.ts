@@ -1,11 +1,11 @@
-// One image: check the request → condition the batch's rows (conditioning.ts: text encoder, PSA user tokens) →
+// One image: check the request → the optional semantic prompt check (semantic-guard.ts) → condition the batch's rows (conditioning.ts: text encoder, PSA user tokens) →
 // scheduler and seeded noise → one of two denoising loops with the same arithmetic (loops.ts: CPU reference loop,
 // or the device-resident step-kernel loop on WebGPU) → VAE → RGBA. Setup and teardown (timings, GPU read counts,
 // freeing device tensors on every exit) live here once; the loops only denoise.
 
 import { LATENT_CHANNELS, VAE_FACTOR } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
-import type { GenerateParams, GenerateResult, StepInfo } from '../../shared/types';
+import type { GenerateParams, GenerateResult, SemanticGuardResult, StepInfo } from '../../shared/types';
 import { latentPreview, vaeToRgba } from '../image';
 import { applyImageCheck } from '../image-check';
 import type { LoadedModels } from '../models';
@@ -18,6 +18,7 @@ import { encodeConditioning, rowRoles } from './conditioning';
 import { kernelLoop, referenceLoop, type LoopContext, type LoopMode } from './loops';
 import { dispose, run, type Timer } from './ort-calls';
 import { checkParams } from './params';
+import { afterCheck, semanticCheck } from './semantic-guard';
 
 export { checkParams, MAX_SIDE, MAX_STEPS } from './params';
 export { releaseKernels } from './ort-calls';
@@ -30,12 +31,16 @@ export interface GenerateHooks {
   loop?: LoopMode;
 }
 
-export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-  checkParams(p, m);
+export async function generate(rt: Runtime, m: LoadedModels, asked: GenerateParams, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  checkParams(asked, m);
+  const t0 = performance.now();
+  // 0. Semantic prompt check (semantic-guard.ts): before any U-Net step; a block ends the request here.
+  const semantic = await semanticCheck(rt, m, asked, newTimer());
+  if (semantic?.decision === 'blocked') return blockedResult(rt, asked, semantic, t0);
+  const p = afterCheck(asked, semantic);
   const { ort } = rt;
   const io = m.io;
-  const t0 = performance.now();
-  const timer: Timer = { sessionRunMs: 0, unetRunMs: 0, readbacks: 0, unetCalls: 0, unetBatch: 0 };
+  const timer = newTimer();
   const reads0 = rt.gpuReads?.();
   const cancelled = () => {
     if (hooks.signal?.aborted) throw new AppError('CANCELLED', 'generation was cancelled');
@@ -113,10 +118,30 @@ export async function generate(rt: Runtime, m: LoadedModels, p: GenerateParams, 
       ...(imageCheck ? { imageCheck } : {}),
       ...(cond.roles.includes('safety') ? { appliedSafetyConcept: p.sld!.concept } : {}),
       unet: { calls: timer.unetCalls, batch: timer.unetBatch },
+      ...(semantic ? { semanticGuard: semantic } : {}),
     };
   } finally {
     dispose(cond.ehs, ...loopTensors());
   }
+}
+
+const newTimer = (): Timer => ({ sessionRunMs: 0, unetRunMs: 0, readbacks: 0, unetCalls: 0, unetBatch: 0 });
+
+/** A request the semantic check blocked: no denoising ran; the image is blank (all zeros) and must not be shown. */
+function blockedResult(rt: Runtime, p: GenerateParams, semanticGuard: SemanticGuardResult, t0: number): GenerateResult {
+  const totalMs = performance.now() - t0;
+  return {
+    width: p.width,
+    height: p.height,
+    rgba: new Uint8ClampedArray(p.width * p.height * 4),
+    seed: p.seed,
+    backend: rt.backend,
+    truncated: { prompt: 0, negative: 0 },
+    timings: { totalMs, textMs: totalMs, denoiseMs: 0, vaeMs: 0, unetRunMs: 0, sessionRunMs: 0 },
+    readbacks: 0,
+    unet: { calls: 0, batch: 0 },
+    semanticGuard,
+  };
 }
 
 /** Resolves after the event loop ran once: pending messages (a cancel request) are handled first. */

@@ -40,4 +40,9 @@ export function checkParams(p: GenerateParams, m: LoadedModels): void {
     }
     if (typeof s.momentumBeta !== 'number' || !(s.momentumBeta >= 0 && s.momentumBeta <= 1)) bad(`the SLD momentum beta must be between 0 and 1 (got ${s.momentumBeta})`);
   }
+  if (p.semanticGuard !== undefined) {
+    const cats = p.semanticGuard?.categories;
+    if (typeof cats !== 'object' || cats === null) bad('semanticGuard.categories must map category names to "block" or "steer"');
+    for (const [c, a] of Object.entries(cats)) if (a !== 'block' && a !== 'steer') bad(`semanticGuard.categories.${c} must be "block" or "steer" (got ${JSON.stringify(a)})`);
+  }
 }
