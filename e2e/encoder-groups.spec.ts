@@ -4,8 +4,9 @@
 // the single graph (/__fixtures/profile-encoder/, same backend) and as transformers' fp32 computation (expected.json).
 // On WebGPU a GPU-memory ledger (GPUDevice.createBuffer / GPUBuffer.destroy wrapped in the worker, switched on by the
 // worker's name: src/engine/embedding/groups-ledger.ts) records live bytes before the first group and after each
-// group's creation and release; release-to-baseline is an expected failure today (see that test). A missing group
-// file gives an error naming it.
+// group's creation and release: live bytes are back at the start level after each release (each group runs on a
+// GPUDevice of its own, destroyed after the release: src/engine/embedding/group-device.ts). A missing group file
+// gives an error naming it.
 // Tolerances vs expected.json (max |a−b| / max |b|): WASM 1e-4; WebGPU 5e-4, as e2e/embedding.spec.ts documents for
 // SwiftShader's float kernels (the single graph measures the same there); groups vs single graph: 1e-4 on both.
 import { createHash } from 'node:crypto';
@@ -120,10 +121,10 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     const note: Record<string, unknown> = { maxRelErrVsSingle: errs.single, maxRelErrVsTransformers: errs.torch };
     if (backend === 'webgpu') {
       // Per embedding: start (baseline) → created 0 → released 0 → created 1 → released 1 → created 2 → released 2.
-      const fmt = (l: LedgerEntry[]) => l.map((e) => `${e.event}${e.event === 'start' ? '' : e.group} ${e.liveBytes} B/${e.liveBuffers} buf (peak ${e.peakBytes})`).join(' → ');
+      const fmt = (l: LedgerEntry[]) => l.map((e) => `${e.event}${e.event === 'start' ? '' : e.group} ${e.liveBytes} B/${e.liveBuffers} buf (peak ${e.peakBytes}${e.deviceFreedBytes ? `, device destroy freed ${e.deviceFreedBytes}` : ''})`).join(' → ');
       console.log(`GPU ledger, first embedding: ${fmt(ledgers[0])}\nGPU ledger, last embedding: ${fmt(ledgers.at(-1)!)}`);
-      note.ledgerFirstEmbedding = ledgers[0].map((e) => ({ event: e.event, group: e.group, liveBytes: e.liveBytes, liveBuffers: e.liveBuffers, peakSincePrevious: e.peakBytes }));
-      note.ledgerLastEmbedding = ledgers.at(-1)!.map((e) => ({ event: e.event, group: e.group, liveBytes: e.liveBytes, liveBuffers: e.liveBuffers, peakSincePrevious: e.peakBytes }));
+      note.ledgerFirstEmbedding = ledgers[0].map((e) => ({ event: e.event, group: e.group, liveBytes: e.liveBytes, liveBuffers: e.liveBuffers, peakSincePrevious: e.peakBytes, deviceFreedBytes: e.deviceFreedBytes }));
+      note.ledgerLastEmbedding = ledgers.at(-1)!.map((e) => ({ event: e.event, group: e.group, liveBytes: e.liveBytes, liveBuffers: e.liveBuffers, peakSincePrevious: e.peakBytes, deviceFreedBytes: e.deviceFreedBytes }));
       record(`encoderGroups.${backend}`, note);
       for (const l of ledgers) {
         expect(l.map((e) => `${e.event}${e.event === 'start' ? '' : e.group}`)).toEqual(['start', 'created0', 'released0', 'created1', 'released1', 'created2', 'released2']);
@@ -136,12 +137,13 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   });
 }
 
-// Measured (see the report in .tmp/measurements.json encoderGroups.webgpu): creating a group adds its weight buffers
-// (+37 472 B, 18 buffers for one tiny layer) and releasing the session does NOT destroy them — onnxruntime-web 1.30's
-// WebGPU EP keeps them (its buffer cache), so live bytes grow group after group. Kept as an expected failure: it
-// states the requirement, and Playwright flags it the day ORT (or an engine-side fix) makes it pass.
+// Before group devices (onnxruntime-web 1.30, every session on ORT's one shared WebGPU context): creating a group
+// added its weight buffers (+37 472 B, 18 buffers for one tiny layer) and releasing the session destroyed none of
+// them — they went to the shared context's buffer cache — so live bytes grew group after group. Each group now runs
+// on its own device (own ORT context), destroyed after the release; `deviceFreedBytes` on the 'released' entries
+// says how much ORT's release alone had left live (measured: 0 — the group's context frees everything when its
+// only session goes; the destroy is the guarantee). Numbers: .tmp/measurements.json encoderGroups.webgpu.
 test('webgpu: live GPU bytes are back at the start level after each group release', async () => {
-  test.fail(true, 'onnxruntime-web 1.30 WebGPU EP does not destroy a released session\'s weight buffers');
   expect(webgpuLedgers.length).toBeGreaterThan(0);
   for (const l of webgpuLedgers) for (const e of l.filter((x) => x.event === 'released')) expect(e.liveBytes, `after releasing group ${e.group}`).toBe(l[0].liveBytes);
 });

@@ -1,7 +1,8 @@
 // The profile encoder as layer groups (written by `npm run convert -- --profile-encoder`, see
 // scripts/convert/encoder/): the token rows are gathered on the CPU from the raw embedding table, then each group is
 // created, run, its hidden state copied to the CPU, and released before the next is created — so the GPU holds about
-// one group's weights at a time (a 4–5 GB Qwen2.5-7B never has to be one session). The caller pools the last group's
+// one group's weights at a time (a 4–5 GB Qwen2.5-7B never has to be one session); on browser WebGPU each group runs
+// on a GPUDevice of its own that is destroyed after the release (group-device.ts). The caller pools the last group's
 // `last_hidden_state` (masked mean in fp32, NaN/Inf refused: pooling.ts).
 // The table is read whole through the bundle reader (BundleReader has no range reads yet); only the needed rows are
 // kept. Progress: 'load' with running bytes over every group file, 'run' with (group index, count), 'release' with
@@ -11,6 +12,7 @@ import type { BundleReader } from '../bundle-reader';
 import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
 import { toHalf } from '../tensors';
+import { groupDevice } from './group-device';
 import { groupEvent } from './groups-ledger';
 import { halfToFloat } from './pooling';
 
@@ -132,7 +134,16 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
     const externalData: { path: string; data: Uint8Array }[] = [];
     for (const x of g.externalData) externalData.push({ path: x, data: await read(at(folder, x)) });
     checkAbort(hooks.signal);
-    let session: InferenceSession | undefined = await createSession(rt, model, { file: paths[k][0], externalData: externalData.length ? externalData : undefined });
+    // On browser WebGPU each group gets a device of its own, destroyed after the release (group-device.ts says why).
+    const device = rt.backend === 'webgpu' ? await groupDevice() : undefined;
+    let session: InferenceSession | undefined;
+    try {
+      const grt: Runtime = device ? { ...rt, sessionOptions: { ...rt.sessionOptions, ...device.options } } : rt;
+      session = await createSession(grt, model, { file: paths[k][0], externalData: externalData.length ? externalData : undefined });
+    } catch (e) {
+      device?.destroy();
+      throw e;
+    }
     hooks.onCreated?.(k);
     groupEvent('created', k, n);
     externalData.length = 0;
@@ -158,6 +169,7 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
       } catch {
         // nothing more to do; the caller's accounting still sees the release
       }
+      device?.destroy();
       hooks.onReleased?.(k);
       groupEvent('released', k, n);
       hooks.onProgress?.('release', k + 1, n);
