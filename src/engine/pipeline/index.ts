@@ -1,11 +1,13 @@
-// One image: check the request → the optional semantic prompt check (semantic-guard.ts) → condition the batch's rows (conditioning.ts: text encoder, PSA user tokens) →
-// scheduler and seeded noise → one of two denoising loops with the same arithmetic (loops.ts: CPU reference loop,
-// or the device-resident step-kernel loop on WebGPU) → VAE → RGBA. Setup and teardown (timings, GPU read counts,
-// freeing device tensors on every exit) live here once; the loops only denoise.
+// One image: check the request → the optional semantic prompt check (semantic-guard.ts; a block ends here) →
+// condition the batch's rows (conditioning.ts: text encoder, PSA user tokens) → scheduler and seeded noise → one of
+// two denoising loops with the same arithmetic (loops.ts: CPU reference loop, or the device-resident step-kernel
+// loop on WebGPU) → VAE → RGBA. Setup and teardown (timings, GPU read counts, freeing device tensors on every exit)
+// live here once; the loops only denoise.
 
 import { LATENT_CHANNELS, VAE_FACTOR } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { GenerateParams, GenerateResult, SemanticGuardResult, StepInfo } from '../../shared/types';
+import { encodeClip } from '../clip-tokenizer';
 import { latentPreview, vaeToRgba } from '../image';
 import { applyImageCheck } from '../image-check';
 import type { LoadedModels } from '../models';
@@ -36,7 +38,7 @@ export async function generate(rt: Runtime, m: LoadedModels, asked: GeneratePara
   const t0 = performance.now();
   // 0. Semantic prompt check (semantic-guard.ts): before any U-Net step; a block ends the request here.
   const semantic = await semanticCheck(rt, m, asked, newTimer());
-  if (semantic?.decision === 'blocked') return blockedResult(rt, asked, semantic, t0);
+  if (semantic?.decision === 'blocked') return blockedResult(rt, m, asked, semantic, t0);
   const p = afterCheck(asked, semantic);
   const { ort } = rt;
   const io = m.io;
@@ -128,7 +130,7 @@ export async function generate(rt: Runtime, m: LoadedModels, asked: GeneratePara
 const newTimer = (): Timer => ({ sessionRunMs: 0, unetRunMs: 0, readbacks: 0, unetCalls: 0, unetBatch: 0 });
 
 /** A request the semantic check blocked: no denoising ran; the image is blank (all zeros) and must not be shown. */
-function blockedResult(rt: Runtime, p: GenerateParams, semanticGuard: SemanticGuardResult, t0: number): GenerateResult {
+function blockedResult(rt: Runtime, m: LoadedModels, p: GenerateParams, semanticGuard: SemanticGuardResult, t0: number): GenerateResult {
   const totalMs = performance.now() - t0;
   return {
     width: p.width,
@@ -136,7 +138,7 @@ function blockedResult(rt: Runtime, p: GenerateParams, semanticGuard: SemanticGu
     rgba: new Uint8ClampedArray(p.width * p.height * 4),
     seed: p.seed,
     backend: rt.backend,
-    truncated: { prompt: 0, negative: 0 },
+    truncated: { prompt: encodeClip(m.tokenizer, p.prompt).truncated, negative: encodeClip(m.tokenizer, p.negativePrompt ?? '').truncated },
     timings: { totalMs, textMs: totalMs, denoiseMs: 0, vaeMs: 0, unetRunMs: 0, sessionRunMs: 0 },
     readbacks: 0,
     unet: { calls: 0, batch: 0 },
