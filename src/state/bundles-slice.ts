@@ -50,7 +50,8 @@ export function rememberedBundleUrl(): string | undefined {
 function isDemoUrl(url: string): boolean {
   try {
     const base = globalThis.location?.href;
-    return new URL(url, base).href === new URL(DEMO_BUNDLE_URL, base).href;
+    const folder = (u: string) => new URL(u.endsWith('/') ? u : `${u}/`, base).href;
+    return folder(url) === folder(DEMO_BUNDLE_URL);
   } catch {
     return false;
   }
