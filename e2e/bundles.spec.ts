@@ -210,3 +210,103 @@ test('import: the demo bundle folder and the Optimum parity fixture; a missing o
   }
 });
 
+// ---- The installed-bundles index (IndexedDB, schema v4): partial bundles listed, old OPFS records imported ----
+test.describe('installed-bundles index', () => {
+  test('after a quota error mid-way the partial bundle is listed with its finished files, survives a reload, and resumes with space', async ({ page, context }) => {
+    server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
+    await page.addInitScript(() => {
+      // As in the quota test above: storage.estimate() does not see CDP's quota override, so the page is told it.
+      const estimate = StorageManager.prototype.estimate;
+      StorageManager.prototype.estimate = async function () {
+        const e = await estimate.call(this);
+        const cap = (globalThis as { __quotaCap?: number }).__quotaCap;
+        return cap === undefined ? e : { ...e, quota: cap };
+      };
+    });
+    await openApp(page);
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(page.url()).origin;
+    await download(page, server.url);
+    await expect(page.locator('[data-testid="bundle.file"][data-path="text_encoder/model.onnx"]')).toHaveAttribute('data-status', 'downloading', { timeout: SLOW });
+    const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 200_000 });
+    await page.evaluate((q) => void ((globalThis as { __quotaCap?: number }).__quotaCap = q), usage + 200_000);
+    await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL', { timeout: SLOW });
+    const kept = Number(/the (\d+) finished file/.exec((await page.getByTestId('bundle.error').textContent()) ?? '')?.[1]);
+    expect(kept).toBeGreaterThan(0);
+
+    // Listed as partial with what it keeps — then and after a reload (the record is in IndexedDB, written atomically).
+    for (const when of ['after the error', 'after a reload']) {
+      if (when === 'after a reload') await page.reload();
+      await expect(item(page), when).toHaveAttribute('data-state', 'partial');
+      const files = item(page).getByTestId('bundle.item-files');
+      await expect(files, when).toHaveAttribute('data-count', String(fetched.length));
+      // The record may lag the page by the last file if saving it hit the quota too; never claim more than is kept.
+      const done = Number(await files.getAttribute('data-done'));
+      expect(done, when).toBeGreaterThan(0);
+      expect(done, when).toBeLessThanOrEqual(kept);
+      for (const p of await item(page).locator('[data-testid="bundle.item-file"][data-done="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!))) {
+        expect(await storedSha(page, KEY, p), `${when}: ${p}`).toBe(fetched.find((f) => f.path === p)!.sha256);
+      }
+      await expect(item(page).getByTestId('bundle.item-resume'), when).toBeVisible();
+      await expect(item(page).getByTestId('bundle.remove'), when).toBeVisible();
+    }
+
+    // Space again: Resume on the listed item finishes it; the files finished before were not fetched again.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    const finishedBefore = await item(page).locator('[data-testid="bundle.item-file"][data-done="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!));
+    await item(page).getByTestId('bundle.item-resume').click();
+    await expect(item(page)).toHaveAttribute('data-state', 'complete', { timeout: SLOW });
+    for (const p of finishedBefore) expect(server.log.filter((e) => e.method === 'GET' && e.path === `/${p}`).length, p).toBe(1);
+    for (const f of fetched) expect(await storedSha(page, KEY, f.path), f.path).toBe(f.sha256);
+  });
+
+  test('records of the old OPFS layout are imported into the index on first start; removing one bundle leaves the other', async ({ page }) => {
+    await openApp(page);
+    // Two bundles as the pre-v4 app left them: files under bundles/<key>/, records in bundle-state/<key>.<slot>.json.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const write = async (dir: FileSystemDirectoryHandle, name: string, text: string) => {
+        const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+        await w.write(text);
+        await w.close();
+      };
+      const bundles = await root.getDirectoryHandle('bundles', { create: true });
+      const states = await root.getDirectoryHandle('bundle-state', { create: true });
+      for (const id of ['old-one', 'old-two']) {
+        const key = `${id}@1.0.0`;
+        await write(await bundles.getDirectoryHandle(key, { create: true }), 'notes.txt', `bytes of ${key}`);
+        const state = {
+          key, id, version: '1.0.0', name: `Old ${id}`, source: { kind: 'psa', url: `http://127.0.0.1:9/${id}/` }, layout: 'manifest',
+          variants: { unet: 'fp32' }, status: 'complete', createdAt: id === 'old-one' ? 1 : 2, installedAt: 3,
+          files: [{ path: 'notes.txt', bytes: 22, offset: 22, done: true }], final: { path: 'manifest.json', text: '{}' },
+        };
+        await write(states, `${key}.1.json`, JSON.stringify({ seq: 1, state }));
+        await write(states, `${key}.0.json`, '{"seq": 2, "state": {"key"'); // a slot cut short: the other one is used
+      }
+    });
+    await page.reload();
+    await expect(item(page, 'old-one@1.0.0')).toHaveAttribute('data-state', 'complete');
+    await expect(item(page, 'old-two@1.0.0')).toContainText('http://127.0.0.1:9/old-two/');
+    // The old records are gone from OPFS (imported once); the files stayed where they were.
+    const oldStateDir = () => page.evaluate(async () => {
+      try {
+        await (await navigator.storage.getDirectory()).getDirectoryHandle('bundle-state');
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(await oldStateDir()).toBe(false);
+    const notesSha = (key: string) => createHash('sha256').update(`bytes of ${key}`).digest('hex');
+    expect(await storedSha(page, 'old-two@1.0.0', 'notes.txt')).toBe(notesSha('old-two@1.0.0'));
+
+    await item(page, 'old-one@1.0.0').getByTestId('bundle.remove').click();
+    await expect(item(page, 'old-one@1.0.0')).toHaveCount(0);
+    expect(await storedSha(page, 'old-one@1.0.0', 'notes.txt')).toBeNull();
+    expect(await storedSha(page, 'old-two@1.0.0', 'notes.txt')).toBe(notesSha('old-two@1.0.0'));
+    await page.reload();
+    await expect(item(page, 'old-two@1.0.0')).toHaveAttribute('data-state', 'complete');
+    await expect(item(page, 'old-one@1.0.0')).toHaveCount(0);
+  });
+});
