@@ -15,6 +15,7 @@ interface SentGenerate {
   negativePrompt?: string;
   sld?: { concept: string };
   imageCheck?: unknown;
+  semanticGuard?: { categories: Record<string, string> };
 }
 
 async function countGenerates(page: Page) {
@@ -23,10 +24,10 @@ async function countGenerates(page: Page) {
     w.__generates = [];
     const post = Worker.prototype.postMessage;
     Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
-      const m = msg as { type?: unknown; params?: { prompt: string; negativePrompt?: string; sld?: unknown; imageCheck?: unknown } };
+      const m = msg as { type?: unknown; params?: { prompt: string; negativePrompt?: string; sld?: unknown; imageCheck?: unknown; semanticGuard?: unknown } };
       if (m && typeof m === 'object' && m.type === 'generate' && m.params) {
-        const { negativePrompt, sld, imageCheck } = m.params;
-        w.__generates.push({ negativePrompt, sld, imageCheck: imageCheck && { ...(imageCheck as object) } });
+        const { negativePrompt, sld, imageCheck, semanticGuard } = m.params;
+        w.__generates.push({ negativePrompt, sld, imageCheck: imageCheck && { ...(imageCheck as object) }, semanticGuard });
         // The highest score is cosine − threshold + adjustment; with the engine's largest adjustment (1) it is > 0 on the
         // demo checker (safety-checker.spec.ts steers it with -top + 0.05, which must itself be ≥ -1): the checker flags.
         if (w.__forceFlag && imageCheck) msg = { ...m, params: { ...m.params, imageCheck: { ...(imageCheck as object), adjustment: 1 } } };
@@ -141,5 +142,35 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   await expect(rows.first()).toContainText('Image');
   await expect(rows.first()).toContainText('Blurred');
   await expect(rows.first()).toContainText('Sexuality');
+  expect(problems.problems).toEqual([]);
+});
+
+// The semantic check (engine, before any U-Net step) on the demo bundle's concepts: "cruelty" is one of its Violence
+// phrases but not a lexicon word, so the text guard lets it through and the engine's check stops it.
+test('the semantic check blocks a child\'s prompt the lexicon let through: explanation in child words, no picture, logged', async ({ page }) => {
+  const sent = await countGenerates(page);
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const kid = await newProfile(page, 'child', 'Ari', async (p) => p.getByTestId('profile.protected').setChecked(false));
+  await page.getByTestId('profile.select').selectOption(kid);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+  await submit(page, 'cruelty');
+  const explanation = page.getByTestId('result.blocked').getByTestId('result.explanation').first();
+  await expect(explanation).toBeVisible({ timeout: SLOW });
+  await expect(explanation).toHaveAttribute('data-style', 'child');
+  await expect(explanation).toHaveAttribute('data-category', 'Violence');
+  expect((await page.getByTestId('result.blocked').innerText()).toLowerCase()).not.toContain('cruel');
+  await expect(page.getByTestId('result.image')).toBeHidden();
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
+  const requests = await sent();
+  expect(requests).toHaveLength(1); // the text guard allowed it: the engine was asked, with the semantic check
+  expect(requests[0].semanticGuard?.categories.Violence).toBe('block');
+
+  await page.getByTestId('log.open').click(); // no PIN set in this test
+  const rows = page.getByTestId('log.entry');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Blocked');
+  await expect(rows.first()).toContainText('Violence');
   expect(problems.problems).toEqual([]);
 });
