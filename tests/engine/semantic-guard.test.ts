@@ -1,7 +1,7 @@
 // The semantic prompt check in the engine, on the tiny demo bundle (onnxruntime-node, CPU): a prompt that is one of
 // the bundle's concept phrases is blocked before any U-Net step (no step events, no U-Net call, blank result); an
 // unrelated prompt passes and makes the very same image as with the check off; a 'steer' hit applies the request's
-// steering; a bundle without the manifest section skips the check. The demo threshold's margin over unrelated
+// steering; the pooling follows the manifest; a bundle without the section skips the check. The demo threshold's margin over unrelated
 // prompts is measured here, since scripts/models/semantic-guard.ts relies on it.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ const ALL_BLOCK = { Hate: 'block', Harassment: 'block', Violence: 'block', 'Self
 let root: string;
 let withSection: Engine;
 let without: Engine;
+let meanPooled: Engine;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'psa-semantic-'));
   buildBundles({ outDir: root, bundles: ['demo'] });
@@ -30,6 +31,11 @@ beforeAll(async () => {
   expect(m.semanticGuard).toBeDefined();
   delete m.semanticGuard;
   writeFileSync(join(root, 'bare', 'manifest.json'), JSON.stringify(m));
+  // And with mean pooling instead of the EOS state.
+  cpSync(join(root, 'demo'), join(root, 'mean'), { recursive: true });
+  writeFileSync(join(root, 'mean', 'manifest.json'), JSON.stringify({ ...m, semanticGuard: { ...JSON.parse(readFileSync(join(root, 'demo', 'manifest.json'), 'utf8')).semanticGuard, pooling: 'mean' } }));
+  meanPooled = nodeEngine();
+  await meanPooled.load({ url: join(root, 'mean'), backend: 'cpu' });
   withSection = nodeEngine();
   await withSection.load({ url: join(root, 'demo'), backend: 'cpu' });
   without = nodeEngine();
@@ -99,6 +105,15 @@ describe('semantic check on the tiny demo bundle', () => {
     expect(steps).toHaveLength(base.steps);
     const plain = await gen(withSection, { prompt: 'weapons' });
     expect(Buffer.from(r.rgba).equals(Buffer.from(plain.r.rgba))).toBe(true);
+  });
+
+  it("follows the bundle's pooling: mean pooling scores differently and still blocks a concept phrase", async () => {
+    const eos = await gen(withSection, { prompt: 'a bowl of fruit', steps: 1, semanticGuard: { categories: ALL_BLOCK } });
+    const mean = await gen(meanPooled, { prompt: 'a bowl of fruit', steps: 1, semanticGuard: { categories: ALL_BLOCK } });
+    expect(mean.r.semanticGuard!.scores.Violence).not.toBeCloseTo(eos.r.semanticGuard!.scores.Violence, 3);
+    const blocked = await gen(meanPooled, { prompt: 'theft', semanticGuard: { categories: { Illegal: 'block' } } });
+    expect(blocked.r.semanticGuard?.decision).toBe('blocked');
+    expect(blocked.steps).toHaveLength(0);
   });
 
   it('refuses a malformed request with a clear message', async () => {
