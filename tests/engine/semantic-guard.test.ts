@@ -1,8 +1,8 @@
 // The semantic prompt check in the engine, on the tiny demo bundle (onnxruntime-node, CPU): a prompt that is one of
 // the bundle's concept phrases is blocked before any U-Net step (no step events, no U-Net call, blank result); an
 // unrelated prompt passes and makes the very same image as with the check off; a 'steer' hit applies the request's
-// steering; the pooling follows the manifest; a bundle without the section skips the check. The demo threshold's margin over unrelated
-// prompts is measured here, since scripts/models/semantic-guard.ts relies on it.
+// steering; the pooling follows the manifest; a bundle without the section skips the check. The demo threshold's
+// margin over unrelated prompts is measured here, since scripts/models/semantic-guard.ts relies on it.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
