@@ -10,12 +10,13 @@
 // fp16 variants are then reported as skipped, the others still checked).
 // Each model runs in a child process (`--child`), whose stderr carries ORT's native verbose log.
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BundleManifest, ModelFile } from '../src/shared/bundle';
 import { loadOnnx, num, onnx } from './convert/onnx-model';
+import { mesaEnv } from './lib/mesa-env';
 import { judgePlacement, parsePlacements } from './convert/quantize/placement';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -73,14 +74,6 @@ function relErr(a: number[], b: number[]): number {
     m = Math.max(m, Math.abs(b[i]));
   }
   return d / m;
-}
-
-function mesaEnv(root: string | undefined): NodeJS.ProcessEnv {
-  if (!root) return process.env;
-  const lib = path.join(root, 'usr/lib/x86_64-linux-gnu');
-  const icd = path.join(root, 'usr/share/vulkan/icd.d/lvp_icd.json');
-  if (!existsSync(path.join(lib, 'libvulkan_lvp.so')) || !existsSync(icd)) throw new Error(`--mesa ${root}: no lavapipe there (expected ${lib}/libvulkan_lvp.so and ${icd})`);
-  return { ...process.env, VK_ICD_FILENAMES: icd, LD_LIBRARY_PATH: [lib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
 }
 
 function runChild(model: string, userTokens: number, env: NodeJS.ProcessEnv, logFile: string): { result: ChildResult; log: string[] } {
