@@ -1,11 +1,12 @@
 // Vite config: React SPA + the engine's module worker. COOP/COEP on dev and preview so WASM threads
 // (SharedArrayBuffer) work; ORT and transformers.js are excluded from pre-bundling so their wasm/mjs files are
-// served as emitted assets (never from a CDN).
+// served as emitted assets (never from a CDN). Builds also write the offline shell list into dist/sw.js
+// (scripts/build/sw-shell.ts).
 import { defineConfig, type Plugin } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { swShell } from './scripts/build/sw-shell.js';
 
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -35,22 +36,6 @@ function serveFixtures(): Plugin {
     name: 'psa-serve-fixtures',
     configureServer: (s) => void s.middlewares.use(handler),
     configurePreviewServer: (s) => void s.middlewares.use(handler),
-  };
-}
-
-/**
- * Lists the app shell for the service worker (public/sw.js): index.html and every emitted asset except model files,
- * with a version hash of the list, as dist/sw-shell.json.
- */
-function swShell(): Plugin {
-  return {
-    name: 'psa-sw-shell',
-    apply: 'build',
-    generateBundle(_options, bundle) {
-      const files = Object.keys(bundle).filter((f) => f === 'index.html' || f.startsWith('assets/')).sort();
-      const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 16);
-      this.emitFile({ type: 'asset', fileName: 'sw-shell.json', source: JSON.stringify({ version, files }) });
-    },
   };
 }
 

@@ -1,12 +1,13 @@
 // Model bundles in a real browser: downloads from scripts/serve-bundle.ts (another loopback port, started here)
 // into OPFS through the Models panel — a cut at ~50 % resumed after a page reload with a Range request; a flipped
 // byte caught and only that file refetched; quota refused up front and mid-way; offline start + generation from the
-// stored bundle; folder import (demo bundle, Optimum parity fixture) and refusals naming the file.
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// stored bundle, twice, and again after an app update (new shell version) that keeps the bundle; folder import (demo
+// bundle, Optimum parity fixture) and refusals naming the file.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type Request } from '@playwright/test';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
 import { ROOT, SLOW } from './helpers';
@@ -95,36 +96,107 @@ test('a flipped byte is detected, reported, and only that file is fetched again'
   expect(await storedSha(page, KEY, 'unet/model.onnx')).toBe(manifest.components.unet.variants.fp32!.sha256);
 });
 
-// KNOWN FAILING, so marked fixme (reported as skipped, never as passed): after install, an offline reload shows no
-// app at all (engine.status never appears) — the service worker does not serve the shell offline yet. Issue 17 stays
-// open on this point.
-test.fixme('offline after install: the app starts from the cached shell and generates with the stored bundle; an offline reload works too', async ({ page, context }) => {
+/** The shell the build wrote into dist/sw.js (scripts/build/sw-shell.ts), as absolute URLs of the app's origin. */
+function builtShell(origin: string): { version: string; urls: string[] } {
+  const shell = JSON.parse(readFileSync(path.join(ROOT, 'dist', 'sw-shell.json'), 'utf8')) as { version: string; files: string[] };
+  return { version: shell.version, urls: shell.files.map((f) => new URL(f === 'index.html' ? '/' : `/${f}`, origin).href).sort() };
+}
+
+/** Waits until the shell worker controls the page, then returns each psa-shell cache with the URLs it holds. */
+async function shellCaches(page: Page): Promise<Record<string, string[]>> {
+  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  return page.evaluate(async () => {
+    const out: Record<string, string[]> = {};
+    for (const name of await caches.keys()) {
+      if (name.startsWith('psa-shell-')) out[name] = (await (await caches.open(name)).keys()).map((r) => r.url).sort();
+    }
+    return out;
+  });
+}
+
+/** Offline: reload, check the page is the app (cross-origin isolated, engine ready on the stored bundle), generate. */
+async function offlineRound(page: Page, label: string): Promise<void> {
+  const modelRequests: string[] = [];
+  // Requests of the page and its workers (answered by the network or by the shell worker); the shell worker's own
+  // precache requests are not the app reading model bytes.
+  const onRequest = (r: Request) => void (!r.serviceWorker() && /\.onnx(\?|$)/.test(r.url()) && modelRequests.push(r.url()));
+  page.context().on('request', onRequest);
+  await page.reload();
+  await expect(page.getByTestId('engine.status'), label).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  // Served from the cache with the server's COOP/COEP headers: still isolated (ORT's WASM threads need it).
+  expect(await page.evaluate(() => crossOriginIsolated), label).toBe(true);
+  await expect(item(page)).toHaveAttribute('data-status', 'complete');
+  await expect(item(page).getByTestId('bundle.use'), label).toHaveText('In use');
+  await page.getByTestId('generate.submit').click();
+  await expect(page.getByTestId('result.image'), label).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
+  page.context().off('request', onRequest);
+  // The stored bundle's model bytes came from OPFS: no model file was requested over HTTP.
+  expect(modelRequests, label).toEqual([]);
+}
+
+test('offline after install: the app starts from the cached shell and generates with the stored bundle; an offline reload works too', async ({ page, context }) => {
   server = await serveBundle({ dir: DEMO });
   await openApp(page);
   await download(page, server.url);
   await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
-  // The shell worker is installed (its install step precached the shell) and controls the page.
-  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
-  const shellCaches = await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('psa-shell-')));
-  expect(shellCaches).toHaveLength(1);
-  const cachedModels = await page.evaluate(async () => {
-    const c = await caches.open((await caches.keys()).find((k) => k.startsWith('psa-shell-'))!);
-    return (await c.keys()).map((r) => new URL(r.url).pathname).filter((p) => p.includes('/models/') || p.endsWith('.onnx'));
-  });
-  expect(cachedModels).toEqual([]);
+  // The worker precached exactly the built shell (which includes the built-in demo bundle) — one versioned cache,
+  // nothing of the downloaded bundle (it lives in OPFS), nothing from another origin.
+  const origin = new URL(page.url()).origin;
+  const shell = builtShell(origin);
+  expect(await shellCaches(page)).toEqual({ [`psa-shell-${shell.version}`]: shell.urls });
+  expect(shell.urls.some((u) => u.includes('/assets/ort-wasm') && u.endsWith('.wasm'))).toBe(true);
+  expect(shell.urls.some((u) => u.endsWith('/models/demo/unet/model.onnx'))).toBe(true);
   await server.close();
   server = undefined;
 
   await context.setOffline(true);
-  for (const round of [1, 2]) {
+  try {
+    await offlineRound(page, 'offline start');
+    await offlineRound(page, 'second offline reload');
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test('an app update (new shell version) replaces the shell cache and keeps the installed bundle; offline start works after it', async ({ page, context }) => {
+  server = await serveBundle({ dir: DEMO });
+  await openApp(page);
+  await download(page, server.url);
+  await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const origin = new URL(page.url()).origin;
+  const shell = builtShell(origin);
+  expect(Object.keys(await shellCaches(page))).toEqual([`psa-shell-${shell.version}`]);
+  await server.close();
+  server = undefined;
+
+  // A new deployment: the same files, but a build whose shell version differs — as every build with a changed shell
+  // writes a different sw.js. The preview server reads dist/ on each request, so it serves the new worker at once.
+  const swPath = path.join(ROOT, 'dist', 'sw.js');
+  const original = readFileSync(swPath, 'utf8');
+  const next = [...shell.version].reverse().join('') === shell.version ? 'f'.repeat(shell.version.length) : [...shell.version].reverse().join('');
+  expect(original).toContain(`"version":"${shell.version}"`);
+  // Restored only at the end: put back earlier, it would be one more deployment (a downgrade) for the browser's next
+  // update check to install.
+  try {
+    writeFileSync(swPath, original.replace(`"version":"${shell.version}"`, `"version":"${next}"`));
     await page.reload();
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    // The new worker installed and activated: only its cache is left (the old shell cache was deleted)...
+    await expect.poll(async () => Object.keys(await shellCaches(page)), { timeout: SLOW }).toEqual([`psa-shell-${next}`]);
+    expect((await shellCaches(page))[`psa-shell-${next}`]).toEqual(shell.urls);
+    // ...and the installed bundle is untouched: listed, complete, every file still in OPFS with its hash.
     await expect(item(page)).toHaveAttribute('data-status', 'complete');
-    await page.getByTestId('generate.submit').click();
-    await expect(page.getByTestId('result.image'), `offline round ${round}`).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
+    for (const f of fetched) expect(await storedSha(page, KEY, f.path), f.path).toBe(f.sha256);
+
+    await context.setOffline(true);
+    await offlineRound(page, 'offline start after the update');
+  } finally {
+    await context.setOffline(false);
+    writeFileSync(swPath, original);
   }
-  await context.setOffline(false);
 });
 
 test('quota: a download larger than the quota is refused up front with the numbers; a quota error mid-way keeps finished files', async ({ page, context }) => {
@@ -209,6 +281,7 @@ test('import: the demo bundle folder and the Optimum parity fixture; a missing o
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
 
 // ---- The installed-bundles index (IndexedDB, schema v4): partial bundles listed, old OPFS records imported ----
 test.describe('installed-bundles index', () => {

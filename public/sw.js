@@ -1,52 +1,58 @@
 // psa-web service worker: the app shell only, so the app starts with no network after the first visit.
-// - Precaches index.html and the build's hashed assets (JS, CSS, the ORT wasm), listed by the build in
-//   sw-shell.json (vite.config.ts, plugin psa-sw-shell). The cache name carries the build's hash.
-// - Never caches model bytes (/models/, stored bundles live in OPFS, which this worker never touches), test fixtures
-//   (/__fixtures/), other origins, ranged requests or anything but GET.
-// - On activation it deletes only its own older shell caches ("psa-shell-…"): an app update never drops stored
-//   bundles, and caches of other code are left alone.
+// - The build (scripts/build/sw-shell.ts) writes the shell list into this file in place of the placeholder below:
+//   index.html, the app's chunks, CSS, worker scripts, onnxruntime-web's .mjs/.wasm and the built-in demo bundle,
+//   with a content version. A new build with a changed shell therefore changes these bytes, which is what makes the
+//   browser install the new worker. Unbuilt (the dev server's copy) the list is null and installing fails on purpose.
+// - Answers only requests for those exact URLs; everything else (downloaded bundles, which live in OPFS, other
+//   origins, test fixtures, ranged requests) goes to the network untouched.
+// - Cached responses keep the server's headers, including COOP/COEP: a page or worker served from here stays
+//   cross-origin isolated (SharedArrayBuffer for ORT's WASM threads).
+// - Activation deletes only older "psa-shell-…" caches; stored bundles (OPFS, IndexedDB) are never touched.
+const SHELL = /*__PSA_SHELL__*/ null;
 const PREFIX = 'psa-shell-';
-const BASE = new URL('./', self.location.href).pathname;
-
-async function shellList() {
-  const res = await fetch(`${BASE}sw-shell.json`, { cache: 'no-store' });
-  if (!res.ok) throw new Error(`sw-shell.json: HTTP ${res.status}`);
-  return res.json();
-}
+const BASE = new URL('./', self.location.href).href;
+const CACHE = SHELL ? PREFIX + SHELL.version : undefined;
+/** URL of a listed file: index.html is fetched as the base URL, which is what a navigation asks for. */
+const urlOf = (file) => (file === 'index.html' ? BASE : new URL(file, BASE).href);
+const SHELL_URLS = new Set(SHELL ? SHELL.files.map(urlOf) : []);
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const shell = await shellList();
-    const cache = await caches.open(PREFIX + shell.version);
-    await cache.addAll([BASE, ...shell.files.map((f) => BASE + f)]);
+    if (!SHELL) throw new Error('sw.js was not built: no shell list (the dev server does not use the offline shell)');
+    const cache = await caches.open(CACHE);
+    // 'no-cache': revalidate with the server, so an update never precaches a stale copy from the HTTP cache.
+    await cache.addAll(SHELL.files.map((f) => new Request(urlOf(f), { cache: 'no-cache' })));
     await self.skipWaiting();
   })());
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    const shell = await shellList().catch(() => undefined);
-    if (shell) {
-      for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== PREFIX + shell.version) await caches.delete(name);
-    }
+    for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
     await self.clients.claim();
   })());
 });
 
-function isShell(url, req) {
-  if (req.method !== 'GET' || url.origin !== self.location.origin || req.headers.has('range')) return false;
-  const p = url.pathname.slice(BASE.length - 1);
-  return !p.startsWith('/models/') && !p.startsWith('/__fixtures/') && p !== '/sw-shell.json';
+/** The cached copy of a shell URL. ignoreVary: servers send `Vary: Origin` (vite preview does) and module scripts
+ * are requested with an Origin header the precache request did not have; each URL is stored once, so no ambiguity. */
+async function cached(url) {
+  const cache = await caches.open(CACHE);
+  return cache.match(url, { ignoreVary: true, ignoreSearch: false });
 }
 
 self.addEventListener('fetch', (event) => {
   const req = event.request;
+  if (!CACHE || req.method !== 'GET' || req.headers.has('range')) return;
   const url = new URL(req.url);
-  if (!isShell(url, req)) return;
   if (req.mode === 'navigate') {
-    // Network first, so an online visit gets the newest page; offline, the cached shell.
-    event.respondWith(fetch(req).catch(async () => (await caches.match(req, { ignoreSearch: true })) ?? (await caches.match(BASE)) ?? Response.error()));
+    if (url.origin !== self.location.origin || !url.href.startsWith(BASE)) return;
+    if (url.pathname.startsWith(new URL('models/', BASE).pathname)) return;
+    // Network first, so an online visit gets the newest page (and the assets it names); offline, the cached page.
+    event.respondWith(fetch(req).catch(async (e) => (await cached(BASE)) ?? Promise.reject(e)));
     return;
   }
-  event.respondWith(caches.match(req).then((hit) => hit ?? fetch(req)));
+  url.search = '';
+  url.hash = '';
+  if (!SHELL_URLS.has(url.href)) return;
+  event.respondWith(cached(url.href).then((hit) => hit ?? fetch(req)));
 });
