@@ -1,87 +1,250 @@
-// Opt-in measurement of bundle downloads (see the test's comment); kept apart from e2e/bundles.spec.ts because it
-// launches Chromium with memory-measurement flags.
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Opt-in measurement (PSA_MEASURE_BUNDLES=1) of a bundle download into OPFS and its loading from OPFS, at two sizes
+// of one model's external data (20 MB and 200 MB), so memory that grows with the file shows as a difference:
+// - the bundle is the demo with its user projection swapped for a synthetic one whose two MatMul weights (16×K and
+//   K×32, K sized to the asked bytes) live in one external-data file: a valid model the engine really loads, with the
+//   demo's PSA contract (user_embeds [b,16] → user_tokens [b,1,32]);
+// - memory is sampled every ~250 ms: the page's V8 heap over CDP (Runtime.getHeapUsage gives the used heap and the
+//   ArrayBuffer backing stores apart: bytes read into an ArrayBuffer are not "JS heap" to V8, but they are memory),
+//   and the resident set of the browser's renderer processes (the page with its download and engine workers, and the
+//   WASM memory ORT copies the weights into) and GPU process, from /proc;
+// - throughput: the bundle's bytes over the in-app download time, against curl fetching the big file from the same
+//   local server (to /dev/null, and to a file on disk).
+// Numbers go to .tmp/measurements.json and the log; nothing is asserted beyond the download finishing, the stored
+// file having the right hash and the engine loading the bundle.
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type CDPSession, type Page } from '@playwright/test';
+import { GraphBuilder, onnx, encodeModel } from '../scripts/models/onnx-builder';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { ROOT, SLOW } from './helpers';
+import { ROOT, SLOW, record } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
-const manifest = JSON.parse(readFileSync(path.join(DEMO, 'manifest.json'), 'utf8')) as BundleManifest;
+const MB = 1e6;
+
+test.skip(process.env.PSA_MEASURE_BUNDLES !== '1', 'set PSA_MEASURE_BUNDLES=1 to measure');
+test.describe.configure({ mode: 'serial' });
+
 let server: RunningServer | undefined;
 test.afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-async function openApp(page: Page) {
-  await page.goto('/');
-  await expect(page.getByTestId('bundle.panel')).toBeVisible();
-}
-async function download(page: Page, url: string) {
-  await page.getByTestId('bundle.url').fill(url);
-  await page.getByTestId('bundle.download').click();
-}
-const item = (page: Page, key: string) => page.locator(`[data-testid="bundle.item"][data-key="${key}"]`);
 
-// Opt-in measurement (PSA_MEASURE_BUNDLES=1): peak memory of the page + its workers while a bundle with a 200 MB
-// file downloads into OPFS, and throughput against curl on the same file from the same server. Numbers go to
-// .tmp/measurements.json; nothing is asserted beyond the download finishing with the right hash.
-test.skip(process.env.PSA_MEASURE_BUNDLES !== '1', 'set PSA_MEASURE_BUNDLES=1 to measure');
-test.use({ launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--enable-blink-features=ForceEagerMeasureMemory', '--enable-precise-memory-info', '--disable-quic'] } });
-
-test('200 MB file: peak memory while downloading, throughput vs curl', async ({ page }) => {
-  const { execFileSync } = await import('node:child_process');
-  const { writeFileSync, openSync, writeSync, closeSync } = await import('node:fs');
-  const { record } = await import('./helpers');
-  const dir = mkdtempSync(path.join(tmpdir(), 'psa-200mb-'));
-  try {
-    cpSync(DEMO, dir, { recursive: true });
-    const SIZE = 200 * 1024 * 1024;
-    const fd = openSync(path.join(dir, 'big.bin'), 'w');
-    const h = createHash('sha256');
-    const chunk = Buffer.alloc(4 * 1024 * 1024);
-    for (let i = 0; i < SIZE / chunk.length; i++) {
-      for (let j = 0; j < chunk.length; j += 4096) chunk.writeUInt32LE((i * 7919 + j) >>> 0, j);
-      writeSync(fd, chunk);
-      h.update(chunk);
+/**
+ * Writes user_projection/model.onnx + model.onnx_data: user_embeds [b,E] · W1 [E,K] · W2 [K,H] → [b,1,H], both
+ * weights in the external file (W2 at a 4 KiB-aligned offset), K chosen so the file holds about `bytes`.
+ * Returns the two files' sizes and SHA-256.
+ */
+function writeBigProjection(dir: string, bytes: number, E: number, H: number) {
+  const K = Math.floor(bytes / 4 / (E + H));
+  const w1Len = E * K * 4;
+  const w2Off = Math.ceil(w1Len / 4096) * 4096;
+  const w2Len = K * H * 4;
+  const dataPath = path.join(dir, 'model.onnx_data');
+  const fd = openSync(dataPath, 'w');
+  const h = createHash('sha256');
+  // Small weights (|w| ≤ 1/sqrt(K)) from a cheap LCG, written in 4 MB slices: never the whole file in memory here.
+  const scale = 1 / Math.sqrt(K);
+  let seed = 12345;
+  const put = (n: number) => {
+    const slice = new Float32Array(1 << 20);
+    for (let left = n; left > 0; ) {
+      const m = Math.min(left, slice.length);
+      for (let i = 0; i < m; i++) {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        slice[i] = ((seed / 2 ** 32) * 2 - 1) * scale;
+      }
+      const b = Buffer.from(slice.buffer, 0, m * 4);
+      writeSync(fd, b);
+      h.update(b);
+      left -= m;
     }
-    closeSync(fd);
-    const m = { ...manifest, version: `${manifest.version}-big`, files: [...manifest.files, { path: 'big.bin', bytes: SIZE, sha256: h.digest('hex') }] };
-    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
-    server = await serveBundle({ dir });
-    const curl = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{speed_download} %{time_total}', `${server.url}big.bin`], { encoding: 'utf8' }).split(' ').map(Number);
-
-    await openApp(page);
-    await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
-    const sample = () => page.evaluate(async () => {
-      const perf = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }>; memory?: { usedJSHeapSize: number } };
-      const all = perf.measureUserAgentSpecificMemory ? (await perf.measureUserAgentSpecificMemory()).bytes : -1;
-      return { all, heap: perf.memory?.usedJSHeapSize ?? -1 };
+  };
+  put(E * K);
+  const pad = Buffer.alloc(w2Off - w1Len);
+  writeSync(fd, pad);
+  h.update(pad);
+  put(K * H);
+  closeSync(fd);
+  const external = (name: string, dims: number[], offset: number, length: number) =>
+    onnx.TensorProto.create({
+      name, dims, dataType: onnx.TensorProto.DataType.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        onnx.StringStringEntryProto.create({ key: 'location', value: 'model.onnx_data' }),
+        onnx.StringStringEntryProto.create({ key: 'offset', value: String(offset) }),
+        onnx.StringStringEntryProto.create({ key: 'length', value: String(length) }),
+      ],
     });
-    const before = await sample();
-    let peak = before;
-    const t0 = Date.now();
-    await download(page, server.url);
-    const key = `${m.id}@${m.version}`;
-    while ((await item(page, key).getAttribute('data-status').catch(() => null)) !== 'complete') {
-      const s = await sample();
-      peak = { all: Math.max(peak.all, s.all), heap: Math.max(peak.heap, s.heap) };
-      await page.waitForTimeout(200);
-    }
-    const secs = (Date.now() - t0) / 1000;
-    const total = m.files.filter((f) => f.path !== 'unet/model.int8.onnx').reduce((n, f) => n + f.bytes!, 0);
-    const result = {
-      fileMB: SIZE / 1e6,
-      memoryBeforeMB: before.all / 1e6, memoryPeakMB: peak.all / 1e6,
-      pageHeapBeforeMB: before.heap / 1e6, pageHeapPeakMB: peak.heap / 1e6,
-      browserMBps: total / 1e6 / secs, curlMBps: curl[0] / 1e6,
-    };
-    console.log('BUNDLE MEASURE', JSON.stringify(result));
-    record('bundles.download200MB', result);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const g = new GraphBuilder('big_user_projection');
+  const x = g.input('user_embeds', 'float32', ['batch', E]);
+  const a = g.op('MatMul', [x, 'w1']);
+  const y = g.op('MatMul', [a, 'w2']);
+  const out = g.op('Reshape', [y, g.i64([-1, 1, H])]);
+  g.output(out, 'user_tokens', 'float32', ['batch', 1, H]);
+  const m = g.model('synthetic user projection with external weights (bundles-measure.spec)');
+  m.graph!.initializer!.push(external('w1', [E, K], 0, w1Len), external('w2', [K, H], w2Off, w2Len));
+  const model = encodeModel(m);
+  writeFileSync(path.join(dir, 'model.onnx'), model);
+  return {
+    model: { bytes: model.length, sha256: createHash('sha256').update(model).digest('hex') },
+    data: { bytes: w2Off + w2Len, sha256: h.digest('hex') },
+  };
+}
+
+/** The demo bundle with the big user projection, as a new version (its own OPFS folder). */
+function makeBundle(bytes: number): { dir: string; manifest: BundleManifest; dataBytes: number } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psa-measure-'));
+  cpSync(DEMO, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as BundleManifest;
+  const E = manifest.psa!.embeddingSize;
+  const H = 32; // the demo U-Net's cross-attention width (encoder_hidden_states [b, 78, 32])
+  const f = writeBigProjection(path.join(dir, 'user_projection'), bytes, E, H);
+  const modelRef = { path: 'user_projection/model.onnx', ...f.model };
+  const dataRef = { path: 'user_projection/model.onnx_data', ...f.data };
+  manifest.version = `${manifest.version}-measure${Math.round(bytes / MB)}`;
+  manifest.files = [...manifest.files.filter((x) => x.path !== modelRef.path), modelRef, dataRef];
+  manifest.components.user_projection = { variants: { fp32: { ...modelRef, externalData: [dataRef] } } };
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return { dir, manifest, dataBytes: f.data.bytes };
+}
+
+interface Heap { used: number; backing: number }
+/**
+ * The page's V8 heap over CDP (Runtime.getHeapUsage: used heap, and ArrayBuffer backing stores apart). Workers are
+ * covered by the renderer's resident set (they run in the page's renderer process, with ORT's WASM memory): an
+ * earlier version attached to each worker with non-flattened Target.setAutoAttach next to Playwright's own session,
+ * and the page stopped answering Playwright's locator queries (a 15-minute timeout with the app visibly loaded).
+ */
+async function heapProbe(page: Page) {
+  const cdp: CDPSession = await page.context().newCDPSession(page);
+  return {
+    async sample(): Promise<{ page: Heap }> {
+      const u = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; backingStorageSize?: number };
+      return { page: { used: u.usedSize, backing: u.backingStorageSize ?? 0 } };
+    },
+  };
+}
+
+/** Resident set (bytes) of this test's Chromium renderer and GPU processes (descendants of this process). */
+function chromiumRss(): { renderer: number; gpu: number } {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
   }
-});
+  const mine = (pid: number) => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
+    return false;
+  };
+  const out = { renderer: 0, gpu: 0 };
+  for (const pid of parent.keys()) {
+    if (!mine(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const kind = cmd.includes('--type=renderer') ? 'renderer' : cmd.includes('--type=gpu-process') ? 'gpu' : undefined;
+      if (!kind) continue;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (rss) out[kind] += Number(rss[1]) * 1024;
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+interface Peak { pageUsed: number; pageBacking: number; renderer: number; gpu: number }
+const zero = (): Peak => ({ pageUsed: 0, pageBacking: 0, renderer: 0, gpu: 0 });
+const mbOf = (p: Peak) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10]));
+
+for (const sizeMB of [20, 200]) {
+  test(`${sizeMB} MB external data: memory while downloading and loading from OPFS, throughput vs curl`, async ({ page }) => {
+    const { dir, manifest, dataBytes } = makeBundle(sizeMB * MB);
+    try {
+      server = await serveBundle({ dir });
+      const bigUrl = `${server.url}user_projection/model.onnx_data`;
+      // Asynchronously: the server runs in this very process, so a blocking exec would starve it.
+      const curl = async (out: string) => (await promisify(execFile)('curl', ['-s', '-o', out, '-w', '%{speed_download}', bigUrl], { encoding: 'utf8' })).stdout;
+      const curlNull = await curl('/dev/null');
+      const tmpFile = path.join(dir, 'curl.out');
+      const curlFile = await curl(tmpFile);
+      rmSync(tmpFile);
+
+      await page.goto('/');
+      await expect(page.getByTestId('bundle.panel')).toBeVisible();
+      await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+      const probe = await heapProbe(page);
+      const baseline = { ...(await probe.sample()), rss: chromiumRss() };
+      const key = `${manifest.id}@${manifest.version}`;
+      const item = page.locator(`[data-testid="bundle.item"][data-key="${key}"]`);
+      const phases = { download: zero(), load: zero() };
+      let phase: keyof typeof phases = 'download';
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const s = await probe.sample().catch(() => undefined);
+          const rss = chromiumRss();
+          if (s) {
+            const p = phases[phase];
+            p.pageUsed = Math.max(p.pageUsed, s.page.used);
+            p.pageBacking = Math.max(p.pageBacking, s.page.backing);
+          }
+          phases[phase].renderer = Math.max(phases[phase].renderer, rss.renderer);
+          phases[phase].gpu = Math.max(phases[phase].gpu, rss.gpu);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+
+      const t0 = Date.now();
+      await page.getByTestId('bundle.url').fill(server.url);
+      await page.getByTestId('bundle.download').click();
+      // Finished, or failed: an error ends the wait at once with its message.
+      await expect(item.and(page.locator('[data-status="complete"]')).or(page.getByTestId('bundle.error'))).toBeVisible({ timeout: SLOW });
+      expect(await page.getByTestId('bundle.error').count(), (await page.getByTestId('bundle.error').textContent().catch(() => '')) ?? '').toBe(0);
+      const downloadSecs = (Date.now() - t0) / 1000;
+      phase = 'load';
+      const t1 = Date.now();
+      // A finished download is put to use at once: the engine loads it from OPFS.
+      const loaded = page.getByTestId('bundle.name').filter({ hasText: `v${manifest.version}` });
+      const failed = page.locator('[data-testid="engine.status"][data-status="error"]');
+      await expect(loaded.or(failed).first()).toBeVisible({ timeout: SLOW });
+      await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
+      const loadSecs = (Date.now() - t1) / 1000;
+      sampling = false;
+      await sampler;
+      const after = { ...(await probe.sample()), rss: chromiumRss() };
+
+      const stored = await page.evaluate(async ({ key }) => {
+        let d = await navigator.storage.getDirectory();
+        for (const part of ['bundles', key, 'user_projection']) d = await d.getDirectoryHandle(part);
+        const f = await (await d.getFileHandle('model.onnx_data')).getFile();
+        return { size: f.size };
+      }, { key });
+      expect(stored.size).toBe(dataBytes);
+
+      const total = manifest.files.filter((f) => f.path !== 'unet/model.int8.onnx').reduce((n, f) => n + f.bytes!, 0);
+      const sum = (s: { page: Heap }) => ({ pageUsed: s.page.used, pageBacking: s.page.backing });
+      const result = {
+        externalDataMB: dataBytes / MB,
+        bundleMB: total / MB,
+        downloadSecs, loadSecs,
+        appMBps: total / MB / downloadSecs,
+        curlToNullMBps: Number(curlNull) / MB,
+        curlToFileMBps: Number(curlFile) / MB,
+        baselineMB: mbOf({ ...zero(), ...sum(baseline), renderer: baseline.rss.renderer, gpu: baseline.rss.gpu }),
+        peakDownloadMB: mbOf(phases.download),
+        peakLoadMB: mbOf(phases.load),
+        afterLoadMB: mbOf({ ...zero(), ...sum(after), renderer: after.rss.renderer, gpu: after.rss.gpu }),
+      };
+      console.log(`BUNDLE MEASURE ${sizeMB}MB`, JSON.stringify(result, null, 1));
+      record(`bundles.measure${sizeMB}MB`, result);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

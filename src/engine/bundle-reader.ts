@@ -11,6 +11,16 @@ export interface BundleReader {
   bytes(path: string, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array>;
   /** True when the file exists. */
   exists(path: string): Promise<boolean>;
+  /**
+   * Bytes of an external-data file for ORT's `externalData`, where the reader can hand them over without reading the
+   * whole file into memory first (OPFS in a worker: bundles/ranged-bytes.ts). Absent → use `bytes`.
+   */
+  externalBytes?(path: string, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array>;
+}
+
+/** External data as the reader best hands it to ORT (read per initializer from OPFS; whole files elsewhere). */
+export function externalBytes(reader: BundleReader, path: string, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array> {
+  return reader.externalBytes ? reader.externalBytes(path, onProgress) : reader.bytes(path, onProgress);
 }
 
 export async function readText(r: BundleReader, path: string): Promise<string> {

@@ -5,7 +5,7 @@
 import type { ModelFile, Variant } from '../shared/bundle';
 import { CLIP_MAX_LENGTH, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
-import type { BundleReader } from './bundle-reader';
+import { externalBytes, type BundleReader } from './bundle-reader';
 import type { ResolvedBundle } from './bundle-resolve';
 import { lazyImageChecker, type LazyImageChecker } from './image-check';
 import { loadClipTokenizer, type ClipTokenizer } from './clip-tokenizer';
@@ -98,7 +98,7 @@ export async function loadModels(
     variants[role] = chosen.variant;
     const bytes = await reader.bytes(chosen.file.path, (l, t) => opts.onProgress?.(chosen.file.path, l, t));
     const externalData = chosen.file.externalData
-      ? await Promise.all(chosen.file.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await reader.bytes(x.path, (l, t) => opts.onProgress?.(x.path, l, t)) })))
+      ? await Promise.all(chosen.file.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await externalBytes(reader, x.path, (l, t) => opts.onProgress?.(x.path, l, t)) })))
       : undefined;
     const s = await createSession(rt, bytes, { file: chosen.file.path, role, gpuOutputs, externalData, staticDims: bundle.staticDims?.[role] });
     sessions.push(s);

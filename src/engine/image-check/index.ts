@@ -11,7 +11,7 @@
 import type { ModelFile, Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { GenerateParams, GenerateResult } from '../../shared/types';
-import { readJson, type BundleReader } from '../bundle-reader';
+import { externalBytes, readJson, type BundleReader } from '../bundle-reader';
 import type { ResolvedBundle } from '../bundle-resolve';
 import type { InferenceSession } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
@@ -56,7 +56,7 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
   const original = await reader.bytes(file);
   const { bytes, concept, special } = withScoreOutputs(original, file);
   const externalData = where.model.externalData
-    ? await Promise.all(where.model.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await reader.bytes(x.path) })))
+    ? await Promise.all(where.model.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await externalBytes(reader, x.path) })))
     : undefined;
   const session: InferenceSession = await createSession(rt, bytes, { file, role: 'safety_checker', externalData, staticDims: where.staticDims });
   const clipType = inputMeta(session, 'clip_input')!.type as Elem;
