@@ -87,16 +87,25 @@ describe('npm run profile -- embed: results', () => {
     expect(relErr(readNpy(await fs.readFile(adult)).data, e.data)).toBeGreaterThan(1e-3);
   });
 
-  it('a PSA-named profile JSON without lists takes them from the policy (= the preset with the same fields)', async () => {
+  it('a PSA-named profile JSON without lists takes them from the policy; with the Child preset\'s lists it equals the preset', async () => {
+    const fields = { Age: 9, Gender: 'male', Religion: 'None', Physical_Condition: 'healthy', Mental_Condition: 'healthy' };
     const file = path.join(tmp, 'nine.json');
-    await fs.writeFile(file, JSON.stringify({ Age: 9, Gender: 'male', Religion: 'None', Physical_Condition: 'healthy', Mental_Condition: 'healthy' }));
+    await fs.writeFile(file, JSON.stringify(fields));
     const out = path.join(tmp, 'nine.npy');
     const r = embed(['--encoder', ENCODER, '--profile', file, '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
+    // PSA's own suggestion for a healthy 9-year-old (user 432's labels).
     expect(summary.fields.Banned_Categories).toEqual(['Hate', 'Self-Harm', 'Sexuality', 'Shocking', 'Violence']);
     const preset = path.join(tmp, 'preset.npy');
     expect(embed(['--encoder', ENCODER, '--profile', 'child', '--out', preset]).code).toBe(0);
+    // The Child preset also bans Harassment and Propaganda (parent choices), so its text and embedding differ…
+    expect(relErr(readNpy(await fs.readFile(out)).data, readNpy(await fs.readFile(preset)).data)).toBeGreaterThan(1e-4);
+    // …and the same fields with those lists given explicitly reproduce it exactly.
+    const all = ['Harassment', 'Hate', 'Propaganda', 'Self-Harm', 'Sexuality', 'Shocking', 'Violence'];
+    await fs.writeFile(file, JSON.stringify({ ...fields, Banned_Categories: all }));
+    const r1 = embed(['--encoder', ENCODER, '--profile', file, '--out', out, '--json']);
+    expect(JSON.parse(r1.stdout).fields.Banned_Categories).toEqual(all);
     expect(Array.from(readNpy(await fs.readFile(out)).data)).toEqual(Array.from(readNpy(await fs.readFile(preset)).data));
     // Explicit lists change the text and so the embedding.
     await fs.writeFile(file, JSON.stringify({ Age: 9, Gender: 'male', Religion: 'None', Physical_Condition: 'healthy', Mental_Condition: 'healthy', Banned_Categories: ['Violence'] }));
