@@ -73,7 +73,7 @@ export class Engine {
         defaultSize: bundle.image,
         defaultScheduler: bundle.defaultScheduler,
         hiddenSize: models.io.hidden,
-        ...(encoder ? { profileEncoder: { id: encoder.id, template: encoder.template } } : {}),
+        ...(encoder ? { profileEncoder: { id: encoder.id, template: encoder.template, ...(encoder.removed ? { removed: true } : {}) } } : {}),
       };
       this.loaded = { options, info };
       return info;
@@ -110,6 +110,9 @@ export class Engine {
     if (this.running || this.loading) throw new AppError('BUSY', 'another request is running; wait for it or cancel it');
     if (!this.models || !this.rt) throw new AppError('NOT_LOADED', 'no model bundle is loaded');
     if (!this.encoder && !opts.encoderUrl) throw new AppError('INVALID_REQUEST', `the loaded bundle (${this.loaded?.info.name ?? 'unknown'}) has no profile encoder`);
+    if (!opts.encoderUrl && this.encoder!.removed) {
+      throw new AppError('MODEL_FILE_MISSING', `the profile encoder of ${this.loaded?.info.name ?? 'the loaded bundle'} was removed to save space; download the bundle again to compute new profile embeddings`);
+    }
     const rt = this.rt;
     const controller = new AbortController();
     this.running = { id, controller };

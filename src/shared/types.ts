@@ -191,5 +191,6 @@ export interface LoadedBundleInfo {
    * chat template; `template` is the bundle's embedding template text (PSA's get_embeds.txt unless the bundle ships
    * another). Absent when the bundle has no profile encoder.
    */
-  profileEncoder?: { id: string; template: string };
+  /** `removed`: the user deleted the encoder's files to save space (cached embeddings still apply; new ones cannot be computed). */
+  profileEncoder?: { id: string; template: string; removed?: boolean };
 }

@@ -28,6 +28,11 @@ export interface BundlesSlice {
   pauseInstall(): Promise<void>;
   cancelInstall(): Promise<void>;
   removeBundle(key: string): Promise<void>;
+  /**
+   * Deletes only the profile encoder's files of a stored bundle (cached profile embeddings stay, and still apply);
+   * the bundle in use is reloaded so the engine knows the encoder is gone.
+   */
+  removeEncoder(key: string): Promise<void>;
   useStoredBundle(key: string): Promise<void>;
   useDemoBundle(): Promise<void>;
   importFolder(name: string, files: { path: string; file: File }[]): Promise<void>;
@@ -140,6 +145,18 @@ export const createBundlesSlice: StateCreator<BundlesSlice & EngineSlice, [], []
       }
       await bundlesClient().remove(key);
       set({ bundleNotice: `${key} was removed from this device.` });
+    } catch (e) {
+      set({ bundleError: toErrorInfo(e) });
+    }
+    await get().refreshBundles();
+  },
+
+  async removeEncoder(key) {
+    set({ bundleError: undefined, bundleNotice: undefined });
+    try {
+      const b = await bundlesClient().removeEncoder(key);
+      if (get().activeBundleKey === key) await get().startEngine(`opfs:bundles/${key}/`);
+      set({ bundleNotice: `The profile encoder of ${b.name} was removed; saved profile embeddings are kept.` });
     } catch (e) {
       set({ bundleError: toErrorInfo(e) });
     }

@@ -3,7 +3,7 @@
 // action that needs the parent checks the stored lock itself (a stale screen or a second tab cannot skip it).
 // Generation for the active profile also lives here, because it must wait for that profile's embedding.
 import type { StateCreator } from 'zustand';
-import { toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
+import { AppError, toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
 import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '../shared/profile';
 import type { GenerateParams } from '../shared/types';
 import type { EngineSlice } from './engine-slice';
@@ -50,7 +50,11 @@ export interface LockState {
   failures: number;
 }
 
-export type EmbeddingStatus = 'none' | 'unsupported' | 'computing' | 'ready' | 'error';
+/**
+ * 'encoder-removed': the profile needs a new embedding but the bundle's profile encoder files were removed to save
+ * space (cached embeddings still apply). Generation for it is refused, like an error: never the zero embedding.
+ */
+export type EmbeddingStatus = 'none' | 'unsupported' | 'computing' | 'ready' | 'error' | 'encoder-removed';
 
 export interface EmbeddingState {
   status: EmbeddingStatus;
@@ -417,6 +421,11 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           if (cached) {
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: cached, fromCache: true } });
             return cached;
+          }
+          if (encoder.removed) {
+            // Nothing to compute with: say so, and refuse (the caller must not fall back to no personalization).
+            if (wanted === key) set({ embedding: { status: 'encoder-removed', profileId: profile.id, key } });
+            throw new AppError('MODEL_FILE_MISSING', 'this profile needs a new embedding, but the profile encoder was removed to save space');
           }
           if (wanted === key) set({ embedding: { status: 'computing', profileId: profile.id, key } });
           const onProgress = (progress: EmbedProgress) => {

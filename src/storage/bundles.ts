@@ -38,6 +38,11 @@ export interface BundleFileRecord {
   actualSha256?: string;
   /** Hash failures so far (the file is fetched again after each). */
   corruptCount?: number;
+  /**
+   * Deleted on purpose to save space (the profile encoder's files, see engine/bundles/store.ts removeEncoder): not
+   * done and offset 0, so a resume fetches it again, yet the bundle stays 'complete' — generation does not need it.
+   */
+  removed?: boolean;
 }
 
 /** What a partial bundle is doing: downloading (or was, when the tab closed), paused, failed, or an import awaiting its check. */
@@ -117,7 +122,7 @@ export function checkBundleRecord(r: unknown): string[] {
       if (!Number.isSafeInteger(f?.offset) || f.offset < 0) p.push(`files[${i}].offset must be a byte count`);
       if (typeof f?.done !== 'boolean') p.push(`files[${i}].done must be true or false`);
     });
-    if (x.state === 'complete' && x.files.some((f) => !f?.done)) p.push('a complete bundle has a file that is not done');
+    if (x.state === 'complete' && x.files.some((f) => !f?.done && !f?.removed)) p.push('a complete bundle has a file that is not done');
   }
   if (typeof x.final?.path !== 'string' || typeof x.final?.text !== 'string') p.push('final must hold the path and text of the bundle description');
   if (typeof x.createdAt !== 'number') p.push('createdAt must be a time (ms)');

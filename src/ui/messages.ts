@@ -91,3 +91,7 @@ export function describeLogError(e: { code: LogErrorCode; retryAt?: number; deta
   const wait = e.retryAt && e.retryAt > now ? ` Try again in ${formatWait(e.retryAt - now)}.` : '';
   return `${LOG_ERROR_TEXT[e.code]}${wait}`;
 }
+
+// A profile whose new embedding needs the profile encoder after the user removed it (Models panel).
+export const ENCODER_REMOVED_TEXT =
+  'This profile needs the profile encoder, which was removed to save space. Download the bundle again to compute it.';

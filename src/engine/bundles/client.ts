@@ -80,6 +80,11 @@ export class BundlesClient {
     await this.request({ type: 'remove', key });
   }
 
+  /** Deletes only the profile encoder's files of a complete bundle; returns the bundle as it is now. */
+  async removeEncoder(key: string): Promise<StoredBundle> {
+    return (await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'remove-encoder', key })).bundle;
+  }
+
   async list(): Promise<StoredBundle[]> {
     return (await this.request<Extract<BundlesEvent, { type: 'list' }>>({ type: 'list' })).bundles;
   }

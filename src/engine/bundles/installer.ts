@@ -17,7 +17,7 @@ import { bundleKey, loadUrlOf, type FileProgress, type InstallProgress, type Sto
 import {
   backoffMs, fromBase64, newFileState, rangeHeaders, readAnswer, resumePoint, SpeedMeter, toBase64, type FileState,
 } from './resume';
-import type { BundleStore, FileSink, InstallState } from './store';
+import { encoderPaths, type BundleStore, type FileSink, type InstallState } from './store';
 import { bundleSizes } from '../../storage/bundles';
 
 export interface DeviceChoice {
@@ -125,7 +125,11 @@ export class Installer {
     const key = bundleKey(m.id, m.version);
     const prior = await this.known(key);
     // Same id@version already stored (partly or whole): continue it; If-Range catches a host whose copy changed.
-    if (prior) return { ...prior, source };
+    if (prior) {
+      // A complete bundle whose profile encoder the user removed: "download again" fetches just those files (not done).
+      const refetch = prior.status === 'complete' && prior.files.some((f) => f.removed);
+      return { ...prior, source, ...(refetch ? { status: 'paused' as const } : {}) };
+    }
     let chosen;
     try {
       chosen = chooseVariants(m, device.order, device.features);
@@ -323,7 +327,7 @@ export class Installer {
     return {
       key: state.key, id: state.id, version: state.version, name: state.name, source: state.source, layout: state.layout,
       state: state.status === 'complete' ? 'complete' : 'partial', status: state.status, bytes, totalBytes, fileCount: state.files.length, files, variants: state.variants, licenseName: state.licenseName,
-      loadUrl: loadUrlOf(state.key), installedAt: state.installedAt,
+      loadUrl: loadUrlOf(state.key), installedAt: state.installedAt, ...encoderSummary(state),
     };
   }
 
@@ -366,6 +370,7 @@ export class Installer {
           } else {
             result = 'done';
             f.done = true;
+            delete f.removed;
             f.actualSha256 = got;
             f.hashState = undefined;
           }
@@ -459,4 +464,12 @@ export class Installer {
     if (total !== undefined && offset < total) return { kind: 'retry', reason: `${f.path} ended at ${offset} of ${total} bytes` };
     return { kind: 'complete' };
   }
+}
+
+/** The profile encoder's share of a bundle (for the Models panel's "Remove profile encoder"). */
+function encoderSummary(state: InstallState): { encoder?: StoredBundle['encoder'] } {
+  const paths = encoderPaths(state);
+  const mine = state.files.filter((f) => paths.has(f.path));
+  if (!mine.length) return {};
+  return { encoder: { bytes: mine.reduce((n, f) => n + (f.bytes ?? f.serverBytes ?? 0), 0), removed: mine.some((f) => f.removed) } };
 }

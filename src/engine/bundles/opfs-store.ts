@@ -81,6 +81,17 @@ export class OpfsStore extends IndexedBundleStore {
     }
   }
 
+  protected async removePaths(key: string, paths: readonly string[]): Promise<void> {
+    for (const path of paths) {
+      try {
+        const { dir, name } = await folderOf(key, path, false);
+        await dir.removeEntry(name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+
   async estimate(): Promise<{ usage: number; quota: number }> {
     const e = await navigator.storage.estimate();
     return { usage: e.usage ?? 0, quota: e.quota ?? 0 };

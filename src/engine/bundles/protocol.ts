@@ -58,6 +58,8 @@ export interface StoredBundle {
   licenseName?: string;
   /** URL the engine loads it from (`opfs:bundles/<key>/`). */
   loadUrl: string;
+  /** Its profile encoder's own files (absent when it has none): their size, and whether the user removed them. */
+  encoder?: { bytes: number; removed: boolean };
   installedAt?: number;
 }
 
@@ -75,6 +77,8 @@ export type BundlesRequest =
   | { type: 'cancel'; id: string; key: string }
   | { type: 'list'; id: string }
   | { type: 'remove'; id: string; key: string }
+  /** Deletes only the profile encoder's files of a complete bundle (cached embeddings are elsewhere and stay). */
+  | { type: 'remove-encoder'; id: string; key: string }
   /** Import: files of a folder picked by the user; each is copied into storage before the check. */
   | { type: 'import'; id: string; name: string; files: { path: string; file: File }[] }
   /** An import passed the engine's contract check: mark it installed. */

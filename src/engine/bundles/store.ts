@@ -6,7 +6,8 @@
 import type { InstallStatus } from './protocol';
 import type { FileState } from './resume';
 import type { ErrorInfo } from '../../shared/errors';
-import type { Variant } from '../../shared/bundle';
+import type { BundleManifest, ModelFile, Variant } from '../../shared/bundle';
+import { AppError } from '../../shared/errors';
 import type { ModelRole } from '../../shared/contract';
 import {
   getBundleRecord, listBundleRecords, putBundleRecord, removeBundleRecord, type BundleRecord, type BundleSourceRecord,
@@ -73,6 +74,8 @@ export interface BundleStore {
   listStates(): Promise<InstallState[]>;
   /** Deletes the bundle's folder, then its record — only that key's. */
   removeBundle(key: string): Promise<void>;
+  /** Deletes only the profile encoder's files of a complete bundle and marks them removed in its record. */
+  removeEncoder(key: string): Promise<InstallState>;
   estimate(): Promise<{ usage: number; quota: number }>;
 }
 
@@ -84,6 +87,8 @@ export abstract class IndexedBundleStore implements BundleStore {
   abstract estimate(): Promise<{ usage: number; quota: number }>;
   /** Deletes the folder of `key` and nothing else (absent is fine). */
   protected abstract removeFiles(key: string): Promise<void>;
+  /** Deletes these files of `key`'s folder and nothing else (absent ones are fine). */
+  protected abstract removePaths(key: string, paths: readonly string[]): Promise<void>;
 
   async readState(key: string): Promise<InstallState | undefined> {
     const r = await getBundleRecord(key);
@@ -101,6 +106,54 @@ export abstract class IndexedBundleStore implements BundleStore {
     await this.removeFiles(key);
     await removeBundleRecord(key);
   }
+  async removeEncoder(key: string): Promise<InstallState> {
+    const state = await this.readState(key);
+    if (!state) throw new AppError('BUNDLE_NOT_FOUND', `${key} is not stored on this device`);
+    if (state.status !== 'complete') throw new AppError('INVALID_REQUEST', `${state.name} is not completely installed; finish or remove it first`);
+    const paths = encoderPaths(state);
+    if (!paths.size) throw new AppError('INVALID_REQUEST', `${state.name} has no profile encoder to remove`);
+    // The app identifies the encoder (and so finds cached embeddings) by the manifest's sha256s of these files; one
+    // without a sha256 would have to be read to be identified, so it cannot be removed.
+    const unhashed = [...paths].filter(([, sha]) => !sha).map(([p]) => p);
+    if (unhashed.length) throw new AppError('INVALID_REQUEST', `${state.name}'s manifest gives no sha256 for ${unhashed.join(', ')}: the profile encoder could not be identified without it, so it was not removed`);
+    const mine = state.files.filter((f) => paths.has(f.path));
+    // Record first: were the deletion cut short, the files are marked removed (fetched again on a re-download) rather
+    // than listed as done while missing.
+    for (const f of mine) Object.assign(f, { done: false, offset: 0, removed: true, hashState: undefined, validator: undefined, actualSha256: undefined });
+    await this.writeState(state);
+    await this.removePaths(key, mine.map((f) => f.path));
+    return state;
+  }
+}
+
+/**
+ * The profile encoder's own files in a psa-web bundle, from its stored manifest: every variant of the
+ * `profile_encoder` component with its external data (path → the manifest's sha256), and the layer-group set (encoder_groups.json, the token table,
+ * every group and its external data). The tokenizer stays: it is small and part of the encoder's identity, which the
+ * app still needs to find cached embeddings. Empty for a bundle without an encoder (or an Optimum export).
+ */
+export function encoderPaths(state: Pick<InstallState, 'layout' | 'final'>): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  if (state.layout !== 'manifest') return out;
+  let m: Partial<BundleManifest>;
+  try {
+    m = JSON.parse(state.final.text) as Partial<BundleManifest>;
+  } catch {
+    return out;
+  }
+  const add = (f: ModelFile | undefined) => {
+    if (!f) return;
+    out.set(f.path, f.sha256);
+    for (const x of f.externalData ?? []) out.set(x.path, x.sha256);
+  };
+  for (const f of Object.values(m.components?.profile_encoder?.variants ?? {})) add(f);
+  const eg = m.profileEncoderGroups;
+  if (eg) {
+    add(eg.index);
+    add(eg.table);
+    for (const g of eg.groups ?? []) add(g);
+  }
+  return out;
 }
 
 /** In-memory files (Node tests): sinks over growable buffers; `quota` limits the total bytes like a browser would. */
@@ -148,6 +201,9 @@ export class MemoryStore extends IndexedBundleStore {
   }
   protected async removeFiles(key: string) {
     for (const k of [...this.files.keys()]) if (k.startsWith(`${key}/`)) this.files.delete(k);
+  }
+  protected async removePaths(key: string, paths: readonly string[]) {
+    for (const p of paths) this.files.delete(`${key}/${p}`);
   }
   async estimate() {
     return { usage: this.used(), quota: this.quota };

@@ -83,6 +83,8 @@ async function handle(req: BundlesRequest): Promise<BundlesEvent> {
       await stop(req.key);
       await store.removeBundle(req.key);
       return { type: 'done', id: req.id };
+    case 'remove-encoder':
+      return { type: 'installed', id: req.id, bundle: installer.describe(await store.removeEncoder(req.key)) };
     case 'list':
       return { type: 'list', id: req.id, bundles: await listBundles() };
     case 'import':

@@ -12,6 +12,8 @@ export interface BundleEncoderInfo {
   source: EncoderSource;
   id: string;
   template: string;
+  /** The model files are absent (removed by the user to save space): the identity stands, embedding is refused. */
+  removed: boolean;
 }
 
 export async function embeddingTemplateOf(reader: BundleReader, bundle: ResolvedBundle): Promise<string> {
@@ -27,6 +29,9 @@ export async function embeddingTemplateOf(reader: BundleReader, bundle: Resolved
 export async function describeBundleEncoder(reader: BundleReader, bundle: ResolvedBundle, backend: Runtime['backend'], shaderF16: boolean): Promise<BundleEncoderInfo | undefined> {
   const source = bundleEncoder(reader, bundle, backend, shaderF16);
   if (!source) return undefined;
+  // Only the model's own files can be removed (the tokenizer stays); the identity needs just their manifest sha256s.
+  let removed = false;
+  for (const f of [source.model, ...(source.model.externalData ?? [])]) if (!(await reader.exists(f.path))) removed = true;
   const id = await bundleEncoderId(source);
-  return { source: { ...source, id }, id, template: await embeddingTemplateOf(reader, bundle) };
+  return { source: { ...source, id }, id, template: await embeddingTemplateOf(reader, bundle), removed };
 }

@@ -2,7 +2,8 @@
 // per-file progress and Pause/Resume/Cancel, the installed bundles with sizes, source and Remove, and this site's
 // storage use, free space and whether the browser keeps it under pressure (persistence). A partial bundle (paused,
 // failed — e.g. storage ran out — or an import awaiting its check) is listed with its finished files, Resume (for a
-// download) and Remove.
+// download) and Remove. A complete bundle with a profile encoder shows the encoder's size and "Remove profile
+// encoder" (only those files; cached embeddings stay and still apply), then "Download encoder again" (URL sources).
 import { useEffect, useState } from 'react';
 import { describeError } from '../../messages';
 import { rememberedBundleUrl } from '../../../state/bundles-slice';
@@ -102,7 +103,7 @@ export function ModelsPanel() {
       <ul data-testid="bundle.list">
         {s.bundles.map((b) => (
           <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status} data-state={b.state}>
-            <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.state === 'complete' ? b.totalBytes : b.bytes)}
+            <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.state === 'complete' && !b.encoder?.removed ? b.totalBytes : b.bytes)}
             {b.state === 'partial' ? ` of ${fmtBytes(b.totalBytes)} (partial: ${b.status})` : ''} · from {sourceText(b)}
             {b.licenseName ? ` · license ${b.licenseName}` : ''}{' '}
             {b.state === 'complete' && (
@@ -114,6 +115,25 @@ export function ModelsPanel() {
               <button data-testid="bundle.item-resume" type="button" disabled={s.installing} onClick={() => void s.resumeBundle(b.key)}>Resume</button>
             )}{' '}
             <button data-testid="bundle.remove" type="button" disabled={s.installing} onClick={() => void s.removeBundle(b.key)}>Remove</button>
+            {b.state === 'complete' && b.encoder && (
+              <div data-testid="bundle.encoder" data-removed={String(b.encoder.removed)} data-bytes={b.encoder.bytes}>
+                Profile encoder: {fmtBytes(b.encoder.bytes)}{' '}
+                {b.encoder.removed ? (
+                  <>
+                    <em>· profile encoder removed (saved profile embeddings still apply)</em>{' '}
+                    {b.source.kind !== 'import' && (
+                      <button data-testid="bundle.redownload-encoder" type="button" disabled={s.installing} onClick={() => void s.resumeBundle(b.key)}>
+                        Download encoder again
+                      </button>
+                    )}
+                  </>
+                ) : (
+                  <button data-testid="bundle.remove-encoder" type="button" disabled={s.installing || s.status === 'loading'} onClick={() => void s.removeEncoder(b.key)}>
+                    Remove profile encoder
+                  </button>
+                )}
+              </div>
+            )}
             {b.state === 'partial' && <PartialFiles b={b} />}
           </li>
         ))}

@@ -2,7 +2,7 @@
 // being computed with its phase and progress, ready, or failed).
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../../state/store';
-import { describeError } from '../../messages';
+import { describeError, ENCODER_REMOVED_TEXT } from '../../messages';
 import { LockIcon } from './LockIcon';
 import { profileSummary } from './vocabulary';
 
@@ -37,6 +37,7 @@ export function ActiveProfile() {
         )}
         {embedding.status === 'ready' && `· profile ready${embedding.fromCache ? ' (saved on this device)' : embedding.ms ? ` (${Math.round(embedding.ms)} ms)` : ''}`}
         {embedding.status === 'unsupported' && '· this model has no profile encoder: no personalization'}
+        {embedding.status === 'encoder-removed' && <span role="alert"> · {ENCODER_REMOVED_TEXT}</span>}
         {embedding.status === 'error' && embedding.error && (
           <span role="alert"> · the profile could not be prepared: {describeError(embedding.error).title}</span>
         )}

@@ -1,0 +1,109 @@
+// "Remove profile encoder" in the Models panel, as a person uses it: the demo bundle imported from its folder, a
+// profile made (its embedding computed by the bundle's encoder), the encoder removed (only its file leaves OPFS; the
+// bundle stays complete and in use), a reload, and the same profile still generates personalized — the same picture
+// for the same seed, from the cached embedding, with no embed request; an edit that needs a new embedding then says
+// the encoder is needed and generates nothing.
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { ROOT, SLOW } from './helpers';
+
+const DEMO = path.join(ROOT, 'public', 'models', 'demo');
+const ENCODER_FILE = 'profile_encoder/model.onnx';
+
+async function storedExists(page: Page, key: string, file: string): Promise<boolean> {
+  return page.evaluate(async ([key, file]) => {
+    try {
+      let dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('bundles')).getDirectoryHandle(key);
+      const parts = file.split('/');
+      for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
+      await dir.getFileHandle(parts[parts.length - 1]);
+      return true;
+    } catch {
+      return false;
+    }
+  }, [key, file] as const);
+}
+
+async function resultPixels(page: Page): Promise<number[]> {
+  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+}
+
+async function generate(page: Page, seed = 7): Promise<void> {
+  await page.getByTestId('generate.seed').fill(String(seed));
+  await page.getByTestId('generate.steps').fill('3');
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await page.getByTestId('generate.submit').click();
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+}
+
+test('remove the profile encoder: cached profiles still personalize after a reload; a new embedding is refused with a clear status', async ({ page, context }) => {
+  await context.addInitScript(() => {
+    const w = window as unknown as { __embedRequests: number };
+    w.__embedRequests = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'embed') w.__embedRequests++;
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  const embeds = () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
+
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await page.getByTestId('bundle.import').setInputFiles(DEMO);
+  await expect(page.getByTestId('bundle.notice')).toContainText('was imported and checked', { timeout: SLOW });
+  const item = page.locator('[data-testid="bundle.item"]').filter({ has: page.getByTestId('bundle.encoder') });
+  await expect(item).toHaveCount(1);
+  const key = (await item.getAttribute('data-key'))!;
+  await expect(item.getByTestId('bundle.encoder')).toHaveAttribute('data-removed', 'false');
+  expect(Number(await item.getByTestId('bundle.encoder').getAttribute('data-bytes'))).toBeGreaterThan(0);
+
+  // A profile, its embedding computed by the encoder, and its picture.
+  await page.getByTestId('profile.preset').selectOption('teen');
+  await page.getByTestId('profile.new').click();
+  await page.getByTestId('profile.name').fill('Kim');
+  await page.getByTestId('profile.protected').setChecked(false);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  await page.getByTestId('profile.select').selectOption(id);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  expect(await embeds()).toBe(1);
+  await generate(page);
+  await expect(page.getByTestId('result.profile')).toHaveText('Made for Kim');
+  const before = await resultPixels(page);
+
+  // Remove the encoder: only its file goes; the bundle stays complete and in use.
+  expect(await storedExists(page, key, ENCODER_FILE)).toBe(true);
+  await item.getByTestId('bundle.remove-encoder').click();
+  await expect(item.getByTestId('bundle.encoder')).toHaveAttribute('data-removed', 'true', { timeout: SLOW });
+  await expect(item.getByTestId('bundle.encoder')).toContainText('profile encoder removed');
+  await expect(item).toHaveAttribute('data-state', 'complete');
+  expect(await storedExists(page, key, ENCODER_FILE)).toBe(false);
+  expect(await storedExists(page, key, 'unet/model.onnx')).toBe(true);
+  expect(await storedExists(page, key, 'manifest.json')).toBe(true);
+
+  // Reload: the cached embedding still personalizes, with no embed request; same seed, same picture.
+  await page.reload();
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await expect(page.getByTestId('profile.select')).toHaveValue(id);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-from-cache', 'yes');
+  await generate(page);
+  await expect(page.getByTestId('result.profile')).toHaveText('Made for Kim');
+  expect(await resultPixels(page)).toEqual(before);
+  expect(await embeds()).toBe(0);
+
+  // An edit that changes the embedding text needs the encoder: the status says so and nothing is generated.
+  await page.locator(`[data-testid="profile.item"][data-profile-id="${id}"]`).getByTestId('profile.edit').click();
+  await page.getByTestId('profile.age').fill('16');
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await page.getByTestId('generate.submit').click();
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'encoder-removed', { timeout: SLOW });
+  await expect(page.getByTestId('generate.embedding')).toContainText('This profile needs the profile encoder, which was removed to save space');
+  expect(Number(await page.getByTestId('result.image').getAttribute('data-result-n'))).toBe(n);
+  expect(await embeds()).toBe(0);
+});
