@@ -145,8 +145,9 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   expect(problems.problems).toEqual([]);
 });
 
-// The semantic check (engine, before any U-Net step) on the demo bundle's concepts: "cruelty" is one of its Violence
-// phrases but not a lexicon word, so the text guard lets it through and the engine's check stops it.
+// The semantic check (engine, before any U-Net step) on the demo bundle's concepts: a bare "hate" is one of its Hate
+// phrases but deliberately not a lexicon word ("a cat that hates baths"), so the text guard lets it through and the
+// engine's check stops it.
 test('the semantic check blocks a child\'s prompt the lexicon let through: explanation in child words, no picture, logged', async ({ page }) => {
   const sent = await countGenerates(page);
   const problems = watchConsole(page);
@@ -155,22 +156,22 @@ test('the semantic check blocks a child\'s prompt the lexicon let through: expla
   const kid = await newProfile(page, 'child', 'Ari', async (p) => p.getByTestId('profile.protected').setChecked(false));
   await page.getByTestId('profile.select').selectOption(kid);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
-  await submit(page, 'cruelty');
+  await submit(page, 'hate');
   const explanation = page.getByTestId('result.blocked').getByTestId('result.explanation').first();
   await expect(explanation).toBeVisible({ timeout: SLOW });
   await expect(explanation).toHaveAttribute('data-style', 'child');
-  await expect(explanation).toHaveAttribute('data-category', 'Violence');
-  expect((await page.getByTestId('result.blocked').innerText()).toLowerCase()).not.toContain('cruel');
+  await expect(explanation).toHaveAttribute('data-category', 'Hate');
+  expect((await page.getByTestId('result.blocked').innerText()).toLowerCase()).not.toMatch(/\bhate/);
   await expect(page.getByTestId('result.image')).toBeHidden();
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
   const requests = await sent();
   expect(requests).toHaveLength(1); // the text guard allowed it: the engine was asked, with the semantic check
-  expect(requests[0].semanticGuard?.categories.Violence).toBe('block');
+  expect(requests[0].semanticGuard?.categories.Hate).toBe('block');
 
   await page.getByTestId('log.open').click(); // no PIN set in this test
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText('Blocked');
-  await expect(rows.first()).toContainText('Violence');
+  await expect(rows.first()).toContainText('Hate');
   expect(problems.problems).toEqual([]);
 });
