@@ -211,8 +211,11 @@ for (const sizeMB of [20, 200]) {
       })();
 
       const t0 = Date.now();
-      await page.getByTestId('bundle.url').fill(server.url);
-      await page.getByTestId('bundle.download').click();
+      step('filling the URL');
+      await page.getByTestId('bundle.url').fill(server.url, { timeout: 60_000 });
+      step('clicking download');
+      await page.getByTestId('bundle.download').click({ timeout: 60_000 });
+      step('download started');
       // Finished, or failed: an error ends the wait at once with its message.
       // (A combined item.and(...).or(error) locator never matched here: a run stalled until the test timeout.)
       await expect(item).toHaveAttribute('data-status', 'complete', { timeout: 90_000 }).catch(async (e) => {
