@@ -10,7 +10,7 @@ import type { BundleManifest, ModelFile, Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { ModelRole } from '../../shared/contract';
 import {
-  getBundleRecord, listBundleRecords, putBundleRecord, removeBundleRecord, type BundleRecord, type BundleSourceRecord,
+  getBundleRecord, listBundleRecords, putBundleRecord, removeBundleRecord, type BundleRecord,
 } from '../../storage/bundles';
 
 export interface FileSink {
@@ -22,22 +22,14 @@ export interface FileSink {
 }
 
 /** A bundle's download record as the installer works on it (saved to the index at each checkpoint). */
-export interface InstallState {
-  key: string;
-  id: string;
-  version: string;
-  name: string;
-  source: BundleSourceRecord;
-  layout: 'manifest' | 'optimum';
+// The identity, source and description fields are the index record's own (one definition, src/storage/bundles.ts);
+// the installer keeps a richer status, typed variants and its per-file state, and toRecord() derives the rest.
+export interface InstallState
+  extends Pick<BundleRecord, 'key' | 'id' | 'version' | 'name' | 'source' | 'layout' | 'licenseName' | 'final' | 'createdAt' | 'installedAt'> {
   variants: Partial<Record<ModelRole, Variant>>;
-  licenseName?: string;
   status: InstallStatus;
   files: FileState[];
-  /** Written last, when every file is verified: its presence makes the folder loadable (manifest.json / model_index.json). */
-  final: { path: string; text: string };
   error?: ErrorInfo;
-  createdAt: number;
-  installedAt?: number;
 }
 
 /** The index record of an install state: 'complete', or 'partial' with what it is doing as its phase. */
