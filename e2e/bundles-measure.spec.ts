@@ -1,12 +1,13 @@
 // Opt-in measurement (PSA_MEASURE_BUNDLES=1) of a bundle download into OPFS and its loading from OPFS, at two sizes
-// of one model's external data (20 MB and 200 MB), so memory that grows with the file shows as a difference:
-// - the bundle is the demo with its user projection swapped for a synthetic one whose two MatMul weights (16×K and
-//   K×32, K sized to the asked bytes) live in one external-data file: a valid model the engine really loads, with the
-//   demo's PSA contract (user_embeds [b,16] → user_tokens [b,1,32]);
-// - memory is sampled every ~250 ms: the page's V8 heap over CDP (Runtime.getHeapUsage gives the used heap and the
-//   ArrayBuffer backing stores apart: bytes read into an ArrayBuffer are not "JS heap" to V8, but they are memory),
-//   and the resident set of the browser's renderer processes (the page with its download and engine workers, and the
-//   WASM memory ORT copies the weights into) and GPU process, from /proc;
+// of one model's external data (20 MB and 200 MB), on WASM and on WebGPU, so memory that grows with the file shows as
+// a difference:
+// - the bundle is the demo with its user projection swapped for a synthetic one whose MatMul weights (pairs of 16×k
+//   and k×32, ~4 MB a pair, as real exports hold many initializers of a few MB) live in one external-data file: a
+//   valid model the engine really loads, with the demo's PSA contract (user_embeds [b,16] → user_tokens [b,1,32]);
+// - memory is sampled every ~250 ms: each JS context's V8 heap over CDP (the page, the download worker `psa-bundles`,
+//   the engine worker `psa-engine`; used heap and ArrayBuffer backing stores apart), and the resident set of the
+//   browser's renderer processes (the page with its workers, and the WASM memory ORT copies the weights into) and
+//   GPU process, from /proc;
 // - throughput: the bundle's bytes over the in-app download time, against curl fetching the big file from the same
 //   local server (to /dev/null, and to a file on disk).
 // Numbers go to .tmp/measurements.json and the log; nothing is asserted beyond the download finishing, the stored
@@ -17,7 +18,7 @@ import { promisify } from 'node:util';
 import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect, test, type CDPSession, type Page } from '@playwright/test';
+import { chromium, expect, test, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
 import { GraphBuilder, onnx, encodeModel } from '../scripts/models/onnx-builder';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
@@ -35,22 +36,29 @@ test.afterEach(async () => {
   server = undefined;
 });
 
+/** Size of each weight piece: real exports hold many initializers of a few MB (SD1.5's U-Net: ~700, the largest 13 MB). */
+const PIECE = 4 * MB;
+
 /**
- * Writes user_projection/model.onnx + model.onnx_data: user_embeds [b,E] · W1 [E,K] · W2 [K,H] → [b,1,H], both
- * weights in the external file (W2 at a 4 KiB-aligned offset), K chosen so the file holds about `bytes`.
- * Returns the two files' sizes and SHA-256.
+ * Writes user_projection/model.onnx + model.onnx_data: user_embeds [b,E] → Σ_i (x · W1_i [E,k]) · W2_i [k,H] →
+ * [b,1,H], every W in the external file at a 4 KiB-aligned offset, k and the piece count chosen so each pair is about
+ * PIECE bytes and the file about `bytes`. Returns the two files' sizes and SHA-256, and the largest initializer.
  */
 function writeBigProjection(dir: string, bytes: number, E: number, H: number) {
-  const K = Math.floor(bytes / 4 / (E + H));
-  const w1Len = E * K * 4;
-  const w2Off = Math.ceil(w1Len / 4096) * 4096;
-  const w2Len = K * H * 4;
+  const pieces = Math.max(1, Math.round(bytes / PIECE));
+  const k = Math.floor(bytes / pieces / 4 / (E + H));
   const dataPath = path.join(dir, 'model.onnx_data');
   const fd = openSync(dataPath, 'w');
   const h = createHash('sha256');
   // Small weights (|w| ≤ 1/sqrt(K)) from a cheap LCG, written in 4 MB slices: never the whole file in memory here.
-  const scale = 1 / Math.sqrt(K);
+  const scale = 1 / Math.sqrt(k * pieces);
   let seed = 12345;
+  let at = 0;
+  const write = (b: Buffer) => {
+    writeSync(fd, b);
+    h.update(b);
+    at += b.length;
+  };
   const put = (n: number) => {
     const slice = new Float32Array(1 << 20);
     for (let left = n; left > 0; ) {
@@ -59,45 +67,49 @@ function writeBigProjection(dir: string, bytes: number, E: number, H: number) {
         seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
         slice[i] = ((seed / 2 ** 32) * 2 - 1) * scale;
       }
-      const b = Buffer.from(slice.buffer, 0, m * 4);
-      writeSync(fd, b);
-      h.update(b);
+      write(Buffer.from(slice.buffer, 0, m * 4));
       left -= m;
     }
   };
-  put(E * K);
-  const pad = Buffer.alloc(w2Off - w1Len);
-  writeSync(fd, pad);
-  h.update(pad);
-  put(K * H);
-  closeSync(fd);
-  const external = (name: string, dims: number[], offset: number, length: number) =>
-    onnx.TensorProto.create({
+  const external = (name: string, dims: number[]) => {
+    write(Buffer.alloc(Math.ceil(at / 4096) * 4096 - at));
+    const offset = at;
+    put(dims[0] * dims[1]);
+    return onnx.TensorProto.create({
       name, dims, dataType: onnx.TensorProto.DataType.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
         onnx.StringStringEntryProto.create({ key: 'location', value: 'model.onnx_data' }),
         onnx.StringStringEntryProto.create({ key: 'offset', value: String(offset) }),
-        onnx.StringStringEntryProto.create({ key: 'length', value: String(length) }),
+        onnx.StringStringEntryProto.create({ key: 'length', value: String(at - offset) }),
       ],
     });
+  };
   const g = new GraphBuilder('big_user_projection');
   const x = g.input('user_embeds', 'float32', ['batch', E]);
-  const a = g.op('MatMul', [x, 'w1']);
-  const y = g.op('MatMul', [a, 'w2']);
+  const inits = [];
+  const parts: string[] = [];
+  for (let i = 0; i < pieces; i++) {
+    inits.push(external(`w1_${i}`, [E, k]), external(`w2_${i}`, [k, H]));
+    parts.push(g.op('MatMul', [g.op('MatMul', [x, `w1_${i}`]), `w2_${i}`]));
+  }
+  closeSync(fd);
+  const y = pieces > 1 ? g.op('Sum', parts) : parts[0];
   const out = g.op('Reshape', [y, g.i64([-1, 1, H])]);
   g.output(out, 'user_tokens', 'float32', ['batch', 1, H]);
   const m = g.model('synthetic user projection with external weights (bundles-measure.spec)');
-  m.graph!.initializer!.push(external('w1', [E, K], 0, w1Len), external('w2', [K, H], w2Off, w2Len));
+  m.graph!.initializer!.push(...inits);
   const model = encodeModel(m);
   writeFileSync(path.join(dir, 'model.onnx'), model);
   return {
     model: { bytes: model.length, sha256: createHash('sha256').update(model).digest('hex') },
-    data: { bytes: w2Off + w2Len, sha256: h.digest('hex') },
+    data: { bytes: at, sha256: h.digest('hex') },
+    initializers: inits.length,
+    largestInitializerMB: (Math.max(E, H) * k * 4) / MB,
   };
 }
 
 /** The demo bundle with the big user projection, as a new version (its own OPFS folder). */
-function makeBundle(bytes: number): { dir: string; manifest: BundleManifest; dataBytes: number } {
+function makeBundle(bytes: number): { dir: string; manifest: BundleManifest; dataBytes: number; initializers: number; largestInitializerMB: number } {
   const dir = mkdtempSync(path.join(tmpdir(), 'psa-measure-'));
   cpSync(DEMO, dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as BundleManifest;
@@ -110,25 +122,90 @@ function makeBundle(bytes: number): { dir: string; manifest: BundleManifest; dat
   manifest.files = [...manifest.files.filter((x) => x.path !== modelRef.path), modelRef, dataRef];
   manifest.components.user_projection = { variants: { fp32: { ...modelRef, externalData: [dataRef] } } };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return { dir, manifest, dataBytes: f.data.bytes };
+  return { dir, manifest, dataBytes: f.data.bytes, initializers: f.initializers, largestInitializerMB: f.largestInitializerMB };
 }
 
 interface Heap { used: number; backing: number }
+type Rpc = { id?: number; result?: { usedSize: number; backingStorageSize: number } };
 /**
- * The page's V8 heap over CDP (Runtime.getHeapUsage: used heap, and ArrayBuffer backing stores apart). Workers are
- * covered by the renderer's resident set (they run in the page's renderer process, with ORT's WASM memory): an
- * earlier version attached to each worker with non-flattened Target.setAutoAttach next to Playwright's own session,
- * and the page stopped answering Playwright's locator queries (a 15-minute timeout with the app visibly loaded).
+ * JS heaps over CDP Runtime.getHeapUsage (used heap, and ArrayBuffer backing stores apart: bytes read into an
+ * ArrayBuffer are not "JS heap" to V8, but they are memory — in the engine worker this includes ORT's wasm memory):
+ * the page's, and each worker's (the download worker `psa-bundles`, the engine worker `psa-engine`, ORT's own).
+ * Workers are reached from a browser-level CDP session with non-flattened Target.attachToTarget, one target at a
+ * time, re-listed every sample so a worker started by the Download click is picked up. (Attaching to workers with
+ * Target.setAutoAttach next to Playwright's own session made the page stop answering Playwright; this does not.)
  */
 async function heapProbe(page: Page) {
-  const cdp: CDPSession = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  const metric = (m: { metrics: { name: string; value: number }[] }, name: string) => m.metrics.find((x) => x.name === name)?.value ?? 0;
+  const browser = page.context().browser();
+  if (!browser) return { profile: async () => undefined, sample: async () => ({}) as Record<string, Heap> };
+  const cdp: CDPSession = await browser.newBrowserCDPSession();
+  const sessions = new Map<string, { sessionId: string; name: string }>();
+  const pending = new Map<number, (m: Rpc) => void>();
+  let nextId = 0;
+  cdp.on('Target.receivedMessageFromTarget', (e: { message: string }) => {
+    const m = JSON.parse(e.message) as Rpc;
+    if (m.id !== undefined) pending.get(m.id)?.(m);
+  });
+  const heapOf = (sessionId: string) => new Promise<Heap | undefined>((done) => {
+    const id = ++nextId;
+    const timer = setTimeout(() => { pending.delete(id); done(undefined); }, 5_000); // a busy worker: skip this sample
+    pending.set(id, (m) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      done(m.result ? { used: m.result.usedSize, backing: m.result.backingStorageSize } : undefined);
+    });
+    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) }).catch(() => done(undefined));
+  });
+  const call = <T>(sessionId: string, method: string, params: object = {}, ms = 30_000) => new Promise<T | undefined>((done) => {
+    const id = ++nextId;
+    const timer = setTimeout(() => { pending.delete(id); done(undefined); }, ms);
+    pending.set(id, (m) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      done(m.result as T | undefined);
+    });
+    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => done(undefined));
+  });
+  const sessionOf = (name: string) => [...sessions.values()].find((s) => s.name === name)?.sessionId;
   return {
-    async sample(): Promise<{ page: Heap }> {
-      // Performance.getMetrics (JSHeapUsedSize / JSHeapTotalSize): Runtime.getHeapUsage never answered here.
-      const m = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
-      return { page: { used: metric(m, 'JSHeapUsedSize'), backing: metric(m, 'JSHeapTotalSize') } };
+    /** CPU profile of one worker (PSA_MEASURE_PROFILE=1): start now, stop() gives the top self-time functions. */
+    async profile(name: string) {
+      const sid = sessionOf(name);
+      if (!sid) return undefined;
+      await call(sid, 'Profiler.enable');
+      await call(sid, 'Profiler.setSamplingInterval', { interval: 500 });
+      await call(sid, 'Profiler.start');
+      return async () => {
+        type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
+        const r = await call<{ profile: { nodes: Node[]; samples: number[]; timeDeltas: number[] } }>(sid, 'Profiler.stop');
+        if (!r) return [];
+        const self = new Map<string, number>();
+        const byId = new Map(r.profile.nodes.map((n) => [n.id, n]));
+        r.profile.samples.forEach((id, i) => {
+          const f = byId.get(id)!.callFrame;
+          const k = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber}`;
+          self.set(k, (self.get(k) ?? 0) + (r.profile.timeDeltas[i] ?? 0));
+        });
+        const total = [...self.values()].reduce((a, v) => a + v, 0);
+        return [...self].sort((x, y) => y[1] - x[1]).slice(0, 15).map(([k, us]) => `${((100 * us) / total).toFixed(1)}% ${(us / 1000).toFixed(0)} ms ${k}`);
+      };
+    },
+    async sample(): Promise<Record<string, Heap>> {
+      const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; title: string; url: string }[] };
+      const out: Record<string, Heap> = {};
+      for (const t of targetInfos) {
+        const isPage = t.type === 'page' && t.url.startsWith(page.url().slice(0, 20));
+        if (t.type !== 'worker' && !isPage) continue;
+        if (!sessions.has(t.targetId)) {
+          const r = (await cdp.send('Target.attachToTarget', { targetId: t.targetId, flatten: false }).catch(() => undefined)) as { sessionId: string } | undefined;
+          if (!r) continue;
+          sessions.set(t.targetId, { sessionId: r.sessionId, name: isPage ? 'page' : t.title || path.basename(t.url) });
+        }
+        const s = sessions.get(t.targetId)!;
+        const h = await heapOf(s.sessionId);
+        if (h) out[s.name] = h;
+      }
+      return out;
     },
   };
 }
@@ -161,15 +238,32 @@ function chromiumRss(): { renderer: number; gpu: number } {
   return out;
 }
 
-interface Peak { pageUsed: number; pageBacking: number; renderer: number; gpu: number }
-const zero = (): Peak => ({ pageUsed: 0, pageBacking: 0, renderer: 0, gpu: 0 });
-const mbOf = (p: Peak) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10]));
+/** Bytes per measure: `<context>.used` / `<context>.backing` for the page and each worker, `renderer` and `gpu` RSS. */
+type Peak = Record<string, number>;
+const flat = (heaps: Record<string, Heap>, rss: { renderer: number; gpu: number }): Peak => ({
+  ...Object.fromEntries(Object.entries(heaps).flatMap(([k, h]) => [[`${k}.used`, h.used], [`${k}.backing`, h.backing]])),
+  ...(process.env.PSA_MEASURE_NO_RSS ? {} : rss),
+});
+const raise = (peak: Peak, now: Peak) => { for (const [k, v] of Object.entries(now)) peak[k] = Math.max(peak[k] ?? 0, v); };
+const mbOf = (p: Peak) => Object.fromEntries(Object.entries(p).sort().map(([k, v]) => [k, Math.round((v / MB) * 10) / 10]));
 
+// WASM (Auto's choice on a software GPU: the weights end up in wasm memory) and WebGPU (the weights end up in GPU
+// buffers: the engine worker's memory should not follow the file size at all).
+for (const backend of ['wasm', 'webgpu'] as const)
 for (const sizeMB of [20, 200]) {
-  test(`${sizeMB} MB external data: memory while downloading and loading from OPFS, throughput vs curl`, async ({ page }) => {
+  test(`${backend}, ${sizeMB} MB external data: memory while downloading and loading from OPFS, throughput vs curl`, async ({ page: fixturePage }) => {
+    // PSA_MEASURE_PERSISTENT=1: a profile on disk, as people have (Playwright's own contexts are incognito-like, where
+    // Chromium keeps OPFS in memory): measured 47–53 MB/s there against 35 MB/s in memory for the 200 MB bundle.
+    let persistent: { ctx: BrowserContext; dir: string } | undefined;
+    if (process.env.PSA_MEASURE_PERSISTENT) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'psa-measure-profile-'));
+      const use = test.info().project.use;
+      persistent = { dir, ctx: await chromium.launchPersistentContext(dir, { ...use.launchOptions, baseURL: use.baseURL }) };
+    }
+    const page = persistent ? persistent.ctx.pages()[0] ?? (await persistent.ctx.newPage()) : fixturePage;
     const t00 = Date.now();
-    const step = (what: string) => console.log(`[measure ${sizeMB} MB] ${((Date.now() - t00) / 1000).toFixed(1)} s: ${what}`);
-    const { dir, manifest, dataBytes } = makeBundle(sizeMB * MB);
+    const step = (what: string) => console.log(`[measure ${backend} ${sizeMB} MB] ${((Date.now() - t00) / 1000).toFixed(1)} s: ${what}`);
+    const { dir, manifest, dataBytes, initializers, largestInitializerMB } = makeBundle(sizeMB * MB);
     step('bundle written');
     try {
       server = await serveBundle({ dir });
@@ -185,27 +279,25 @@ for (const sizeMB of [20, 200]) {
       await page.goto('/');
       await expect(page.getByTestId('bundle.panel')).toBeVisible();
       await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+      if (backend === 'webgpu') {
+        await page.getByTestId('engine.backend-choice').selectOption('webgpu');
+        await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu', { timeout: SLOW });
+        await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+      }
       step('app ready');
       const probe = await heapProbe(page);
       step('probe attached');
-      const baseline = { ...(await probe.sample()), rss: chromiumRss() };
+      const baseline = flat(await probe.sample(), chromiumRss());
       step('baseline sampled');
       const key = `${manifest.id}@${manifest.version}`;
       const item = page.locator(`[data-testid="bundle.item"][data-key="${key}"]`);
-      const phases = { download: zero(), load: zero() };
+      const phases: Record<'download' | 'load', Peak> = { download: {}, load: {} };
       let phase: keyof typeof phases = 'download';
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
-          const s = await probe.sample().catch(() => undefined);
-          const rss = process.env.PSA_MEASURE_NO_RSS ? { renderer: 0, gpu: 0 } : chromiumRss();
-          if (s) {
-            const p = phases[phase];
-            p.pageUsed = Math.max(p.pageUsed, s.page.used);
-            p.pageBacking = Math.max(p.pageBacking, s.page.backing);
-          }
-          phases[phase].renderer = Math.max(phases[phase].renderer, rss.renderer);
-          phases[phase].gpu = Math.max(phases[phase].gpu, rss.gpu);
+          const heaps = await probe.sample().catch(() => ({}));
+          raise(phases[phase], flat(heaps, process.env.PSA_MEASURE_NO_RSS ? { renderer: 0, gpu: 0 } : chromiumRss()));
           await new Promise((r) => setTimeout(r, 250));
         }
       })();
@@ -216,15 +308,24 @@ for (const sizeMB of [20, 200]) {
       step('clicking download');
       await page.getByTestId('bundle.download').click({ timeout: 60_000 });
       step('download started');
+      // The download worker starts with the click: profile it once the sampler has attached to it.
+      let stopProfile: (() => Promise<string[]>) | undefined;
+      if (process.env.PSA_MEASURE_PROFILE) {
+        await expect.poll(async () => Object.keys(await probe.sample()).includes('psa-bundles')).toBe(true);
+        stopProfile = await probe.profile('psa-bundles');
+      }
       // Finished, or failed: an error ends the wait at once with its message.
       // (A combined item.and(...).or(error) locator never matched here: a run stalled until the test timeout.)
       await expect(item).toHaveAttribute('data-status', 'complete', { timeout: 90_000 }).catch(async (e) => {
         console.log('DEBUG', (await page.locator('body').innerText()).slice(0, 3000));
         throw e;
       });
-      expect(await page.getByTestId('bundle.error').count(), (await page.getByTestId('bundle.error').textContent().catch(() => '')) ?? '').toBe(0);
+      // allTextContents() answers at once; textContent() on an absent element waits forever (no action timeout is
+      // set), which is what stalled this spec after every download had finished.
+      expect(await page.getByTestId('bundle.error').allTextContents()).toEqual([]);
       const downloadSecs = (Date.now() - t0) / 1000;
       step('downloaded');
+      if (stopProfile) console.log(`DOWNLOAD WORKER PROFILE ${backend} ${sizeMB} MB\n${(await stopProfile()).join('\n')}`);
       phase = 'load';
       const t1 = Date.now();
       // A finished download is put to use at once: the engine loads it from OPFS.
@@ -236,7 +337,7 @@ for (const sizeMB of [20, 200]) {
       step('loaded');
       sampling = false;
       await sampler;
-      const after = { ...(await probe.sample()), rss: chromiumRss() };
+      const after = flat(await probe.sample(), chromiumRss());
 
       const stored = await page.evaluate(async ({ key }) => {
         let d = await navigator.storage.getDirectory();
@@ -247,23 +348,29 @@ for (const sizeMB of [20, 200]) {
       expect(stored.size).toBe(dataBytes);
 
       const total = manifest.files.filter((f) => f.path !== 'unet/model.int8.onnx').reduce((n, f) => n + f.bytes!, 0);
-      const sum = (s: { page: Heap }) => ({ pageUsed: s.page.used, pageBacking: s.page.backing });
+      expect(await page.getByTestId('engine.backend').getAttribute('data-backend')).toBe(backend);
       const result = {
+        backend,
         externalDataMB: dataBytes / MB,
+        initializers, largestInitializerMB,
         bundleMB: total / MB,
         downloadSecs, loadSecs,
         appMBps: total / MB / downloadSecs,
         curlToNullMBps: Number(curlNull) / MB,
         curlToFileMBps: Number(curlFile) / MB,
-        baselineMB: mbOf({ ...zero(), ...sum(baseline), renderer: baseline.rss.renderer, gpu: baseline.rss.gpu }),
+        baselineMB: mbOf(baseline),
         peakDownloadMB: mbOf(phases.download),
         peakLoadMB: mbOf(phases.load),
-        afterLoadMB: mbOf({ ...zero(), ...sum(after), renderer: after.rss.renderer, gpu: after.rss.gpu }),
+        afterLoadMB: mbOf(after),
       };
-      console.log(`BUNDLE MEASURE ${sizeMB}MB`, JSON.stringify(result, null, 1));
-      record(`bundles.measure${sizeMB}MB`, result);
+      console.log(`BUNDLE MEASURE ${backend} ${sizeMB}MB`, JSON.stringify(result, null, 1));
+      record(`bundles.measure.${backend}.${sizeMB}MB`, result);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      if (persistent) {
+        await persistent.ctx.close();
+        rmSync(persistent.dir, { recursive: true, force: true });
+      }
     }
   });
 }

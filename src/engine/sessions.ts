@@ -5,6 +5,7 @@ import { validateModelIO, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { Backend } from '../shared/types';
 import type { InferenceSession, OrtLike } from './ort-types';
+import { RangedBytes } from './bundles/ranged-bytes';
 
 export interface Runtime {
   ort: OrtLike;
@@ -63,7 +64,7 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
   const options = sessionOptions(rt, o);
   let session: InferenceSession;
   try {
-    session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options));
+    session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options)).finally(() => releaseRanged(o));
   } catch (e) {
     const msg = firstLine(e);
     if (/protobuf|parse|Failed to load model|invalid model|Load model from .* failed|ModelProto|truncated/i.test(msg)) {
@@ -85,6 +86,11 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
     }
   }
   return session;
+}
+
+/** ORT has copied every initializer once creation ends: free the last one read from disk now (ranged-bytes.ts). */
+function releaseRanged(o: CreateOptions): void {
+  for (const x of o.externalData ?? []) if (x.data instanceof RangedBytes) x.data.release();
 }
 
 function firstLine(e: unknown): string {

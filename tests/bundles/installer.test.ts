@@ -78,6 +78,37 @@ describe('installer', () => {
       expect(getsOf(s, 'manifest.json')).toHaveLength(1);
     }));
 
+  it('reads byte-stream bodies into one reused buffer, other bodies chunk by chunk: the same verified install', () =>
+    withServer({}, async (s) => {
+      // Bodies re-wrapped as plain (non-byte) streams of odd 1000-byte chunks: getReader({mode: 'byob'}) throws there.
+      let plainBodies = 0;
+      const plain: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        if (!res.body) return res;
+        const src = new Uint8Array(await res.arrayBuffer());
+        let at = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (at >= src.length) return c.close();
+            c.enqueue(src.slice(at, (at += 1000)));
+          },
+        });
+        plainBodies++;
+        return new Response(body, { status: res.status, headers: res.headers });
+      };
+      for (const [name, f] of [['byte streams', undefined], ['plain streams', plain]] as const) {
+        await freshDatabase(); // else the second run finds the bundle installed and fetches nothing
+        const store = new MemoryStore();
+        const inst = new Installer({ store, sleep: noSleep, fetch: f });
+        const state = await inst.plan(s.url, cpu);
+        const bundle = await inst.run(state, () => undefined, new AbortController().signal);
+        expect(bundle.status, name).toBe('complete');
+        // The text encoder (6.4 MB) takes several 1 MiB reads into the same buffer: its stored bytes must still be exact.
+        expectStoredEqualsSource(store, state.key, demoDir, state.files.map((x) => x.path));
+      }
+      expect(plainBodies).toBeGreaterThan(5);
+    }));
+
   it('a connection cut mid-way; after a "reload" (new installer, saved state) it resumes with Range + If-Range and verifies', async () => {
     const total = manifest.files.filter((f) => f.path !== 'unet/model.int8.onnx').reduce((n, f) => n + f.bytes!, 0);
     await withServer({ cutAfter: Math.floor(total / 2), holdAfterCut: true }, async (s) => {

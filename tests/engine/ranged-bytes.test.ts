@@ -22,6 +22,29 @@ describe('RangedBytes', () => {
     expect(reads).toEqual([[10, 20], [995, 1000]]);
     expect(progress).toEqual([10, 15]);
   });
+  it('frees each read when the next one comes, or on release(): the old array is detached, never reused', () => {
+    // Node 20 has no ArrayBuffer.prototype.transfer (Chromium has): give each read's buffer one that detaches it the
+    // way transfer(0) does, to see when RangedBytes calls it.
+    const file = fileOf(1000);
+    const freed: number[] = [];
+    const read = (s: number, e: number) => {
+      const out = file.slice(s, e);
+      Object.assign(out.buffer, { transfer: () => (freed.push(s), structuredClone(out.buffer, { transfer: [out.buffer] })) });
+      return out;
+    };
+    const r = new RangedBytes(file.length, read);
+    const a = r.subarray(0, 100);
+    expect(a.length).toBe(100);
+    const b = r.subarray(100, 300);
+    expect(freed).toEqual([0]);
+    expect(a.length).toBe(0); // a view kept past the next read is empty, not someone else's bytes
+    expect(Array.from(b)).toEqual(Array.from(file.slice(100, 300)));
+    r.release();
+    expect(freed).toEqual([0, 100]);
+    expect(b.length).toBe(0);
+    r.release(); // nothing left to free
+    expect(freed).toEqual([0, 100]);
+  });
   it('refuses ranges outside the file and short reads', () => {
     const r = new RangedBytes(100, (s, e) => new Uint8Array(e - s));
     expect(() => r.subarray(90, 101)).toThrow(/outside the file \(100 bytes\)/);

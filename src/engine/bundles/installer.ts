@@ -420,7 +420,7 @@ export class Installer {
     if (ans.total !== undefined && f.bytes === undefined) f.serverBytes = ans.total;
     const total = f.bytes ?? f.serverBytes;
     if (!res.body) throw new AppError('DOWNLOAD_FAILED', `${f.path}: the server sent no body`);
-    const reader = res.body.getReader();
+    const next = bodyChunks(res.body);
     let offset = from;
     let sinceCheckpoint = 0;
     let lastCheckpoint = this.now();
@@ -436,7 +436,7 @@ export class Installer {
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          chunk = await reader.read();
+          chunk = await next();
         } catch (e) {
           if (signal.aborted) throw e;
           await checkpoint();
@@ -464,6 +464,32 @@ export class Installer {
     if (total !== undefined && offset < total) return { kind: 'retry', reason: `${f.path} ended at ${offset} of ${total} bytes` };
     return { kind: 'complete' };
   }
+}
+
+/** Bytes read per step of a download (the reused buffer's size). */
+const READ_BYTES = 1 << 20;
+
+/**
+ * The body's chunks, each valid until the next call. A byte stream (fetch bodies in browsers and Node) is read with a
+ * BYOB reader into one reused 1 MiB buffer, so a download leaves no garbage behind: with default reads every chunk is a
+ * fresh ArrayBuffer that V8 frees only at its next collection (measured: the download worker's ArrayBuffer memory
+ * peaked at 32 MB for a 20 MB file and 54–72 MB for a 200 MB file). Other streams are read as they come.
+ */
+function bodyChunks(body: ReadableStream<Uint8Array>): () => Promise<ReadableStreamReadResult<Uint8Array>> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    const reader = body.getReader();
+    return () => reader.read();
+  }
+  let buf = new ArrayBuffer(READ_BYTES);
+  return async () => {
+    const r = await byob.read(new Uint8Array(buf));
+    // The buffer is transferred into the stream and comes back (detached from the old handle) with the bytes.
+    if (r.value) buf = r.value.buffer as ArrayBuffer;
+    return r.done ? { done: true, value: undefined } : { done: false, value: r.value! };
+  };
 }
 
 /** The profile encoder's share of a bundle (for the Models panel's "Remove profile encoder"). */

@@ -16,6 +16,7 @@ import {
 export interface FileSink {
   getSize(): number;
   truncate(size: number): void;
+  /** Stores `data` before returning: the installer reuses its buffer for the next read. */
   write(data: Uint8Array, opts: { at: number }): number;
   flush(): void;
   close(): void;
