@@ -4,6 +4,7 @@
 // alike. `liveEncoderSessions()` counts sessions created here and not yet released (tests read it).
 import { AppError } from '../../shared/errors';
 import type { EmbedResult } from '../../shared/types';
+import { externalBytes, type BundleReader } from '../bundle-reader';
 import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
 import { chatText, encodeChat, loadChatTokenizer } from './chat-tokenizer';
@@ -71,7 +72,10 @@ export async function computeEmbedding(rt: Runtime, src: EncoderSource, text: st
   const model = await r.bytes(src.model.path, report(0));
   const externalData: { path: string; data: Uint8Array }[] = [];
   for (let i = 1; i < parts.length; i++) {
-    externalData.push({ path: parts[i].path.split('/').pop()!, data: await r.bytes(parts[i].path, report(i)) });
+    // With the ids from the manifest nothing needs the whole bytes: a stored bundle's external data goes to ORT by
+    // range (ranged-bytes.ts); without them every file is hashed for the encoder id, so it is read whole.
+    const read = src.id ? externalBytes : (rd: BundleReader, p: string, cb: (l: number, t: number) => void) => rd.bytes(p, cb);
+    externalData.push({ path: parts[i].path.split('/').pop()!, data: await read(r, parts[i].path, report(i)) });
   }
   const encoderId = src.id ?? (await encoderIdOf(
     await Promise.all([model, ...externalData.map((x) => x.data)].map((b) => sha256Hex(b))),

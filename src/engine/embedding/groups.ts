@@ -8,7 +8,7 @@
 // kept. Progress: 'load' with running bytes over every group file, 'run' with (group index, count), 'release' with
 // (groups done, count).
 import { AppError } from '../../shared/errors';
-import type { BundleReader } from '../bundle-reader';
+import { externalBytes, type BundleReader } from '../bundle-reader';
 import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
 import { toHalf } from '../tensors';
@@ -42,7 +42,11 @@ export interface GroupHooks {
   /** Called after each session is created / released (live-session accounting, GPU ledger in tests). */
   onCreated?: (group: number) => void;
   onReleased?: (group: number) => void;
-  /** Every file's bytes as read (the caller hashes them for the encoder id when the manifest has no sha256s). */
+  /**
+   * Every file's bytes as read (the caller hashes them for the encoder id when the manifest has no sha256s). Without
+   * it, the table and the groups' external data are read by range where the reader can (a stored bundle: only the
+   * table rows asked for, one initializer at a time — never a whole file); with it, every file is read whole.
+   */
   onFile?: (path: string, bytes: Uint8Array) => void;
 }
 
@@ -72,20 +76,23 @@ export async function readGroupsIndex(r: BundleReader, folder: string, hooks: Gr
   return { index, table };
 }
 
-/** The rows of `ids` from the table as float32 [T × H] (the table file is read whole; only these rows are kept). */
+/**
+ * The rows of `ids` from the table as float32 [T × H]. A stored bundle's table is read row by row (a 7B encoder's
+ * table is ~1 GB for a few hundred rows); otherwise, or when the caller hashes every file, it is read whole.
+ */
 export async function gatherRows(r: BundleReader, folder: string, table: TableInfo, ids: readonly number[], hooks: GroupHooks = {}): Promise<Float32Array> {
   const [V, H] = table.shape;
   const path = at(folder, table.file);
-  const bytes = await r.bytes(path);
+  const bytes = hooks.onFile ? await r.bytes(path) : await externalBytes(r, path);
   hooks.onFile?.(path, bytes);
   const width = table.dtype === 'float16' ? 2 : 4;
   if (bytes.byteLength !== V * H * width) throw new AppError('MODEL_FILE_CORRUPT', `${path} in ${r.label} holds ${bytes.byteLength} bytes; ${V}×${H} ${table.dtype} needs ${V * H * width}`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(ids.length * H);
   ids.forEach((id, t) => {
     if (!(id >= 0 && id < V)) throw new AppError('INVALID_REQUEST', `token id ${id} is outside the embedding table (${V} rows)`);
-    const base = id * H * width;
-    for (let e = 0; e < H; e++) out[t * H + e] = width === 2 ? halfToFloat(dv.getUint16(base + e * 2, true)) : dv.getFloat32(base + e * 4, true);
+    const row = bytes.subarray(id * H * width, (id + 1) * H * width); // a read of just this row where ranged
+    const dv = new DataView(row.buffer, row.byteOffset, row.byteLength);
+    for (let e = 0; e < H; e++) out[t * H + e] = width === 2 ? halfToFloat(dv.getUint16(e * 2, true)) : dv.getFloat32(e * 4, true);
   });
   return out;
 }
@@ -117,22 +124,27 @@ export async function runGroups(rt: Runtime, r: BundleReader, folder: string, in
   for (let k = 0; k < n; k++) {
     checkAbort(hooks.signal);
     const g = index.groups[k];
-    const read = async (p: string): Promise<Uint8Array> => {
+    // External data of a stored bundle is handed to ORT by range (read as ORT copies each initializer, progress
+    // reported then); everything else is read whole here.
+    const read = async (p: string, external: boolean): Promise<Uint8Array> => {
+      const base = loaded;
+      const progress = (l: number) => hooks.onProgress?.('load', base + l);
+      const byRange = external && !hooks.onFile && !!r.externalBytes;
       let b: Uint8Array;
       try {
-        b = await r.bytes(p, (l) => hooks.onProgress?.('load', loaded + l));
+        b = byRange ? await r.externalBytes!(p, progress) : await r.bytes(p, progress);
       } catch (e) {
         if (e instanceof AppError && e.code === 'MODEL_FILE_MISSING') throw new AppError('MODEL_FILE_MISSING', `profile encoder layer group ${k + 1} of ${n}: ${p} is missing (${e.message})`);
         throw e;
       }
       loaded += b.byteLength;
-      hooks.onProgress?.('load', loaded);
+      if (!byRange) hooks.onProgress?.('load', loaded);
       hooks.onFile?.(p, b);
       return b;
     };
-    const model = await read(paths[k][0]);
+    const model = await read(paths[k][0], false);
     const externalData: { path: string; data: Uint8Array }[] = [];
-    for (const x of g.externalData) externalData.push({ path: x, data: await read(at(folder, x)) });
+    for (const x of g.externalData) externalData.push({ path: x, data: await read(at(folder, x), true) });
     checkAbort(hooks.signal);
     // On browser WebGPU each group gets a device of its own, destroyed after the release (group-device.ts says why).
     const device = rt.backend === 'webgpu' ? await groupDevice() : undefined;
