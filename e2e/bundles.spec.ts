@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { expect, test, type Page, type Request } from '@playwright/test';
+import { expect, test, type BrowserContext, type CDPSession, type Page, type Request } from '@playwright/test';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
 import { ROOT, SLOW } from './helpers';
@@ -199,10 +199,12 @@ test('an app update (new shell version) replaces the shell cache and keeps the i
   }
 });
 
-test('quota: a download larger than the quota is refused up front with the numbers; a quota error mid-way keeps finished files', async ({ page, context }) => {
-  server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
-  // CDP's quota override is enforced on writes, but Chromium's storage.estimate() keeps reporting the disk-based
-  // quota (measured: 10 GB before and after the override). So the page is shown the same lowered quota CDP enforces.
+/**
+ * A test-lowered quota for the app's origin. CDP's quota override is enforced on writes, but Chromium's
+ * storage.estimate() keeps reporting the disk-based quota (measured: 10 GB before and after the override), so the page
+ * is shown the same lowered quota CDP enforces. Set up before the page opens; `lower`/`lift` once it is open.
+ */
+async function quotaControl(page: Page, context: BrowserContext) {
   await page.addInitScript(() => {
     const estimate = StorageManager.prototype.estimate;
     StorageManager.prototype.estimate = async function () {
@@ -211,25 +213,31 @@ test('quota: a download larger than the quota is refused up front with the numbe
       return cap === undefined ? e : { ...e, quota: cap };
     };
   });
-  await openApp(page);
-  const cdp = await context.newCDPSession(page);
-  const origin = new URL(page.url()).origin;
-  const lowerQuota = async (quotaSize: number) => {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
-    await page.evaluate((q) => void ((globalThis as { __quotaCap?: number }).__quotaCap = q), quotaSize);
+  let cdp: CDPSession | undefined;
+  const set = async (quotaSize?: number) => {
+    cdp ??= await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, ...(quotaSize === undefined ? {} : { quotaSize }) });
+    await page.evaluate((q) => void ((globalThis as { __quotaCap?: number }).__quotaCap = q ?? undefined), quotaSize ?? null);
   };
-  await lowerQuota(2_000_000);
+  return { lower: (quotaSize: number) => set(quotaSize), lift: () => set() };
+}
+
+test('quota: a download larger than the quota is refused up front with the numbers; a quota error mid-way keeps finished files', async ({ page, context }) => {
+  server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
+  const quota = await quotaControl(page, context);
+  await openApp(page);
+  await quota.lower(2_000_000);
   await download(page, server.url);
   await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL');
   await expect(page.getByTestId('bundle.error')).toContainText(/needs \d+\.\d MB more, but only \d+\.\d MB are free for this site \(quota 2\.0 MB, used \d+\.\d MB\); nothing was downloaded/);
   expect(server.log.filter((e) => e.method === 'GET' && e.path !== '/manifest.json')).toHaveLength(0);
 
   // Mid-way: enough quota to start; lowered once the first files are in.
-  await lowerQuota(1_000_000_000);
+  await quota.lower(1_000_000_000);
   await download(page, server.url);
   await expect(page.locator('[data-testid="bundle.file"][data-path="text_encoder/model.onnx"]')).toHaveAttribute('data-status', 'downloading', { timeout: SLOW });
   const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-  await lowerQuota(usage + 200_000);
+  await quota.lower(usage + 200_000);
   await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL', { timeout: SLOW });
   // The write that hits the quota is a file's bytes or the download record, whichever comes first.
   const msg = (await page.getByTestId('bundle.error').textContent()) ?? '';
@@ -240,7 +248,7 @@ test('quota: a download larger than the quota is refused up front with the numbe
   expect(kept).toBeGreaterThan(0);
   expect(kept).toBeLessThan(fetched.length);
   for (const p of finished) expect(await storedSha(page, KEY, p), p).toBe(fetched.find((f) => f.path === p)!.sha256);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await quota.lift();
 });
 
 test('import: the demo bundle folder and the Optimum parity fixture; a missing or wrong-contract file is refused by name', async ({ page }) => {
@@ -287,23 +295,12 @@ test('import: the demo bundle folder and the Optimum parity fixture; a missing o
 test.describe('installed-bundles index', () => {
   test('after a quota error mid-way the partial bundle is listed with its finished files, survives a reload, and resumes with space', async ({ page, context }) => {
     server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
-    await page.addInitScript(() => {
-      // As in the quota test above: storage.estimate() does not see CDP's quota override, so the page is told it.
-      const estimate = StorageManager.prototype.estimate;
-      StorageManager.prototype.estimate = async function () {
-        const e = await estimate.call(this);
-        const cap = (globalThis as { __quotaCap?: number }).__quotaCap;
-        return cap === undefined ? e : { ...e, quota: cap };
-      };
-    });
+    const quota = await quotaControl(page, context);
     await openApp(page);
-    const cdp = await context.newCDPSession(page);
-    const origin = new URL(page.url()).origin;
     await download(page, server.url);
     await expect(page.locator('[data-testid="bundle.file"][data-path="text_encoder/model.onnx"]')).toHaveAttribute('data-status', 'downloading', { timeout: SLOW });
     const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 200_000 });
-    await page.evaluate((q) => void ((globalThis as { __quotaCap?: number }).__quotaCap = q), usage + 200_000);
+    await quota.lower(usage + 200_000);
     await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL', { timeout: SLOW });
     const kept = Number(/the (\d+) finished file/.exec((await page.getByTestId('bundle.error').textContent()) ?? '')?.[1]);
     expect(kept).toBeGreaterThan(0);
@@ -326,7 +323,7 @@ test.describe('installed-bundles index', () => {
     }
 
     // Space again: Resume on the listed item finishes it; the files finished before were not fetched again.
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await quota.lift();
     const finishedBefore = await item(page).locator('[data-testid="bundle.item-file"][data-done="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!));
     await item(page).getByTestId('bundle.item-resume').click();
     await expect(item(page)).toHaveAttribute('data-state', 'complete', { timeout: SLOW });

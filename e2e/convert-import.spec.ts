@@ -11,7 +11,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { convert } from '../scripts/convert/bundle';
 import { adapterWithE32 } from '../tests/convert/adapter-e32';
 import { makeSd15, tmpDir } from '../tests/convert/helpers';
-import { pixelDiff, ROOT, SLOW, watchConsole } from './helpers';
+import { createProfile, pixelDiff, ROOT, SLOW, watchConsole } from './helpers';
 
 const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
 
@@ -60,13 +60,7 @@ test('a converted PSA bundle imports from its folder, embeds a profile on the de
   await expect(page.getByTestId('bundle.name')).toContainText('personalized safety (PSA)');
 
   // An adult profile (not protected: no PIN needed to switch away from it below).
-  await page.getByTestId('profile.preset').selectOption('adult');
-  await page.getByTestId('profile.new').click();
-  await page.getByTestId('profile.name').fill('Ada');
-  await page.getByTestId('profile.protected').setChecked(false);
-  await page.getByTestId('profile.save').click();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
-  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  const id = await createProfile(page, 'adult', { name: 'Ada', protected: false });
   await page.getByTestId('profile.select').selectOption(id);
   // 'ready', not 'unsupported': the bundle's own layer-group encoder computed the user token.
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });

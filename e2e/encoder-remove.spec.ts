@@ -5,7 +5,7 @@
 // the encoder is needed and generates nothing.
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { ROOT, SLOW } from './helpers';
+import { countEmbedRequests, createProfile, ROOT, SLOW } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const ENCODER_FILE = 'profile_encoder/model.onnx';
@@ -38,16 +38,7 @@ async function generate(page: Page, seed = 7): Promise<void> {
 }
 
 test('remove the profile encoder: cached profiles still personalize after a reload; a new embedding is refused with a clear status', async ({ page, context }) => {
-  await context.addInitScript(() => {
-    const w = window as unknown as { __embedRequests: number };
-    w.__embedRequests = 0;
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
-      if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'embed') w.__embedRequests++;
-      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
-    } as Worker['postMessage'];
-  });
-  const embeds = () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
+  const embeds = await countEmbedRequests(context, page);
 
   await page.goto('/');
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
@@ -60,13 +51,7 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   expect(Number(await item.getByTestId('bundle.encoder').getAttribute('data-bytes'))).toBeGreaterThan(0);
 
   // A profile, its embedding computed by the encoder, and its picture.
-  await page.getByTestId('profile.preset').selectOption('teen');
-  await page.getByTestId('profile.new').click();
-  await page.getByTestId('profile.name').fill('Kim');
-  await page.getByTestId('profile.protected').setChecked(false);
-  await page.getByTestId('profile.save').click();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
-  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  const id = await createProfile(page, 'teen', { name: 'Kim', protected: false });
   await page.getByTestId('profile.select').selectOption(id);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   expect(await embeds()).toBe(1);

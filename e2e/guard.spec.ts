@@ -7,7 +7,7 @@
 // the Worker's postMessage; to make the tiny checker flag for sure, the test (page-side, after recording what the
 // app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
 import { test, expect, type Page } from '@playwright/test';
-import { SLOW, watchConsole } from './helpers';
+import { createProfile, SLOW, watchConsole } from './helpers';
 
 const PIN = '582017';
 
@@ -38,16 +38,6 @@ async function countGenerates(page: Page) {
   return () => page.evaluate(() => (window as unknown as { __generates: SentGenerate[] }).__generates);
 }
 
-async function newProfile(page: Page, preset: string, name: string, patch: (page: Page) => Promise<void>): Promise<string> {
-  await page.getByTestId('profile.preset').selectOption(preset);
-  await page.getByTestId('profile.new').click();
-  await page.getByTestId('profile.name').fill(name);
-  await patch(page);
-  await page.getByTestId('profile.save').click();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
-  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
-}
-
 async function submit(page: Page, prompt: string) {
   await page.getByTestId('generate.prompt').fill(prompt);
   await page.getByTestId('generate.steps').fill('3');
@@ -64,9 +54,10 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
 
   // An adult who banned Violence: a prompt about it is steered, not blocked.
-  const sam = await newProfile(page, 'adult', 'Sam', async (p) => {
-    await p.getByTestId('profile.category.Violence.choice').selectOption('ban');
-    await p.getByTestId('profile.protected').setChecked(false);
+  const sam = await createProfile(page, 'adult', {
+    name: 'Sam',
+    protected: false,
+    patch: (p) => p.getByTestId('profile.category.Violence.choice').selectOption('ban').then(() => undefined),
   });
   await page.getByTestId('profile.select').selectOption(sam);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
@@ -86,7 +77,7 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   expect(afterSam[0].negativePrompt).toContain('violence');
 
   // A child (protected, child wording): a banned prompt is stopped before the engine.
-  const mia = await newProfile(page, 'child', 'Mia', async () => undefined);
+  const mia = await createProfile(page, 'child', { name: 'Mia' });
   await page.getByTestId('profile.select').selectOption(mia);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
   await expect(page.getByTestId('generate.submit')).toBeEnabled({ timeout: SLOW });
@@ -122,7 +113,7 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   const problems = watchConsole(page);
   await page.goto('/');
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
-  const kid = await newProfile(page, 'child', 'Noa', async (p) => p.getByTestId('profile.protected').setChecked(false));
+  const kid = await createProfile(page, 'child', { name: 'Noa', protected: false });
   await page.getByTestId('profile.select').selectOption(kid);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
   await page.evaluate(() => ((window as unknown as { __forceFlag: boolean }).__forceFlag = true));
@@ -153,7 +144,7 @@ test('the semantic check blocks a child\'s prompt the lexicon let through: expla
   const problems = watchConsole(page);
   await page.goto('/');
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
-  const kid = await newProfile(page, 'child', 'Ari', async (p) => p.getByTestId('profile.protected').setChecked(false));
+  const kid = await createProfile(page, 'child', { name: 'Ari', protected: false });
   await page.getByTestId('profile.select').selectOption(kid);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
   await submit(page, 'hate');

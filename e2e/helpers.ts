@@ -1,8 +1,9 @@
 // Shared bits of the browser specs: timeouts for machine-dependent waits, console watching, pixel comparison, the
-// engine harness page, and a place to record measured numbers.
+// engine harness page, a place to record measured numbers, and the set-up steps several specs share (a new profile
+// through the editor, counting the engine's embed requests).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
+import { expect, type BrowserContext, type Page } from '@playwright/test';
 
 /**
  * Limit for one wait on work whose duration scales with the machine (session creation, a generation): generous,
@@ -51,4 +52,49 @@ export function record(key: string, value: unknown): void {
   const all = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : {};
   all[key] = value;
   fs.writeFileSync(f, JSON.stringify(all, null, 1));
+}
+
+export interface ProfileFields {
+  name: string;
+  age?: number;
+  gender?: string;
+  religion?: string;
+  physical?: string;
+  mental?: string;
+  words?: string;
+  protected?: boolean;
+  /** Anything else to set in the editor before saving (category choices, …). */
+  patch?: (page: Page) => Promise<void>;
+}
+
+/** New profile from `preset` through the editor, fields set as given, saved; returns its id. */
+export async function createProfile(page: Page, preset: string, f: ProfileFields): Promise<string> {
+  await page.getByTestId('profile.preset').selectOption(preset);
+  await page.getByTestId('profile.new').click();
+  await page.getByTestId('profile.name').fill(f.name);
+  if (f.age !== undefined) await page.getByTestId('profile.age').fill(String(f.age));
+  for (const k of ['gender', 'religion', 'physical', 'mental'] as const) if (f[k]) await page.getByTestId(`profile.${k}`).selectOption(f[k]!);
+  if (f.words !== undefined) await page.getByTestId('profile.words').fill(f.words);
+  await f.patch?.(page);
+  if (f.protected !== undefined) await page.getByTestId('profile.protected').setChecked(f.protected);
+  await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+}
+
+/**
+ * Counts the engine's embed requests where they are made (the page's postMessage to the engine worker), from the
+ * next page load on; returns a reader of the count.
+ */
+export async function countEmbedRequests(context: BrowserContext, page: Page): Promise<() => Promise<number>> {
+  await context.addInitScript(() => {
+    const w = window as unknown as { __embedRequests: number };
+    w.__embedRequests = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'embed') w.__embedRequests++;
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  return () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
 }

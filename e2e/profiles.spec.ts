@@ -5,7 +5,7 @@
 // embedding computed once per profile text; and nothing about a profile leaves the page in any request.
 import fs from 'node:fs';
 import { test, expect, type Page, type Request } from '@playwright/test';
-import { record, SLOW, watchConsole } from './helpers';
+import { countEmbedRequests, createProfile, record, SLOW, watchConsole } from './helpers';
 
 const PIN = '739146';
 
@@ -77,24 +77,6 @@ async function setPin(page: Page, pin = PIN) {
   await page.getByTestId('profile.pin').fill(pin);
   await page.getByTestId('profile.pin.set').click();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
-}
-
-/** New profile from `preset`, fields set as given, saved; returns its id. */
-async function createProfile(
-  page: Page,
-  preset: string,
-  f: { name: string; age?: number; gender?: string; religion?: string; physical?: string; mental?: string; words?: string; protected?: boolean },
-): Promise<string> {
-  await page.getByTestId('profile.preset').selectOption(preset);
-  await page.getByTestId('profile.new').click();
-  await page.getByTestId('profile.name').fill(f.name);
-  if (f.age !== undefined) await page.getByTestId('profile.age').fill(String(f.age));
-  for (const k of ['gender', 'religion', 'physical', 'mental'] as const) if (f[k]) await page.getByTestId(`profile.${k}`).selectOption(f[k]!);
-  if (f.words !== undefined) await page.getByTestId('profile.words').fill(f.words);
-  if (f.protected !== undefined) await page.getByTestId('profile.protected').setChecked(f.protected);
-  await page.getByTestId('profile.save').click();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
-  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
 }
 
 async function editProfile(page: Page, id: string) {
@@ -297,17 +279,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   const requests: Request[] = [];
   // Context-level: dedicated workers' requests (model files, the profile encoder) are reported here too.
   context.on('request', (r) => requests.push(r));
-  // Count the engine's embed requests where they are made (the page's postMessage to the engine worker).
-  await context.addInitScript(() => {
-    const w = window as unknown as { __embedRequests: number };
-    w.__embedRequests = 0;
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
-      if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'embed') w.__embedRequests++;
-      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
-    } as Worker['postMessage'];
-  });
-  const embeds = () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
+  const embeds = await countEmbedRequests(context, page);
   const generate = async (seed = 7) => {
     await page.getByTestId('generate.seed').fill(String(seed));
     await page.getByTestId('generate.steps').fill('3');

@@ -4,18 +4,12 @@
 // result is explained and logged. The engine is a small fake (generate/embed): the engine has its own suites.
 import '../storage/helpers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { create } from 'zustand';
-import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { SLD_PRESETS } from '../../src/safety/sld';
 import type { Profile } from '../../src/shared/profile';
-import type { GenerateParams, GenerateResult, LoadedBundleInfo } from '../../src/shared/types';
-import { createEngineSlice, type EngineSlice } from '../../src/state/engine-slice';
-import { createLogSlice, realLogDeps, type LogSlice } from '../../src/state/log-slice';
-import { realProfileDeps } from '../../src/state/profile-deps';
-import { createProfilesSlice, type EmbedFn, type ProfilesSlice } from '../../src/state/profiles-slice';
+import type { GenerateParams, GenerateResult } from '../../src/shared/types';
+import type { EmbedFn } from '../../src/state/profiles-slice';
 import { freshDatabase } from '../storage/helpers';
-
-type Store = EngineSlice & ProfilesSlice & LogSlice;
+import { storeWith as flowStore, type Store } from './flow-store';
 
 /** A fake engine: counts embeds and records generate requests; `blur` says whether its image stage flags. */
 function fakeEngine(opts: { blur?: boolean } = {}) {
@@ -33,20 +27,7 @@ function fakeEngine(opts: { blur?: boolean } = {}) {
   return { embeds, generates, embed, generate };
 }
 
-async function storeWith(profile: (s: Store) => Profile, engine = fakeEngine()) {
-  const s = create<Store>()((...a) => ({
-    ...createEngineSlice(...a),
-    ...createProfilesSlice(realProfileDeps, engine.embed)(...a),
-    ...createLogSlice(realLogDeps)(...a),
-  }));
-  s.setState({ bundle: { id: 'demo', profileEncoder: { id: 'enc-1', template: PSA_EMBEDDING_TEMPLATE } } as unknown as LoadedBundleInfo });
-  s.setState({ generate: engine.generate(s) });
-  await s.getState().loadProfiles();
-  const p = profile(s.getState());
-  expect(await s.getState().saveProfile(p)).toBe(true);
-  expect(await s.getState().selectProfile(p.id)).toBe(true);
-  return { s, p, engine };
-}
+const storeWith = (profile: (s: Store) => Profile, engine = fakeEngine()) => flowStore(profile, engine);
 
 const params = (prompt: string, negativePrompt?: string): GenerateParams => ({ prompt, negativePrompt, seed: 3, steps: 20, scheduler: 'ddim', guidance: 7.5, width: 64, height: 64 });
 

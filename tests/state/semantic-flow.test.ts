@@ -4,17 +4,10 @@
 // child-safe explanation and is logged; a semantic steer marks the picture adjusted.
 import '../storage/helpers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { create } from 'zustand';
-import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
-import type { Profile } from '../../src/shared/profile';
-import type { GenerateParams, GenerateResult, LoadedBundleInfo, SemanticGuardResult } from '../../src/shared/types';
-import { createEngineSlice, type EngineSlice } from '../../src/state/engine-slice';
-import { createLogSlice, realLogDeps, type LogSlice } from '../../src/state/log-slice';
-import { realProfileDeps } from '../../src/state/profile-deps';
-import { createProfilesSlice, type EmbedFn, type ProfilesSlice } from '../../src/state/profiles-slice';
+import type { GenerateParams, GenerateResult, SemanticGuardResult } from '../../src/shared/types';
+import type { EmbedFn } from '../../src/state/profiles-slice';
 import { freshDatabase } from '../storage/helpers';
-
-type Store = EngineSlice & ProfilesSlice & LogSlice;
+import { storeWith, type Store } from './flow-store';
 
 function fakeEngine(verdict?: Omit<SemanticGuardResult, 'stage' | 'source'>) {
   const generates: GenerateParams[] = [];
@@ -27,20 +20,6 @@ function fakeEngine(verdict?: Omit<SemanticGuardResult, 'stage' | 'source'>) {
   return { generates, embed, generate };
 }
 
-async function storeWith(profile: (s: Store) => Profile, engine: ReturnType<typeof fakeEngine>) {
-  const s = create<Store>()((...a) => ({
-    ...createEngineSlice(...a),
-    ...createProfilesSlice(realProfileDeps, engine.embed)(...a),
-    ...createLogSlice(realLogDeps)(...a),
-  }));
-  s.setState({ bundle: { id: 'demo', profileEncoder: { id: 'enc-1', template: PSA_EMBEDDING_TEMPLATE } } as unknown as LoadedBundleInfo });
-  s.setState({ generate: engine.generate(s) });
-  await s.getState().loadProfiles();
-  const p = profile(s.getState());
-  expect(await s.getState().saveProfile(p)).toBe(true);
-  expect(await s.getState().selectProfile(p.id)).toBe(true);
-  return { s, p };
-}
 
 const params: GenerateParams = { prompt: 'a quiet lake at dawn', negativePrompt: 'blurry', seed: 3, steps: 20, scheduler: 'ddim', guidance: 7.5, width: 64, height: 64 };
 const child = (st: Store) => ({ ...st.draftFromPreset('child', 'Mia'), protected: false, logPrompts: false });
