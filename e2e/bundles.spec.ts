@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { expect, test, type BrowserContext, type CDPSession, type Page, type Request } from '@playwright/test';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { ROOT, SLOW } from './helpers';
+import { ROOT, SLOW, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -29,22 +29,6 @@ test.afterEach(async () => {
 async function openApp(page: Page): Promise<void> {
   await page.goto('/');
   await expect(page.getByTestId('bundle.panel')).toBeVisible();
-}
-
-/** SHA-256 of a file stored in OPFS under bundles/<key>/ (read in the page). */
-async function storedSha(page: Page, key: string, file: string): Promise<string | null> {
-  return page.evaluate(async ([key, file]) => {
-    try {
-      let dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('bundles')).getDirectoryHandle(key);
-      const parts = file.split('/');
-      for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
-      const f = await (await dir.getFileHandle(parts[parts.length - 1])).getFile();
-      const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.arrayBuffer()));
-      return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
-    } catch {
-      return null;
-    }
-  }, [key, file] as const);
 }
 
 async function download(page: Page, url: string): Promise<void> {

@@ -2,27 +2,19 @@
 // profile made (its embedding computed by the bundle's encoder), the encoder removed (only its file leaves OPFS; the
 // bundle stays complete and in use), a reload, and the same profile still generates personalized — the same picture
 // for the same seed, from the cached embedding, with no embed request; an edit that needs a new embedding then says
-// the encoder is needed and generates nothing.
+// the encoder is needed and generates nothing. For a bundle downloaded from a URL, "Download encoder again" fetches
+// only the encoder's files, verified, and a new profile is embedded with it.
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { countEmbedRequests, createProfile, ROOT, SLOW } from './helpers';
+import { readFileSync } from 'node:fs';
+import { serveBundle } from '../scripts/serve-bundle';
+import type { BundleManifest } from '../src/shared/bundle';
+import { countEmbedRequests, createProfile, ROOT, SLOW, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const ENCODER_FILE = 'profile_encoder/model.onnx';
 
-async function storedExists(page: Page, key: string, file: string): Promise<boolean> {
-  return page.evaluate(async ([key, file]) => {
-    try {
-      let dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('bundles')).getDirectoryHandle(key);
-      const parts = file.split('/');
-      for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
-      await dir.getFileHandle(parts[parts.length - 1]);
-      return true;
-    } catch {
-      return false;
-    }
-  }, [key, file] as const);
-}
+const storedExists = async (page: Page, key: string, file: string) => (await storedSha(page, key, file)) !== null;
 
 async function resultPixels(page: Page): Promise<number[]> {
   return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
@@ -91,4 +83,42 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   await expect(page.getByTestId('generate.embedding')).toContainText('This profile needs the profile encoder, which was removed to save space');
   expect(Number(await page.getByTestId('result.image').getAttribute('data-result-n'))).toBe(n);
   expect(await embeds()).toBe(0);
+});
+
+test('download the profile encoder again: only its files are fetched, verified, and a new profile is embedded with it', async ({ page }) => {
+  const manifest = JSON.parse(readFileSync(path.join(DEMO, 'manifest.json'), 'utf8')) as BundleManifest;
+  const key = `${manifest.id}@${manifest.version}`;
+  const encoderSha = manifest.files.find((f) => f.path === ENCODER_FILE)!.sha256;
+  const server = await serveBundle({ dir: DEMO });
+  try {
+    await page.goto('/');
+    await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    await page.getByTestId('bundle.url').fill(server.url);
+    await page.getByTestId('bundle.download').click();
+    const item = page.locator(`[data-testid="bundle.item"][data-key="${key}"]`);
+    await expect(item).toHaveAttribute('data-state', 'complete', { timeout: SLOW });
+    await expect(item.getByTestId('bundle.use')).toHaveText('In use', { timeout: SLOW });
+    await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+
+    await item.getByTestId('bundle.remove-encoder').click();
+    await expect(item.getByTestId('bundle.encoder')).toHaveAttribute('data-removed', 'true', { timeout: SLOW });
+    expect(await storedExists(page, key, ENCODER_FILE)).toBe(false);
+
+    server.log.length = 0;
+    await item.getByTestId('bundle.redownload-encoder').click();
+    await expect(item.getByTestId('bundle.encoder')).toHaveAttribute('data-removed', 'false', { timeout: SLOW });
+    await expect(item).toHaveAttribute('data-state', 'complete');
+    const files = server.log.filter((e) => e.method === 'GET' && e.path !== '/manifest.json').map((e) => e.path);
+    expect(files).toEqual([`/${ENCODER_FILE}`]);
+    expect(await storedSha(page, key, ENCODER_FILE)).toBe(encoderSha);
+
+    // The engine has the encoder back: a new profile gets its embedding computed.
+    await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    const id = await createProfile(page, 'teen', { name: 'Lou', protected: false });
+    await page.getByTestId('profile.select').selectOption(id);
+    await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    await expect(page.getByTestId('generate.embedding')).not.toHaveAttribute('data-from-cache', 'yes');
+  } finally {
+    await server.close();
+  }
 });

@@ -98,3 +98,19 @@ export async function countEmbedRequests(context: BrowserContext, page: Page): P
   });
   return () => page.evaluate(() => (window as unknown as { __embedRequests: number }).__embedRequests);
 }
+
+/** SHA-256 of a file stored in OPFS under bundles/<key>/ (read in the page), or null when it is not there. */
+export async function storedSha(page: Page, key: string, file: string): Promise<string | null> {
+  return page.evaluate(async ([key, file]) => {
+    try {
+      let dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('bundles')).getDirectoryHandle(key);
+      const parts = file.split('/');
+      for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
+      const f = await (await dir.getFileHandle(parts[parts.length - 1])).getFile();
+      const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.arrayBuffer()));
+      return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
+    } catch {
+      return null;
+    }
+  }, [key, file] as const);
+}
