@@ -119,12 +119,18 @@ async function offlineRound(page: Page, label: string): Promise<void> {
   expect(modelRequests, label).toEqual([]);
 }
 
-test('offline after install: the app starts from the cached shell and generates with the stored bundle; an offline reload works too', async ({ page, context }) => {
-  server = await serveBundle({ dir: DEMO });
+/** Serves the demo bundle, downloads it in the app and waits until it is installed and loaded; returns the server. */
+async function installDemo(page: Page): Promise<RunningServer> {
+  const served = (server = await serveBundle({ dir: DEMO }));
   await openApp(page);
-  await download(page, server.url);
+  await download(page, served.url);
   await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  return served;
+}
+
+test('offline after install: the app starts from the cached shell and generates with the stored bundle; an offline reload works too', async ({ page, context }) => {
+  const served = await installDemo(page);
   // The worker precached exactly the built shell (which includes the built-in demo bundle) — one versioned cache,
   // nothing of the downloaded bundle (it lives in OPFS), nothing from another origin.
   const origin = new URL(page.url()).origin;
@@ -132,7 +138,7 @@ test('offline after install: the app starts from the cached shell and generates 
   expect(await shellCaches(page)).toEqual({ [`psa-shell-${shell.version}`]: shell.urls });
   expect(shell.urls.some((u) => u.includes('/assets/ort-wasm') && u.endsWith('.wasm'))).toBe(true);
   expect(shell.urls.some((u) => u.endsWith('/models/demo/unet/model.onnx'))).toBe(true);
-  await server.close();
+  await served.close();
   server = undefined;
 
   await context.setOffline(true);
@@ -145,15 +151,11 @@ test('offline after install: the app starts from the cached shell and generates 
 });
 
 test('an app update (new shell version) replaces the shell cache and keeps the installed bundle; offline start works after it', async ({ page, context }) => {
-  server = await serveBundle({ dir: DEMO });
-  await openApp(page);
-  await download(page, server.url);
-  await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
-  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const served = await installDemo(page);
   const origin = new URL(page.url()).origin;
   const shell = builtShell(origin);
   expect(Object.keys(await shellCaches(page))).toEqual([`psa-shell-${shell.version}`]);
-  await server.close();
+  await served.close();
   server = undefined;
 
   // A new deployment: the same files, but a build whose shell version differs — as every build with a changed shell

@@ -11,7 +11,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { convert } from '../scripts/convert/bundle';
 import { adapterWithE32 } from '../tests/convert/adapter-e32';
 import { makeSd15, tmpDir } from '../tests/convert/helpers';
-import { createProfile, pixelDiff, ROOT, SLOW, watchConsole } from './helpers';
+import { createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole } from './helpers';
 
 const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
 
@@ -39,11 +39,8 @@ test.afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
 
 async function generate(page: Page): Promise<number[]> {
-  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
-  await page.getByTestId('generate.submit').click();
-  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
-  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
-  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+  await generateImage(page);
+  return resultPixels(page);
 }
 
 test('a converted PSA bundle imports from its folder, embeds a profile on the device and generates with it (WASM and WebGPU)', async ({ page }) => {

@@ -9,25 +9,14 @@ import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { serveBundle } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { countEmbedRequests, createProfile, ROOT, SLOW, storedSha } from './helpers';
+import { countEmbedRequests, createProfile, generateImage, resultPixels, ROOT, SLOW, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const ENCODER_FILE = 'profile_encoder/model.onnx';
 
 const storedExists = async (page: Page, key: string, file: string) => (await storedSha(page, key, file)) !== null;
 
-async function resultPixels(page: Page): Promise<number[]> {
-  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
-}
-
-async function generate(page: Page, seed = 7): Promise<void> {
-  await page.getByTestId('generate.seed').fill(String(seed));
-  await page.getByTestId('generate.steps').fill('3');
-  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
-  await page.getByTestId('generate.submit').click();
-  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
-  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
-}
+const generate = (page: Page) => generateImage(page, { seed: 7, steps: 3 });
 
 test('remove the profile encoder: cached profiles still personalize after a reload; a new embedding is refused with a clear status', async ({ page, context }) => {
   const embeds = await countEmbedRequests(context, page);

@@ -114,3 +114,21 @@ export async function storedSha(page: Page, key: string, file: string): Promise<
     }
   }, [key, file] as const);
 }
+
+/**
+ * Submits the generate form (seed and steps set when given) and waits for a new picture: the result counter moves
+ * past its value before the click and an image is shown.
+ */
+export async function generateImage(page: Page, o: { seed?: number; steps?: number } = {}): Promise<void> {
+  if (o.seed !== undefined) await page.getByTestId('generate.seed').fill(String(o.seed));
+  if (o.steps !== undefined) await page.getByTestId('generate.steps').fill(String(o.steps));
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await page.getByTestId('generate.submit').click();
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+}
+
+/** The shown picture's RGBA bytes. */
+export async function resultPixels(page: Page): Promise<number[]> {
+  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+}

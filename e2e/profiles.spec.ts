@@ -5,7 +5,7 @@
 // embedding computed once per profile text; and nothing about a profile leaves the page in any request.
 import fs from 'node:fs';
 import { test, expect, type Page, type Request } from '@playwright/test';
-import { countEmbedRequests, createProfile, record, SLOW, watchConsole } from './helpers';
+import { countEmbedRequests, createProfile, generateImage, record, resultPixels, SLOW, watchConsole } from './helpers';
 
 const PIN = '739146';
 
@@ -84,9 +84,6 @@ async function editProfile(page: Page, id: string) {
   await expect(page.getByTestId('profile.editor')).toHaveAttribute('data-profile-id', id);
 }
 
-async function resultPixels(page: Page): Promise<number[]> {
-  return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
-}
 
 test('a child profile from the preset, behind a PIN: its bans with reasons, the floor, and no PIN in storage', async ({ page }) => {
   await openApp(page);
@@ -281,12 +278,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   context.on('request', (r) => requests.push(r));
   const embeds = await countEmbedRequests(context, page);
   const generate = async (seed = 7) => {
-    await page.getByTestId('generate.seed').fill(String(seed));
-    await page.getByTestId('generate.steps').fill('3');
-    const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
-    await page.getByTestId('generate.submit').click();
-    await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
-    await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+    await generateImage(page, { seed, steps: 3 });
     await expect(page.getByTestId('error')).toHaveCount(0);
   };
 

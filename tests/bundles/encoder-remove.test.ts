@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../storage/helpers';
 import { checkBundleRecord, getBundleRecord } from '../../src/storage/bundles';
 import { buildBundles } from '../../scripts/models/bundle';
-import { serveBundle } from '../../scripts/serve-bundle';
+import { serveBundle, type RunningServer } from '../../scripts/serve-bundle';
 import type { BundleManifest } from '../../src/shared/bundle';
 import { Installer, type DeviceChoice } from '../../src/engine/bundles/installer';
 import { encoderPaths, MemoryStore, type InstallState } from '../../src/engine/bundles/store';
@@ -30,8 +30,9 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(freshDatabase);
 
-async function installed(): Promise<{ store: MemoryStore; inst: Installer; state: InstallState }> {
-  const s = await serveBundle({ dir: demoDir });
+/** The demo bundle installed into a fresh in-memory store from `server` (or from a server of its own, closed after). */
+async function installed(server?: RunningServer): Promise<{ store: MemoryStore; inst: Installer; state: InstallState }> {
+  const s = server ?? (await serveBundle({ dir: demoDir }));
   try {
     const store = new MemoryStore();
     const inst = new Installer({ store, sleep: async () => undefined });
@@ -39,7 +40,7 @@ async function installed(): Promise<{ store: MemoryStore; inst: Installer; state
     await inst.run(plan, () => undefined, new AbortController().signal);
     return { store, inst, state: (await store.readState(plan.key))! };
   } finally {
-    await s.close();
+    if (!server) await s.close();
   }
 }
 
@@ -78,10 +79,7 @@ describe('removing the profile encoder', () => {
   it('downloading the bundle again fetches only the removed encoder files; the bundle is whole again', async () => {
     const s = await serveBundle({ dir: demoDir });
     try {
-      const store = new MemoryStore();
-      const inst = new Installer({ store, sleep: async () => undefined });
-      const plan = await inst.plan(s.url, cpu);
-      await inst.run(plan, () => undefined, new AbortController().signal);
+      const { store, inst, state: plan } = await installed(s);
       await store.removeEncoder(plan.key);
       const enc = manifest.components.profile_encoder!.variants.fp32!;
       const gets = s.log.length;
