@@ -1,13 +1,13 @@
 // The parent lock: a PIN (≥ 4 digits) or passphrase (≥ 8 characters), kept only as PBKDF2-SHA256(secret, 16-byte
 // random salt, ≥ 600 000 iterations), and the throttle on wrong tries, persisted in IndexedDB so a reload or a new
-// tab keeps it. Which actions need the lock is the state layer's rule; it calls verifyLock / requireUnlocked.
+// tab keeps it; its waits run down on this tab's monotonic clock, not the system clock (throttle.ts). Which actions need the lock is the state layer's rule; it calls verifyLock / requireUnlocked.
 // The secret itself is never stored, returned or logged.
 
 import { del, get, update } from 'idb-keyval';
 import { AppError } from '../shared/errors';
 import { guarded, keyvalStore, transact } from './db';
 import { KDF_ITERATIONS, SALT_BYTES, constantTimeEqual, pbkdf2, randomBytes } from './kdf';
-import { remainingMs, throttleDelayMs, type ThrottleState } from './throttle';
+import { afterFailure, readThrottle, remainingMs, throttleDelayMs, versionOf, type Clocks, type ThrottleState } from './throttle';
 import { LOCK_KEYS, STORES } from './stores';
 
 export const MIN_PIN_DIGITS = 4;
@@ -51,8 +51,26 @@ const isLockRecord = (v: unknown): v is LockRecord => {
   );
 };
 
-const isThrottle = (v: unknown): v is ThrottleState =>
-  !!v && typeof (v as ThrottleState).failures === 'number' && typeof (v as ThrottleState).lastFailureAt === 'number';
+/** Both clocks now (Date.now() is only an upper bound for waits; performance.now() is what they run down on). */
+const clocks = (): Clocks => ({ wall: Date.now(), mono: performance.now() });
+
+// When this tab first saw each version of the throttle record (monotonic ms): its wait runs down from there.
+let seen: { version: string; at: number } | undefined;
+function seenAt(t: ThrottleState, mono: number): number {
+  const version = versionOf(t);
+  if (seen?.version !== version) seen = { version, at: mono };
+  return seen.at;
+}
+/** The wait left on a stored record, as this tab counts it. */
+function waitLeft(raw: unknown, now: Clocks): { state?: ThrottleState; wait: number } {
+  const state = readThrottle(raw);
+  return { state, wait: state ? remainingMs(state, now, seenAt(state, now.mono)) : 0 };
+}
+/** Marks a record this tab just wrote as seen now, so its full wait runs from this moment. */
+function wrote(t: ThrottleState, mono: number): ThrottleState {
+  seen = { version: versionOf(t), at: mono };
+  return t;
+}
 
 const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`;
 
@@ -95,7 +113,7 @@ async function makeRecord(secret: string): Promise<LockRecord> {
  * With no lock set, anything is accepted (there is nothing to unlock).
  */
 export async function verifyLock(secret: string): Promise<VerifyResult> {
-  const now = Date.now();
+  const now = clocks();
   type Reservation = { kind: 'none' } | { kind: 'throttled'; wait: number } | { kind: 'check'; lock: unknown; failures: number };
   const r = await guarded('checking the parent lock', () =>
     transact<Reservation>([STORES.lock], 'readwrite', (tx) => {
@@ -105,14 +123,15 @@ export async function verifyLock(secret: string): Promise<VerifyResult> {
       const throttleReq = store.get(LOCK_KEYS.throttle);
       throttleReq.onsuccess = () => {
         if (lockReq.result === undefined) return;
-        const t = isThrottle(throttleReq.result) ? throttleReq.result : { failures: 0, lastFailureAt: 0 };
-        const wait = remainingMs(t, now);
+        const { state, wait } = waitLeft(throttleReq.result, now);
         if (wait > 0) {
+          // Keep what has run down, so a reload does not start this wait again from the top.
+          if (state && wait < state.waitMs) store.put(wrote({ ...state, waitMs: wait, writtenAt: now.wall }, now.mono), LOCK_KEYS.throttle);
           out = { kind: 'throttled', wait };
           return;
         }
-        const failures = t.failures + 1;
-        store.put({ failures, lastFailureAt: now } satisfies ThrottleState, LOCK_KEYS.throttle);
+        const failures = (state?.failures ?? 0) + 1;
+        store.put(wrote(afterFailure(failures, now.wall), now.mono), LOCK_KEYS.throttle);
         out = { kind: 'check', lock: lockReq.result, failures };
       };
       return () => out;
@@ -125,9 +144,9 @@ export async function verifyLock(secret: string): Promise<VerifyResult> {
   const hash = await pbkdf2(typeof secret === 'string' ? secret : '', lock.salt, lock.iterations, HASH_BITS);
   if (!constantTimeEqual(hash, lock.hash)) {
     // The wait runs from the end of the failed check.
-    const failedAt = Date.now();
+    const failedAt = clocks();
     await guarded('recording a wrong try', () =>
-      update<unknown>(LOCK_KEYS.throttle, (t) => ({ failures: Math.max(isThrottle(t) ? t.failures : 0, r.failures), lastFailureAt: failedAt }), lockStore),
+      update<unknown>(LOCK_KEYS.throttle, (t) => wrote(afterFailure(Math.max(readThrottle(t)?.failures ?? 0, r.failures), failedAt.wall), failedAt.mono), lockStore),
     );
     return { ok: false, reason: 'wrong', retryAfterMs: throttleDelayMs(r.failures) };
   }
@@ -191,6 +210,14 @@ export async function removeLock(secret: string): Promise<void> {
 /** Whether a lock is set, how long until the next try is accepted, and the wrong tries in a row. */
 export async function lockStatus(): Promise<{ locked: boolean; retryAfterMs: number; failures: number }> {
   const [locked, t] = await Promise.all([hasLock(), guarded('reading the parent lock', () => get<unknown>(LOCK_KEYS.throttle, lockStore))]);
-  const state = isThrottle(t) ? t : undefined;
-  return { locked, retryAfterMs: locked ? remainingMs(state, Date.now()) : 0, failures: locked ? (state?.failures ?? 0) : 0 };
+  const now = clocks();
+  const { state, wait } = waitLeft(t, now);
+  if (locked && state && wait > 0 && wait < state.waitMs) {
+    // Keep what has run down (another tab may have written meanwhile: only the same version is replaced).
+    const next = { ...state, waitMs: wait, writtenAt: now.wall };
+    await guarded('saving the wrong-try wait', () =>
+      update<unknown>(LOCK_KEYS.throttle, (cur) => (readThrottle(cur) && versionOf(readThrottle(cur)!) === versionOf(state) ? wrote(next, now.mono) : cur), lockStore),
+    );
+  }
+  return { locked, retryAfterMs: locked ? wait : 0, failures: locked ? (state?.failures ?? 0) : 0 };
 }

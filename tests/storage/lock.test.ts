@@ -7,7 +7,7 @@ import { AppError } from '../../src/shared/errors';
 import { closeDatabase } from '../../src/storage/db';
 import { KDF_ITERATIONS } from '../../src/storage/kdf';
 import { LockError, hasLock, lockStatus, removeLock, requireUnlocked, setLock, validateSecret, verifyLock, type LockRecord } from '../../src/storage/lock';
-import { throttleDelayMs, remainingMs } from '../../src/storage/throttle';
+import { readThrottle, remainingMs, throttleDelayMs } from '../../src/storage/throttle';
 
 const PIN = '4821';
 const PASS = 'correct horse 9';
@@ -46,15 +46,27 @@ describe('validateSecret', () => {
 });
 
 describe('throttle schedule', () => {
-  it('is free for 3 wrong tries, then 1 s doubling, capped at 5 minutes', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 100].map(throttleDelayMs)).toEqual([0, 0, 0, 0, 1000, 2000, 4000, 8000, 256_000, 300_000, 300_000, 300_000]);
+  it('is free for 3 wrong tries, then 1 s doubling, past 5 minutes, up to a day', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 20, 21, 100].map(throttleDelayMs)).toEqual([
+      0, 0, 0, 0, 1000, 2000, 4000, 8000, 256_000, 512_000, 1_024_000, 65_536_000, 86_400_000, 86_400_000,
+    ]);
   });
-  it('counts the wait from the last failure; a clock set back does not shorten it', () => {
-    const s = { failures: 5, lastFailureAt: 10_000 };
-    expect(remainingMs(s, 10_500)).toBe(1500);
-    expect(remainingMs(s, 12_000)).toBe(0);
-    expect(remainingMs(s, 5_000)).toBe(2000);
-    expect(remainingMs(undefined, 0)).toBe(0);
+  it('runs a wait down by the monotonic time seen, at most the wall-clock gap since it was written', () => {
+    const s = { failures: 5, waitMs: 2000, writtenAt: 10_000 };
+    // Seen at mono 100: 500 ms later on both clocks.
+    expect(remainingMs(s, { wall: 10_500, mono: 600 }, 100)).toBe(1500);
+    expect(remainingMs(s, { wall: 12_000, mono: 2100 }, 100)).toBe(0);
+    // The system clock moved forward a day, but only 500 ms passed for this tab: 1 500 ms left.
+    expect(remainingMs(s, { wall: 10_000 + 86_400_000, mono: 600 }, 100)).toBe(1500);
+    // A clock set back: nothing has run down.
+    expect(remainingMs(s, { wall: 5_000, mono: 5100 }, 100)).toBe(2000);
+    // A second tab that saw the record long ago cannot drain it faster than the wall-clock gap since it was written.
+    expect(remainingMs(s, { wall: 10_300, mono: 99_999 }, 0)).toBe(1700);
+    expect(remainingMs(undefined, { wall: 0, mono: 0 }, 0)).toBe(0);
+  });
+  it('reads the older record form (lastFailureAt): its full wait applies again', () => {
+    expect(readThrottle({ failures: 5, lastFailureAt: 7 })).toEqual({ failures: 5, waitMs: 2000, writtenAt: 7 });
+    expect(readThrottle({ failures: 'x' })).toBeUndefined();
   });
 });
 
@@ -81,15 +93,14 @@ describe('parent lock', () => {
   });
 
   it('throttles wrong tries with growing waits that survive a reload and a new tab, without hashing while throttled', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    let now = 1_800_000_000_000;
-    vi.setSystemTime(now);
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    vi.setSystemTime(1_800_000_000_000);
     await setLock(PIN);
     for (let i = 1; i <= 3; i++) expect(await verifyLock('0000')).toEqual({ ok: false, reason: 'wrong', retryAfterMs: 0 });
     expect(await verifyLock('0001')).toEqual({ ok: false, reason: 'wrong', retryAfterMs: 1000 });
 
     const derive = vi.spyOn(crypto.subtle, 'deriveBits');
-    vi.setSystemTime((now += 400));
+    vi.advanceTimersByTime(400);
     expect(await verifyLock(PIN)).toEqual({ ok: false, reason: 'throttled', retryAfterMs: 600 }); // even the right PIN
     expect(derive).not.toHaveBeenCalled();
 
@@ -104,14 +115,34 @@ describe('parent lock', () => {
     expect((e as LockError).retryAfterMs).toBe(600);
     expect(derive).not.toHaveBeenCalled();
 
-    vi.setSystemTime((now += 600));
+    vi.advanceTimersByTime(600);
     expect(await tab2.verifyLock('9999')).toEqual({ ok: false, reason: 'wrong', retryAfterMs: 2000 });
     expect(derive).toHaveBeenCalledTimes(1);
-    vi.setSystemTime((now += 1999));
-    expect((await verifyLock(PIN)).ok).toBe(false);
-    vi.setSystemTime((now += 1));
-    expect(await verifyLock(PIN)).toEqual({ ok: true });
+    vi.advanceTimersByTime(1999);
+    expect((await tab2.verifyLock(PIN)).ok).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(await tab2.verifyLock(PIN)).toEqual({ ok: true });
     expect(await lockStatus()).toEqual({ locked: true, retryAfterMs: 0, failures: 0 });
+    await (await import('../../src/storage/db')).closeDatabase();
+  });
+
+  it('a system clock moved forward does not shorten a wait; only time that passed does', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    vi.setSystemTime(1_800_000_000_000);
+    await setLock(PIN);
+    for (let i = 1; i <= 7; i++) vi.advanceTimersByTime((await verifyLock('0000')).retryAfterMs ?? 0);
+    await verifyLock('0000'); // the 8th wrong try: a 16 s wait
+    expect((await lockStatus()).retryAfterMs).toBe(16_000);
+    vi.setSystemTime(Date.now() + 7 * 86_400_000); // a week ahead, no time passed
+    expect(await verifyLock(PIN)).toEqual({ ok: false, reason: 'throttled', retryAfterMs: 16_000 });
+    vi.advanceTimersByTime(10_000);
+    expect(await verifyLock(PIN)).toEqual({ ok: false, reason: 'throttled', retryAfterMs: 6000 });
+    // What ran down is stored: a reload (new tab) keeps it rather than starting again from 16 s.
+    vi.resetModules();
+    const tab2 = await import('../../src/storage/lock');
+    expect((await tab2.lockStatus()).retryAfterMs).toBe(6000);
+    vi.advanceTimersByTime(6000);
+    expect(await tab2.verifyLock(PIN)).toEqual({ ok: true });
     await (await import('../../src/storage/db')).closeDatabase();
   });
 
