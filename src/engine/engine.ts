@@ -14,6 +14,7 @@ import type { Runtime } from './sessions';
 import { describeBundleEncoder, type BundleEncoderInfo } from './embedding/bundle-encoder';
 import { computeEmbedding, type EmbedProgress } from './embedding/compute';
 import { folderEncoder } from './embedding/encoder-source';
+import { locateChecker } from './image-check';
 
 export interface EngineHost {
   detect(): Promise<Capabilities>;
@@ -73,6 +74,7 @@ export class Engine {
         defaultSize: bundle.image,
         defaultScheduler: bundle.defaultScheduler,
         hiddenSize: models.io.hidden,
+        imageChecker: (await locateChecker(reader, bundle, []).catch(() => undefined)) !== undefined,
         ...(encoder ? { profileEncoder: { id: encoder.id, template: encoder.template, ...(encoder.removed ? { removed: true } : {}) } } : {}),
       };
       this.loaded = { options, info };

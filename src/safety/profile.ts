@@ -204,6 +204,9 @@ export function validateProfile(p: unknown): string[] {
   if (p.logPrompts !== undefined && typeof p.logPrompts !== 'boolean') {
     problems.push(`logPrompts must be true or false (got ${shown(p.logPrompts)})`);
   }
+  if (p.allowIncompleteModel !== undefined && typeof p.allowIncompleteModel !== 'boolean') {
+    problems.push(`allowIncompleteModel must be true or false (got ${shown(p.allowIncompleteModel)})`);
+  }
   checkTime(problems, 'createdAt', p.createdAt);
   checkTime(problems, 'updatedAt', p.updatedAt);
   if (typeof p.createdAt === 'number' && typeof p.updatedAt === 'number' && p.updatedAt < p.createdAt) {

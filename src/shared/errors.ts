@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'LOCK_THROTTLED', // too many wrong tries: wait before the next one
   'LOCK_SECRET_INVALID', // a new PIN / passphrase is too short or malformed
   'IMPORT_INVALID', // a profile file was refused (the message names the exact problem)
+  'PIN_REQUIRED', // an action that can lower a protected profile's safety was asked without the parent PIN
   // model bundles (engine/bundles: downloads, folder import)
   'DOWNLOAD_FAILED', // the network kept failing for a file (after retries); what was downloaded is kept
 ] as const;

@@ -69,6 +69,11 @@ export interface Profile {
   preset?: ProfilePreset;
   /** Parent log keeps prompt texts for this profile only when true (issue "guards"). */
   logPrompts?: boolean;
+  /**
+   * Protected profiles only: the parent allows pictures on a model that lacks a part this profile's policy needs
+   * (the image checker for a Sexuality ban, the profile encoder / user token for its embedding). Off by default.
+   */
+  allowIncompleteModel?: boolean;
   createdAt: number;
   updatedAt: number;
 }

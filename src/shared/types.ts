@@ -193,4 +193,6 @@ export interface LoadedBundleInfo {
    */
   /** `removed`: the user deleted the encoder's files to save space (cached embeddings still apply; new ones cannot be computed). */
   profileEncoder?: { id: string; template: string; removed?: boolean };
+  /** The bundle has an image safety checker (the image stage a Sexuality ban relies on). */
+  imageChecker: boolean;
 }

@@ -1,13 +1,24 @@
 // Parent-log slice: the log view's page, filter and status, and the actions behind the PIN (open, page, filter,
 // export, clear) plus `recordLog`, which the generation flow calls for each intervention (no PIN: the app must log
-// while a child uses it). The PIN typed to open the view is kept in this module's memory only while the view is
-// open (paging and filters re-check it in storage through requireUnlocked); closeLog forgets it. Nothing persists
-// in zustand.
+// while a child uses it). The PIN typed to open the view (in the one PIN dialog, when the UI has one) is kept in this
+// module's memory only while the view is open (paging and filters re-check it in storage through requireUnlocked);
+// the view closes — forgetting it — on closeLog, when the parent's session ends (Lock now, a handover: the profiles
+// slice calls closeLog) and when the unlock window runs out. Clearing asks for the PIN again. Nothing persists in
+// zustand.
 import type { StateCreator } from 'zustand';
 import { AppError } from '../shared/errors';
 import { hasLock } from '../storage/lock';
 import * as store from '../storage/parent-log';
 import type { ListedLogEntry, LogEvent, LogFilter } from '../storage/parent-log';
+import type { PinPurpose } from './profiles-slice';
+
+/** What the log needs of the profiles slice's lock (absent when the slice is composed alone, as in its tests). */
+interface LockAccess {
+  askPin?(purpose: PinPurpose): Promise<string | undefined>;
+  isUnlocked?(): boolean;
+}
+/** How often an open log checks that the parent's session is still open. */
+const SESSION_CHECK_MS = 1000;
 
 export type { ListedLogEntry, LogAction, LogEvent, LogFilter, LogStage } from '../storage/parent-log';
 export { LOG_ACTIONS, LOG_STAGES } from '../storage/parent-log';
@@ -35,7 +46,8 @@ export interface LogSlice {
   setLogPage(offset: number): Promise<void>;
   /** JSON text of the (filtered) log, or undefined when refused (error set). */
   exportParentLog(): Promise<string | undefined>;
-  clearParentLog(): Promise<void>;
+  /** Deletes every entry: asks for the PIN again through the dialog (or takes `pin`), even with the view open. */
+  clearParentLog(pin?: string): Promise<void>;
   closeLog(): void;
   recordLog(e: LogEvent): Promise<void>;
 }
@@ -61,9 +73,19 @@ function toLogError(e: unknown): NonNullable<LogView['error']> {
 }
 
 export const createLogSlice =
-  (deps: LogDeps = realLogDeps): StateCreator<LogSlice, [], [], LogSlice> =>
+  (deps: LogDeps = realLogDeps): StateCreator<LogSlice & LockAccess, [], [], LogSlice> =>
   (set, get) => {
     let secret: string | undefined;
+    let watch: ReturnType<typeof setInterval> | undefined;
+    /** While open behind the lock: closes the view the moment the parent's session is no longer open. */
+    const watchSession = () => {
+      clearInterval(watch);
+      if (!get().isUnlocked) return;
+      watch = setInterval(() => {
+        if (get().log.status === 'closed') clearInterval(watch);
+        else if (!get().isUnlocked!()) get().closeLog();
+      }, SESSION_CHECK_MS);
+    };
     const load = async (patch: Partial<LogView>) => {
       const next = { ...get().log, ...patch };
       set({ log: { ...next, status: 'loading', error: undefined } });
@@ -89,26 +111,33 @@ export const createLogSlice =
     return {
       log: CLOSED,
       async openLog(pin) {
-        if (pin === undefined && (await deps.hasLock())) {
+        const locked = await deps.hasLock();
+        if (pin === undefined && locked) pin = await get().askPin?.('log');
+        if (pin === undefined && locked) {
           secret = undefined;
           set({ log: { ...CLOSED, status: 'locked' } });
           return;
         }
         secret = pin ?? '';
         await load({ offset: 0 });
+        if (locked && get().log.status === 'ready') watchSession();
       },
       setLogFilter: (filter) => load({ filter, offset: 0 }),
       setLogPage: (offset) => load({ offset: Math.max(0, offset) }),
       exportParentLog: () => guarded(() => deps.exportLog(secret ?? '', get().log.filter)),
-      async clearParentLog() {
+      async clearParentLog(pin) {
+        // Destructive: the PIN again, even with the view open (a parent who walked away left it open).
+        if (pin === undefined && get().askPin && (await deps.hasLock())) pin = await get().askPin!('clear-log');
+        if (pin === undefined && (await deps.hasLock()) && get().askPin) return;
         const done = await guarded(async () => {
-          await deps.clearLog(secret ?? '');
+          await deps.clearLog(pin ?? secret ?? '');
           return true;
         });
         if (done) await load({ offset: 0 });
       },
       closeLog() {
         secret = undefined;
+        clearInterval(watch);
         set({ log: CLOSED });
       },
       async recordLog(e) {

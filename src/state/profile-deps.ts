@@ -28,6 +28,10 @@ export interface ProfileDeps {
   deleteProfile(id: string): Promise<void>;
   getActiveProfileId(): Promise<string | undefined>;
   setActiveProfileId(id: string | undefined): Promise<void>;
+  /** A person chose "no profile" on purpose. */
+  chooseNoProfile(): Promise<void>;
+  /** Whether "no profile" was chosen on purpose (false: nobody has chosen yet — no picture is made). */
+  noProfileChosen(): Promise<boolean>;
   // src/storage/embeddings
   embeddingKey(encoderId: string, text: string): Promise<string>;
   getCachedEmbedding(key: string): Promise<Float32Array | undefined>;
@@ -63,6 +67,8 @@ export const realProfileDeps: ProfileDeps = {
   deleteProfile: async (id) => void (await profileStore.deleteProfile(id)),
   getActiveProfileId: profileStore.getActiveProfileId,
   setActiveProfileId: async (id) => void (await profileStore.setActiveProfileId(id)),
+  chooseNoProfile: profileStore.chooseNoProfile,
+  noProfileChosen: profileStore.noProfileChosen,
   embeddingKey: embeddingStore.embeddingKey,
   getCachedEmbedding: embeddingStore.getCachedEmbedding,
   putCachedEmbedding: async (k, e, id) => void (await embeddingStore.putCachedEmbedding(k, e, id)),

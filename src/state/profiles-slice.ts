@@ -2,14 +2,19 @@
 // rules, and the active profile's PSA user embedding. The lock rules are enforced here, not only in the UI: every
 // action that needs the parent checks the stored lock itself (a stale screen or a second tab cannot skip it).
 // Generation for the active profile also lives here, because it must wait for that profile's embedding.
+// One PIN dialog for every action that needs the parent (askPin / answerPin: the UI shows it as `lock.dialog`), and
+// one truth across tabs: guarded actions and generation re-read profiles and lock from IndexedDB, and changes are
+// announced to other tabs (tab-sync.ts). Fail closed: no picture for nobody in particular unless a person chose
+// "no profile", and a protected profile refuses a model that lacks a part its policy needs.
 import type { StateCreator } from 'zustand';
 import { AppError, toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
 import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '../shared/profile';
-import type { GenerateParams } from '../shared/types';
+import type { GenerateParams, LoadedBundleInfo } from '../shared/types';
 import type { EngineSlice } from './engine-slice';
 import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
+import { announce, onOtherTab } from './tab-sync';
 
 /** How long one PIN entry keeps the parent's session open (memory only: a reload locks again). */
 export const UNLOCK_MS = 10 * 60_000;
@@ -39,6 +44,24 @@ export interface ProfileError {
   /** For STORAGE_FAILED: the storage layer's own code (e.g. STORAGE_FULL), which has its own words. */
   cause?: ErrorCode;
 }
+
+/** Why the PIN dialog is open (its title says it in words: src/ui/messages.ts PIN_PURPOSE_TEXT). */
+export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import';
+
+/** The open PIN dialog: its purpose and the last refusal (wrong PIN, or the wait before the next try). */
+export interface PinPrompt {
+  purpose: PinPurpose;
+  error?: ProfileError;
+  busy?: boolean;
+}
+
+/**
+ * Why the last Generate made nothing before any engine work: nobody chosen (a first run or an emptied store), or a
+ * protected profile whose policy needs a part the loaded model lacks (and the parent did not allow that).
+ */
+export type GenerationRefusal =
+  | { code: 'NO_PROFILE_CHOSEN' }
+  | { code: 'MODEL_LACKS_PARTS'; profileName: string; missing: ('imageChecker' | 'embedding')[] };
 
 export interface LockState {
   /** A parent PIN or passphrase is set. */
@@ -100,6 +123,12 @@ export interface ProfilesSlice {
    * model has no profile encoder, so the profile could not steer the picture.
    */
   resultProfile?: { id?: string; name: string; personalized: boolean };
+  /** The PIN dialog, while one is open. */
+  pinPrompt?: PinPrompt;
+  /** A person chose "no profile" on purpose (stored); without it and without an active profile, nothing is made. */
+  noProfileChosen: boolean;
+  /** Why the last Generate was refused before any engine work (undefined when it was not). */
+  generationRefusal?: GenerationRefusal;
   /** What the safety layers did for the shown result (or the blocked prompt); undefined with no profile. */
   guardOutcome?: GuardOutcome;
 
@@ -116,17 +145,36 @@ export interface ProfilesSlice {
   saveProfile(p: Profile, pin?: string): Promise<boolean>;
   deleteProfile(id: string, pin?: string): Promise<boolean>;
   selectProfile(id: string | undefined, pin?: string): Promise<boolean>;
-  unlock(pin: string): Promise<boolean>;
+  /** Opens the parent's session with `pin`, or through the PIN dialog without one. */
+  unlock(pin?: string): Promise<boolean>;
   lockNow(): void;
   isUnlocked(): boolean;
-  /** Sets the first PIN, or changes it (then `current` is required). */
+  /** Sets the first PIN, or changes it (then `current` opens the lock; without it the PIN dialog asks for it). */
   setPin(secret: string, current?: string): Promise<boolean>;
-  removePin(current: string): Promise<boolean>;
+  /** Removes the lock; without `current` the PIN dialog asks for it. */
+  removePin(current?: string): Promise<boolean>;
   /** JSON text of the file, or undefined when refused. */
   exportProfileFile(ids: string[], opts?: { passphrase?: string; pin?: string }): Promise<string | undefined>;
   /** How many profiles were stored, or undefined when refused. */
   importProfileFile(text: string, opts?: { passphrase?: string; pin?: string }): Promise<number | undefined>;
   clearProfileMessages(): void;
+  /**
+   * The UI says a PIN dialog is on screen (returns the detach). Without one (tests of the state alone, scripts)
+   * an action that needs the PIN fails with PIN_REQUIRED instead of asking.
+   */
+  attachPinDialog(): () => void;
+  /** Opens the PIN dialog; resolves with the PIN once it opened the lock (the session is then open), else undefined. */
+  askPin(purpose: PinPurpose): Promise<string | undefined>;
+  /** The dialog's submit: checks the PIN (with the throttle); a wrong one keeps the dialog open with the wait. */
+  answerPin(pin: string): Promise<void>;
+  cancelPin(): void;
+  /**
+   * The one gate for parent-only actions: true when `need` is false, no lock is set, the parent's session is open
+   * (unless `fresh`: destructive steps ask again), `pin` opens the lock, or the PIN dialog was answered.
+   */
+  authorize(need: boolean, purpose: PinPurpose, opts?: { pin?: string; fresh?: boolean }): Promise<boolean>;
+  /** Follows other tabs: their profile and lock changes are re-read at once (returns the unsubscribe). */
+  followOtherTabs(): () => void;
   /** The active profile's embedding (cached or computed); undefined = no profile / no encoder → zero embedding. */
   ensureEmbedding(): Promise<Float32Array | undefined>;
   /**
@@ -137,13 +185,26 @@ export interface ProfilesSlice {
 }
 
 // The log slice is optional so the slice can be composed without it (its tests); the app's store has it.
-type All = ProfilesSlice & EngineSlice & Partial<Pick<LogSlice, 'recordLog'>>;
+type All = ProfilesSlice & EngineSlice & Partial<Pick<LogSlice, 'recordLog' | 'closeLog'>>;
 
 const byName = (a: Profile, b: Profile) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt;
 
 /** The category choice a parent can still make (the floor cannot be lowered). */
 export function choiceOf(p: Profile, c: Category): CategoryChoice | 'follow' {
   return p.choices[c] ?? 'follow';
+}
+
+/**
+ * What a protected profile's policy needs that the loaded model lacks (the parent may allow it per profile): the
+ * image checker when Sexuality is banned, and the parts that carry its embedding (PSA's user token and the profile
+ * encoder — a removed encoder still counts when the embedding is cached; ensureEmbedding refuses otherwise).
+ */
+export function missingParts(profile: Profile, policy: Policy, bundle: LoadedBundleInfo | undefined): ('imageChecker' | 'embedding')[] {
+  if (!profile.protected || profile.allowIncompleteModel || !bundle) return [];
+  const missing: ('imageChecker' | 'embedding')[] = [];
+  if (policy.banned.includes('Sexuality') && !bundle.imageChecker) missing.push('imageChecker');
+  if (!bundle.psa || !bundle.profileEncoder) missing.push('embedding');
+  return missing;
 }
 
 export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCreator<All, [], [], ProfilesSlice> {
@@ -154,6 +215,9 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
     let wanted: string | undefined;
     // Embeddings run one after another: the engine does one job at a time (a switch mid-computation queues).
     let queue: Promise<unknown> = Promise.resolve();
+    // The PIN dialog: how many are on screen, and who waits for the open one's answer.
+    let dialogs = 0;
+    let answer: ((pin: string | undefined) => void) | undefined;
 
     const fail = (code: ProfileErrorCode, detail?: string, retryAt?: number) => {
       set({ profileError: { code, detail, retryAt }, profileNotice: undefined });
@@ -164,9 +228,14 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       return true as const;
     };
     const refresh = async () => {
-      const [profiles, activeProfileId] = await Promise.all([deps.listProfiles(), deps.getActiveProfileId()]);
+      const [profiles, activeProfileId, noProfileChosen] = await Promise.all([deps.listProfiles(), deps.getActiveProfileId(), deps.noProfileChosen()]);
       const active = profiles.some((p) => p.id === activeProfileId) ? activeProfileId : undefined;
-      set({ profiles: profiles.sort(byName), activeProfileId: active });
+      set({ profiles: profiles.sort(byName), activeProfileId: active, noProfileChosen: !active && noProfileChosen });
+    };
+    /** The parent's session ends (Lock now, a handover, the lock removed): an open parent log goes with it. */
+    const endSession = () => {
+      set({ lock: { ...get().lock, unlockedUntil: 0 } });
+      get().closeLog?.();
     };
     const refreshLock = async (): Promise<LockState> => {
       const [exists, status] = await Promise.all([deps.hasLock(), deps.lockStatus()]);
@@ -184,15 +253,16 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
      * The one gate for parent-only actions. `need` says whether this action touches something protected. The
      * stored lock is read fresh (another tab may have set it); an open session or a correct `pin` lets it through.
      */
-    const authorize = async (need: boolean, pin?: string): Promise<boolean> => {
+    const authorize = async (need: boolean, purpose: PinPurpose, opts: { pin?: string; fresh?: boolean } = {}): Promise<boolean> => {
       if (!need) return true;
       const lock = await refreshLock();
       if (!lock.exists) return true;
-      if (get().isUnlocked()) {
+      if (!opts.fresh && get().isUnlocked()) {
         set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
         return true;
       }
-      if (pin) return get().unlock(pin);
+      if (opts.pin) return opts.fresh ? verify(opts.pin) : get().unlock(opts.pin);
+      if ((await get().askPin(purpose)) !== undefined) return true;
       return fail('PIN_REQUIRED');
     };
 
@@ -246,6 +316,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       profilesLoaded: false,
       lock: { exists: false, unlockedUntil: 0, retryAt: 0, failures: 0 },
       embedding: { status: 'none' },
+      noProfileChosen: false,
 
       async loadProfiles() {
         await guardStorage(async () => {
@@ -266,41 +337,49 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         return guardStorage(async () => {
           const problems = deps.validateProfile(draft);
           if (problems.length) return fail('PROFILE_INVALID', problems.join('\n'));
+          await refresh(); // another tab may have protected it meanwhile: decide on what is stored
           const existing = get().profiles.find((p) => p.id === draft.id);
           if (draft.protected && !(await deps.hasLock())) return fail('NO_LOCK');
-          if (!(await authorize(draft.protected || !!existing?.protected, pin))) return false;
+          if (!(await authorize(draft.protected || !!existing?.protected, 'profile', { pin }))) return false;
           const now = Date.now();
           await deps.saveProfile({ ...draft, createdAt: existing?.createdAt ?? draft.createdAt ?? now, updatedAt: now });
           await refresh();
+          announce('profiles');
           return ok('SAVED');
         });
       },
 
       async deleteProfile(id, pin) {
         return guardStorage(async () => {
+          await refresh();
           const existing = get().profiles.find((p) => p.id === id);
           if (!existing) return fail('PROFILE_NOT_FOUND');
-          if (!(await authorize(existing.protected, pin))) return false;
+          if (!(await authorize(existing.protected, 'profile', { pin }))) return false;
           await deps.deleteProfile(id);
           if (get().activeProfileId === id) await deps.setActiveProfileId(undefined);
           await refresh();
+          announce('profiles');
           return ok('DELETED');
         });
       },
 
       async selectProfile(id, pin) {
         return guardStorage(async () => {
-          const { activeProfileId, profiles } = get();
-          if (id === activeProfileId) return true;
+          await refresh(); // the active profile as stored, not as this tab last saw it
+          const { activeProfileId, profiles, noProfileChosen } = get();
+          if (id === activeProfileId && (id !== undefined || noProfileChosen)) return true;
           if (id !== undefined && !profiles.some((p) => p.id === id)) return fail('PROFILE_NOT_FOUND');
           const current = profiles.find((p) => p.id === activeProfileId);
-          if (!(await authorize(!!current?.protected, pin))) return false;
-          await deps.setActiveProfileId(id);
+          if (!(await authorize(!!current?.protected, 'switch', { pin }))) return false;
+          if (id === undefined) await deps.chooseNoProfile();
+          else await deps.setActiveProfileId(id);
           await refresh();
-          // Handing the device over: once a protected profile is active, the parent's session ends.
+          announce('profiles');
+          // Handing the device over: once a protected profile is active, the parent's session ends (in every tab).
           const next = get().profiles.find((p) => p.id === id);
           if (next?.protected && get().lock.exists) {
-            set({ lock: { ...get().lock, unlockedUntil: 0 } });
+            endSession();
+            announce('locked');
             return ok('LOCKED');
           }
           set({ profileError: undefined });
@@ -312,6 +391,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         return guardStorage(async () => {
           const lock = await refreshLock();
           if (!lock.exists) return fail('NO_LOCK');
+          if (pin === undefined) return (await get().askPin('unlock')) === undefined ? false : ok('UNLOCKED');
           if (!(await verify(pin))) return false;
           set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
           return ok('UNLOCKED');
@@ -319,7 +399,8 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       },
 
       lockNow() {
-        set({ lock: { ...get().lock, unlockedUntil: 0 } });
+        endSession();
+        announce('locked');
         ok('LOCKED');
       },
 
@@ -333,10 +414,15 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           const problem = deps.validateSecret(secret);
           if (problem) return fail('PIN_INVALID', problem);
           const lock = await refreshLock();
+          if (lock.exists && !current) current = await get().askPin('change-pin');
           if (lock.exists && !current) return fail('PIN_REQUIRED');
           // setLock checks `current` itself (with the throttle); a refusal arrives as LOCK_WRONG / LOCK_THROTTLED.
           await deps.setLock(secret, lock.exists ? current : undefined);
           await refreshLock();
+          announce('lock');
+          // A lock is only worth something if the browser keeps it: ask it not to clear this site's data under
+          // storage pressure (it may decline; the models panel shows the answer).
+          void globalThis.navigator?.storage?.persist?.().catch(() => false);
           // Whoever just chose the PIN is the parent: leave the session open for the next steps.
           set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
           return ok(lock.exists ? 'PIN_CHANGED' : 'PIN_SET');
@@ -347,9 +433,12 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         return guardStorage(async () => {
           const lock = await refreshLock();
           if (!lock.exists) return fail('NO_LOCK');
+          if (!current) current = await get().askPin('remove-pin');
           if (!current) return fail('PIN_REQUIRED');
           await deps.removeLock(current); // checks `current` with the throttle
           await refreshLock();
+          endSession();
+          announce('lock');
           return ok('PIN_REMOVED');
         });
       },
@@ -359,7 +448,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         if (!chosen.length) return void fail('PROFILE_NOT_FOUND');
         let text: string | undefined;
         const done = await guardStorage(async () => {
-          if (!(await authorize(chosen.some((p) => p.protected), opts.pin))) return false;
+          if (!(await authorize(chosen.some((p) => p.protected), 'export', { pin: opts.pin }))) return false;
           try {
             text = await deps.exportProfiles(chosen, opts.passphrase ? { passphrase: opts.passphrase } : undefined);
           } catch (e) {
@@ -383,9 +472,10 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         const done = await guardStorage(async () => {
           const anyProtected = imported.some((p) => p.protected);
           if (anyProtected && !(await deps.hasLock())) return fail('NO_LOCK');
-          if (!(await authorize(anyProtected, opts.pin))) return false;
+          if (!(await authorize(anyProtected, 'import', { pin: opts.pin }))) return false;
           await deps.saveProfiles(imported); // all or nothing
           await refresh();
+          announce('profiles');
           return ok('IMPORTED', imported.length);
         });
         return done ? imported.length : undefined;
@@ -393,6 +483,59 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
 
       clearProfileMessages() {
         set({ profileError: undefined, profileNotice: undefined });
+      },
+
+      attachPinDialog() {
+        dialogs++;
+        return () => {
+          dialogs--;
+          if (dialogs === 0) get().cancelPin();
+        };
+      },
+
+      askPin(purpose) {
+        if (dialogs === 0) return Promise.resolve(undefined);
+        answer?.(undefined); // one dialog at a time: an older question is dropped
+        set({ pinPrompt: { purpose } });
+        return new Promise((resolve) => (answer = resolve));
+      },
+
+      async answerPin(pin) {
+        const prompt = get().pinPrompt;
+        if (!prompt || prompt.busy) return;
+        set({ pinPrompt: { ...prompt, busy: true, error: undefined } });
+        let opened = false;
+        try {
+          opened = await verify(pin);
+        } catch (e) {
+          failFrom(e);
+        }
+        if (get().pinPrompt?.purpose !== prompt.purpose) return; // cancelled meanwhile
+        if (!opened) {
+          set({ pinPrompt: { purpose: prompt.purpose, error: get().profileError } });
+          return;
+        }
+        set({ pinPrompt: undefined, profileError: undefined, lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
+        const resolve = answer;
+        answer = undefined;
+        resolve?.(pin);
+      },
+
+      cancelPin() {
+        const resolve = answer;
+        answer = undefined;
+        set({ pinPrompt: undefined });
+        resolve?.(undefined);
+      },
+
+      authorize,
+
+      followOtherTabs() {
+        return onOtherTab((change) => {
+          if (change === 'locked') endSession();
+          if (change === 'lock') void refreshLock().catch(() => undefined);
+          if (change === 'profiles') void refresh().then(() => get().ensureEmbedding()).catch(() => undefined);
+        });
       },
 
       async ensureEmbedding() {
@@ -451,11 +594,27 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       },
 
       async generateForActive(params) {
+        set({ guardOutcome: undefined, generationRefusal: undefined }); // they belong to the previous request
+        // Who it is for, as stored now: another tab may have switched or protected the profile since this one drew.
+        try {
+          await refresh();
+        } catch (e) {
+          failFrom(e);
+          return; // an unreadable store never means "nobody in particular"
+        }
         const profile = get().profiles.find((p) => p.id === get().activeProfileId);
+        if (!profile && !get().noProfileChosen) {
+          set({ result: undefined, generationRefusal: { code: 'NO_PROFILE_CHOSEN' } });
+          return;
+        }
         const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
-        set({ guardOutcome: undefined }); // the previous outcome belongs to the previous request
         // The guard runs before any engine work, the embedding included: a blocked prompt costs the engine nothing.
         const policy = profile && deps.computePolicy(profile);
+        const missing = profile && policy ? missingParts(profile, policy, get().bundle) : [];
+        if (profile && missing.length) {
+          set({ result: undefined, resultProfile: label, generationRefusal: { code: 'MODEL_LACKS_PARTS', profileName: profile.name, missing } });
+          return;
+        }
         const plan = profile && policy ? planGeneration(params, profile, policy) : undefined;
         if (profile && plan) for (const e of textLogEvents(profile, plan.guard, params.prompt)) await get().recordLog?.(e);
         if (plan?.decision === 'blocked') {

@@ -128,6 +128,7 @@ const FIELD_CHECKS = {
   protected: bool,
   preset: optional(oneOf(PROFILE_PRESETS)),
   logPrompts: optional(bool),
+  allowIncompleteModel: optional(bool),
   createdAt: timestamp,
   updatedAt: timestamp,
 } satisfies { [K in keyof Required<Profile>]: Check };

@@ -80,17 +80,40 @@ export function getActiveProfileId(): Promise<string | undefined> {
   return guarded('reading the active profile', () => get<string>(META_KEYS.activeProfileId, metaStore));
 }
 
-/** Chooses the active profile (it must be saved: INVALID_REQUEST otherwise), or clears the choice with undefined. */
+/**
+ * Chooses the active profile (it must be saved: INVALID_REQUEST otherwise), or clears the choice with undefined
+ * (then nobody is chosen: see chooseNoProfile for the deliberate "no profile").
+ */
 export function setActiveProfileId(id: string | undefined): Promise<void> {
   if (id === undefined) return guarded('clearing the active profile', () => del(META_KEYS.activeProfileId, metaStore));
   return guarded('choosing the active profile', () =>
     transact([STORES.profiles, STORES.meta], 'readwrite', (tx, fail) => {
       const exists = tx.objectStore(STORES.profiles).getKey(id);
       exists.onsuccess = () => {
-        if (exists.result === undefined) fail(new AppError('INVALID_REQUEST', `no saved profile has the id ${id}`));
-        else tx.objectStore(STORES.meta).put(id, META_KEYS.activeProfileId);
+        if (exists.result === undefined) return fail(new AppError('INVALID_REQUEST', `no saved profile has the id ${id}`));
+        const meta = tx.objectStore(STORES.meta);
+        meta.put(id, META_KEYS.activeProfileId);
+        // A later deletion of this profile must not fall back to "no profile": that needs a person's choice again.
+        meta.delete(META_KEYS.noProfileChosen);
       };
       return () => undefined;
     }),
   );
+}
+
+/** A person chose "no profile (no personal safety)" on purpose: pictures are then made for nobody in particular. */
+export function chooseNoProfile(): Promise<void> {
+  return guarded('choosing no profile', () =>
+    transact([STORES.meta], 'readwrite', (tx) => {
+      const meta = tx.objectStore(STORES.meta);
+      meta.delete(META_KEYS.activeProfileId);
+      meta.put(true, META_KEYS.noProfileChosen);
+      return () => undefined;
+    }),
+  );
+}
+
+/** Whether "no profile" was chosen on purpose (false on a first run or an emptied store: nobody has chosen yet). */
+export async function noProfileChosen(): Promise<boolean> {
+  return (await guarded('reading the active profile', () => get<unknown>(META_KEYS.noProfileChosen, metaStore))) === true;
 }

@@ -23,5 +23,9 @@ export const STORES = {
 
 export type StoreName = (typeof STORES)[keyof typeof STORES];
 
-export const META_KEYS = { activeProfileId: 'activeProfileId' } as const;
+/**
+ * `noProfileChosen`: a person chose "no profile" on purpose (true) — without it, no active profile means nobody has
+ * chosen yet (a first run, or a store that was emptied), and no picture is made.
+ */
+export const META_KEYS = { activeProfileId: 'activeProfileId', noProfileChosen: 'noProfileChosen' } as const;
 export const LOCK_KEYS = { secret: 'secret', throttle: 'throttle' } as const;

@@ -1,5 +1,5 @@
-// The app shell: engine status, the profiles panel, the generate form and the result. Later issues add the gallery
-// and settings.
+// The app shell: the first-run question, engine status, the profiles panel, the generate form and the result, and
+// the one PIN dialog. Later issues add the gallery and settings. Other tabs' profile and lock changes are followed.
 import { useEffect } from 'react';
 import { useApp } from '../state/store';
 import { EngineStatus } from './components/EngineStatus';
@@ -8,15 +8,19 @@ import { ImageView } from './components/ImageView';
 import { ModelsPanel } from './components/models/ModelsPanel';
 import { ProfilesPanel } from './components/profiles/ProfilesPanel';
 import { useActiveEmbedding } from './components/profiles/useActiveEmbedding';
+import { FirstRun } from './components/lock/FirstRun';
+import { PinDialog } from './components/lock/PinDialog';
 import './app.css';
 
 export function App() {
   const startEngine = useApp((s) => s.startEngine);
   const loadProfiles = useApp((s) => s.loadProfiles);
+  const followOtherTabs = useApp((s) => s.followOtherTabs);
   useEffect(() => {
     void loadProfiles();
     void startEngine();
   }, [startEngine, loadProfiles]);
+  useEffect(() => followOtherTabs(), [followOtherTabs]);
   useActiveEmbedding();
   return (
     <main>
@@ -24,11 +28,13 @@ export function App() {
         <h1>psa-web</h1>
         <p>Pictures made on this device. Nothing you type leaves it.</p>
       </header>
+      <FirstRun />
       <EngineStatus />
       <ModelsPanel />
       <ProfilesPanel />
       <GenerateForm />
       <ImageView />
+      <PinDialog />
     </main>
   );
 }

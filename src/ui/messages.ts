@@ -1,7 +1,7 @@
 // The one table that turns engine error codes into plain words for people. Technical detail stays available
 // under "details" in the UI; this text is what a parent or a first-time user reads.
 import type { ErrorCode, ErrorInfo } from '../shared/errors';
-import type { ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../state/profiles-slice';
+import type { GenerationRefusal, PinPurpose, ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../state/profiles-slice';
 import type { LogAction, LogErrorCode, LogStage } from '../state/log-slice';
 
 export const ERROR_TEXT: Record<ErrorCode, string> = {
@@ -28,6 +28,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   LOCK_THROTTLED: 'Too many wrong tries. Wait a moment before trying again.',
   LOCK_SECRET_INVALID: 'Choose a PIN of at least 4 digits or a passphrase of at least 8 characters.',
   IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
+  PIN_REQUIRED: 'Only a parent can change this: it needs the parent PIN. Nothing was changed.',
   DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
 };
 
@@ -37,7 +38,7 @@ export function describeError(e: ErrorInfo): { title: string; detail: string } {
 
 // Profiles and the parent lock (src/state/profiles-slice.ts codes).
 export const PROFILE_ERROR_TEXT: Record<ProfileErrorCode, string> = {
-  PIN_REQUIRED: 'This needs the parent PIN. Enter it under “Parent lock” and press Unlock, then try again.',
+  PIN_REQUIRED: 'This needs the parent PIN. Nothing was changed.',
   WRONG_PIN: 'That PIN is not right.',
   THROTTLED: 'Too many wrong tries.',
   PIN_INVALID: 'That PIN or passphrase cannot be used.',
@@ -95,3 +96,29 @@ export function describeLogError(e: { code: LogErrorCode; retryAt?: number; deta
 // A profile whose new embedding needs the profile encoder after the user removed it (Models panel).
 export const ENCODER_REMOVED_TEXT =
   'This profile needs the profile encoder, which was removed to save space. Download the bundle again to compute it.';
+
+/** The PIN dialog's title: what the PIN is asked for. */
+export const PIN_PURPOSE_TEXT: Record<PinPurpose, string> = {
+  unlock: 'Parent PIN to open the parent settings',
+  profile: 'Parent PIN to change a protected profile',
+  switch: 'Parent PIN to switch away from a protected profile',
+  model: 'Parent PIN to change or remove a model',
+  log: 'Parent PIN to see the parent log',
+  'clear-log': 'Parent PIN again to delete the parent log',
+  'change-pin': 'Current parent PIN, to change it',
+  'remove-pin': 'Current parent PIN, to remove the lock',
+  export: 'Parent PIN to export a protected profile',
+  import: 'Parent PIN to import protected profiles',
+};
+
+const PART_TEXT = { imageChecker: 'a picture safety check', embedding: 'the part that applies a personal profile' } as const;
+
+/** Why Generate made nothing (before any engine work), in words a parent understands, with what to do next. */
+export function describeRefusal(r: GenerationRefusal): string {
+  if (r.code === 'NO_PROFILE_CHOSEN') return 'Choose who is using the app first (above): a profile, or "no profile" on purpose. No picture is made for nobody in particular.';
+  const parts = r.missing.map((m) => PART_TEXT[m]).join(' and ');
+  return `No picture: the model in use has no ${parts}, which ${r.profileName}'s safety settings need. A parent can choose a model that has it, or allow this model in ${r.profileName}'s profile.`;
+}
+
+/** Shown while a new PIN of only 4 or 5 digits is typed. */
+export const SHORT_PIN_HINT = 'A PIN of 6 or more digits is much harder to guess; a passphrase is harder still.';

@@ -130,7 +130,7 @@ describe('parent lock', () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     vi.setSystemTime(1_800_000_000_000);
     await setLock(PIN);
-    for (let i = 1; i <= 7; i++) vi.advanceTimersByTime((await verifyLock('0000')).retryAfterMs ?? 0);
+    for (let i = 1; i <= 7; i++) vi.advanceTimersByTime(((await verifyLock('0000')) as { retryAfterMs?: number }).retryAfterMs ?? 0);
     await verifyLock('0000'); // the 8th wrong try: a 16 s wait
     expect((await lockStatus()).retryAfterMs).toBe(16_000);
     vi.setSystemTime(Date.now() + 7 * 86_400_000); // a week ahead, no time passed

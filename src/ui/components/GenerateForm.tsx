@@ -4,11 +4,20 @@ import { useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
+import { describeRefusal } from '../messages';
 import { ActiveProfile } from './profiles/ActiveProfile';
 
 export function GenerateForm() {
-  const { bundle, status, generateForActive, cancel, step, embeddingStatus } = useApp(
-    useShallow((s) => ({ bundle: s.bundle, status: s.status, generateForActive: s.generateForActive, cancel: s.cancel, step: s.step, embeddingStatus: s.embedding.status })),
+  const { bundle, status, generateForActive, cancel, step, embeddingStatus, refusal } = useApp(
+    useShallow((s) => ({
+      bundle: s.bundle,
+      status: s.status,
+      generateForActive: s.generateForActive,
+      cancel: s.cancel,
+      step: s.step,
+      embeddingStatus: s.embedding.status,
+      refusal: s.generationRefusal,
+    })),
   );
   const [prompt, setPrompt] = useState('a photo of a cat');
   const [negative, setNegative] = useState('');
@@ -80,6 +89,11 @@ export function GenerateForm() {
           </progress>
         )}
       </div>
+      {refusal && (
+        <p role="alert" className="message error" data-testid="generate.refused" data-code={refusal.code} data-missing={refusal.code === 'MODEL_LACKS_PARTS' ? refusal.missing.join(' ') : ''}>
+          {describeRefusal(refusal)}
+        </p>
+      )}
     </form>
   );
 }

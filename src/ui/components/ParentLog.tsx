@@ -1,7 +1,8 @@
-// The parent log view: asks for the parent PIN when a lock is set, then shows the log newest first with filters
-// (profile, stage, action), pages, a JSON export and a two-step clear. Everything goes through the log slice,
-// whose storage calls check the PIN again each time. Meant to be hosted by the Profiles panel.
-import { useState, type FormEvent } from 'react';
+// The parent log view: asks for the parent PIN (the one PIN dialog) when a lock is set, then shows the log newest
+// first with filters (profile, stage, action), pages, a JSON export and a two-step clear that asks for the PIN
+// again. Everything goes through the log slice, whose storage calls check the PIN again each time; the slice closes
+// the view when the parent's session ends. Meant to be hosted by the Profiles panel.
+import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LOG_ACTIONS, LOG_STAGES, type LogAction, type LogFilter, type LogStage } from '../../state/log-slice';
 import { useApp } from '../../state/store';
@@ -20,7 +21,6 @@ export function ParentLog() {
       closeLog: s.closeLog,
     })),
   );
-  const [pin, setPin] = useState('');
   const [confirmClear, setConfirmClear] = useState(false);
 
   if (log.status === 'closed') {
@@ -33,12 +33,6 @@ export function ParentLog() {
     );
   }
 
-  const unlock = async (e: FormEvent) => {
-    e.preventDefault();
-    const typed = pin;
-    setPin(''); // the PIN lives in this field only until it is sent
-    await openLog(typed);
-  };
   const setFilter = (patch: Partial<LogFilter>) => {
     const next = { ...log.filter, ...patch };
     for (const k of Object.keys(next) as (keyof LogFilter)[]) if (!next[k]) delete next[k];
@@ -77,15 +71,11 @@ export function ParentLog() {
         </p>
       )}
       {log.status === 'locked' ? (
-        <form onSubmit={unlock} className="row">
-          <label>
-            Parent PIN
-            <input data-testid="log.pin" type="password" autoComplete="current-password" value={pin} onChange={(e) => setPin(e.target.value)} />
-          </label>
-          <button data-testid="log.unlock" type="submit" disabled={!pin}>
-            Show the log
+        <div className="row">
+          <button data-testid="log.unlock" type="button" onClick={() => void openLog()}>
+            Show the log…
           </button>
-        </form>
+        </div>
       ) : (
         <div data-testid="log.view" data-status={log.status} data-total={log.total}>
           <div className="row">
@@ -176,7 +166,7 @@ export function ParentLog() {
                     void clearParentLog();
                   }}
                 >
-                  Delete every entry
+                  Delete every entry…
                 </button>
                 <button type="button" onClick={() => setConfirmClear(false)}>
                   Keep

@@ -1,10 +1,14 @@
-// The parent lock: its indicator (profile.lock), one PIN field (profile.pin) used to set, unlock, change or remove
-// it, and the wait after wrong tries (read from storage, so it survives a reload and holds in every tab).
+// The parent lock: its indicator (profile.lock), a field (profile.pin) to set the first PIN, Unlock (which opens the
+// one PIN dialog, lock.dialog), and while open: Lock now, a new PIN to change it, Remove lock (the dialog asks for
+// the current PIN). The wait after wrong tries is read from storage, so it survives a reload and holds in every tab.
 import { useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../../state/store';
-import { formatWait } from '../../messages';
+import { formatWait, SHORT_PIN_HINT } from '../../messages';
 import { useNow } from './useNow';
+
+/** A PIN of digits only, shorter than 6: worth a hint (never a refusal: 4 digits are allowed). */
+const isShortPin = (s: string) => /^[0-9]{4,5}$/.test(s);
 
 export function ParentLock() {
   const { lock, unlock, lockNow, setPin, removePin } = useApp(
@@ -33,7 +37,7 @@ export function ParentLock() {
   };
 
   return (
-    <form className="lock" aria-label="Parent lock" onSubmit={run(() => (state === 'none' ? setPin(pin) : unlock(pin)))}>
+    <form className="lock" aria-label="Parent lock" onSubmit={run(() => (state === 'none' ? setPin(pin) : unlock()))}>
       <h3>
         Parent lock{' '}
         <span data-testid="profile.lock" data-state={state} data-failures={lock.failures} className={`lock-badge lock-${state}`} role="status">
@@ -45,45 +49,41 @@ export function ParentLock() {
           Too many wrong tries: wait {formatWait(lock.retryAt - now)} before the next one.
         </p>
       )}
-      <div className="row">
-        <label>
-          {state === 'none' ? 'New parent PIN (4+ digits) or passphrase' : state === 'unlocked' ? 'Current PIN (to change or remove it)' : 'Parent PIN'}
-          <input
-            data-testid="profile.pin"
-            type="password"
-            autoComplete={state === 'none' ? 'new-password' : 'current-password'}
-            value={pin}
-            onChange={(e) => setPinText(e.target.value)}
-          />
-        </label>
-        {state === 'none' && (
+      {state === 'none' && (
+        <div className="row">
+          <label>
+            New parent PIN (4+ digits) or passphrase
+            <input data-testid="profile.pin" type="password" autoComplete="new-password" value={pin} onChange={(e) => setPinText(e.target.value)} />
+          </label>
           <button data-testid="profile.pin.set" type="submit" disabled={busy || !pin}>
             Set PIN
           </button>
-        )}
-        {state === 'locked' && (
-          <button data-testid="profile.unlock" type="submit" disabled={busy || !pin}>
-            Unlock
+          {isShortPin(pin) && <p className="hint" data-testid="lock.pin.hint">{SHORT_PIN_HINT}</p>}
+        </div>
+      )}
+      {state === 'locked' && (
+        <div className="row">
+          <button data-testid="profile.unlock" type="submit" disabled={busy}>
+            Unlock…
           </button>
-        )}
-        {state === 'unlocked' && (
+        </div>
+      )}
+      {state === 'unlocked' && (
+        <div className="row">
           <button data-testid="profile.lock.now" type="button" onClick={lockNow}>
             Lock now
           </button>
-        )}
-      </div>
-      {state === 'unlocked' && (
-        <div className="row">
           <label>
             New PIN or passphrase
             <input data-testid="profile.pin.new" type="password" autoComplete="new-password" value={newPin} onChange={(e) => setNewPin(e.target.value)} />
           </label>
-          <button data-testid="profile.pin.change" type="button" disabled={busy || !pin || !newPin} onClick={run(() => setPin(newPin, pin))}>
-            Change PIN
+          <button data-testid="profile.pin.change" type="button" disabled={busy || !newPin} onClick={run(() => setPin(newPin))}>
+            Change PIN…
           </button>
-          <button data-testid="profile.pin.remove" type="button" disabled={busy || !pin} onClick={run(() => removePin(pin))}>
-            Remove lock
+          <button data-testid="profile.pin.remove" type="button" disabled={busy} onClick={run(() => removePin())}>
+            Remove lock…
           </button>
+          {isShortPin(newPin) && <p className="hint" data-testid="lock.pin.hint">{SHORT_PIN_HINT}</p>}
         </div>
       )}
     </form>

@@ -133,6 +133,13 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
           {!lockExists && <span className="hint"> (set a parent PIN first)</span>}
         </label>
       </div>
+      {draft.protected && (
+        <label className="check">
+          <input data-testid="profile.allowIncomplete" type="checkbox" checked={!!draft.allowIncompleteModel} onChange={(e) => update({ allowIncompleteModel: e.target.checked || undefined })} />
+          Allow pictures on a model that lacks a safety part this profile needs (its picture check or its personal
+          profile). Not recommended.
+        </label>
+      )}
       {problems.length > 0 && (
         <ul className="warn" data-testid="profile.problems">
           {problems.map((p) => (
