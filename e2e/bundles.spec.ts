@@ -2,7 +2,8 @@
 // into OPFS through the Models panel — a cut at ~50 % resumed after a page reload with a Range request; a flipped
 // byte caught and only that file refetched; quota refused up front and mid-way; offline start + generation from the
 // stored bundle, twice, and again after an app update (new shell version) that keeps the bundle; folder import (demo
-// bundle, Optimum parity fixture) and refusals naming the file.
+// bundle, Optimum parity fixture) and refusals naming the file; an Optimum export by URL announced as unverifiable
+// before anything is downloaded.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -274,6 +275,35 @@ test('import: the demo bundle folder and the Optimum parity fixture; a missing o
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+
+test('an Optimum export by URL: "cannot be checked" is shown with its files before any model file is fetched; it downloads only on "Download anyway"', async ({ page }) => {
+  server = await serveBundle({ dir: PARITY });
+  await openApp(page);
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  /** GETs answered with a file other than the plan's own index: what "downloading" means here. */
+  const fileGets = () => server!.log.filter((e) => e.method === 'GET' && e.status === 200 && e.path !== '/model_index.json');
+  const note = page.getByTestId('bundle.unverified');
+
+  await download(page, server.url);
+  await expect(note).toBeVisible();
+  // 11 files of the export + model_index.json, none pinned by a hash.
+  await expect(note).toHaveAttribute('data-files', '12');
+  await expect(note).toContainText('unet/model.onnx');
+  expect(fileGets()).toEqual([]);
+  await page.getByTestId('bundle.unverified-dismiss').click();
+  await expect(note).toHaveCount(0);
+  await expect(page.locator('[data-testid="bundle.item"]')).toHaveCount(0);
+  expect(fileGets()).toEqual([]);
+
+  await download(page, server.url);
+  const key = await note.getAttribute('data-key');
+  await page.getByTestId('bundle.unverified-confirm').click();
+  await expect(item(page, key!)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
+  await expect(item(page, key!)).toHaveAttribute('data-verified', 'false');
+  await expect(item(page, key!)).toContainText('not checked (no SHA-256 for 12 files)');
+  expect(fileGets().map((e) => e.path)).toContain('/unet/model.onnx');
 });
 
 

@@ -117,5 +117,5 @@ export class EngineClient {
 }
 
 // Model bundles (downloads into OPFS, folder import, storage): a second worker behind the same door.
-export { BundlesClient, type InstallCallbacks } from './bundles/client';
-export type { InstallProgress, FileProgress, StoredBundle, StorageInfo, InstallStatus, BundleSource } from './bundles/protocol';
+export { BundlesClient, type InstallCallbacks, type InstallOutcome } from './bundles/client';
+export type { InstallProgress, FileProgress, StoredBundle, StorageInfo, InstallStatus, BundleSource, BundlePlan } from './bundles/protocol';

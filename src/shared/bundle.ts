@@ -4,8 +4,11 @@
 // provenance, the complete file inventory with byte sizes + SHA-256, the device feature each variant needs and static
 // dimensions for `freeDimensionOverrides`. The JSON Schema is bundle.schema.json; `checkManifest` is the validator the
 // code runs (no schema engine at run time); `migrateManifest` lifts a format-1 manifest to format 2.
+// File paths must stay inside the bundle's folder wherever it is (isSafeBundlePath), and every file URL is made by
+// `bundleFileUrl`, which checks the resolved URL too: a manifest cannot point at another host, scheme or folder.
 
 import type { ModelRole } from './contract';
+import { AppError } from './errors';
 
 export const BUNDLE_FORMAT = 'psa-web-bundle';
 export const BUNDLE_FORMAT_VERSION = 2;
@@ -144,10 +147,68 @@ const isSize = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v
 const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'q4'];
 const FEATURES: readonly DeviceFeature[] = ['webgpu', 'shader-f16'];
 
-/** A safe relative path: no leading '/', no '..' or '.' segments, no backslashes, no empty segments. */
+/**
+ * A URL-form that would leave the bundle's folder once resolved against it: a scheme ('http:other.host/x', 'data:',
+ * 'blob:', 'javascript:' — `new URL` treats 'x:' as absolute), a leading '/' or '\\' (host root), backslashes (the
+ * URL parser reads them as '/'), '?' or '#' (the path would end there), control characters and surrounding spaces
+ * (the URL parser drops them, so '.\t.' becomes '..' and ' /x' becomes '/x'), and '.', '..' or empty segments.
+ */
+function unsafeForm(p: string): boolean {
+  if (p !== p.trim() || /[\u0000-\u001f\u007f\\?#]/.test(p) || p.startsWith('/')) return true;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(p)) return true;
+  return !p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/**
+ * A safe relative path inside a bundle: none of the forms above, neither as written nor after percent-decoding
+ * (the URL parser takes '%2e%2e' for '..' and a server may decode '%2f' to '/'; decoded repeatedly, so a
+ * double-encoded '%252e' is caught too). A malformed '%' escape is refused rather than guessed at.
+ */
 export function isSafeBundlePath(p: unknown): p is string {
-  return typeof p === 'string' && p.length > 0 && p.length < 512 && !p.startsWith('/') && !p.includes('\\')
-    && p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  if (typeof p !== 'string' || p.length === 0 || p.length >= 512) return false;
+  let cur = p;
+  for (let round = 0; round < 4; round++) {
+    if (unsafeForm(cur)) return false;
+    let next: string;
+    try {
+      next = decodeURIComponent(cur);
+    } catch {
+      return false;
+    }
+    if (next === cur) return true;
+    cur = next;
+  }
+  // Still changing after four decodings: nobody names a model file like that.
+  return false;
+}
+
+/** Whether `url` lies inside the folder `base` (same scheme, host and port, path under the base's path). */
+export function isWithinBundle(url: string | URL, base: string | URL): boolean {
+  let u: URL;
+  let b: URL;
+  try {
+    u = new URL(url);
+    b = new URL(base);
+  } catch {
+    return false;
+  }
+  // Compared part by part, not by `origin`: opfs: and file: URLs have the origin "null", equal for any two of them.
+  return u.protocol === b.protocol && u.host === b.host && u.username === b.username && u.password === b.password
+    && u.pathname.startsWith(b.pathname.endsWith('/') ? b.pathname : `${b.pathname}/`);
+}
+
+/**
+ * The one way a bundle file's URL is made: `path` (relative, '/'-separated, as a manifest names it) resolved
+ * against the bundle folder `base`. Throws BUNDLE_INVALID when the path is not a safe relative path or the result
+ * would not lie inside the folder, so a manifest cannot point a download or a model load at another host or folder.
+ */
+export function bundleFileUrl(base: string, path: string): string {
+  const folder = base.endsWith('/') ? base : `${base}/`;
+  if (!isSafeBundlePath(path)) throw new AppError('BUNDLE_INVALID', `${JSON.stringify(path)} is not a relative path inside the bundle at ${folder}`);
+  const url = new URL(path, folder);
+  // The path check above should make this impossible; kept so a gap in it cannot become an escape.
+  if (!isWithinBundle(url, folder) || url.search || url.hash) throw new AppError('BUNDLE_INVALID', `${JSON.stringify(path)} resolves to ${url.href}, outside the bundle at ${folder}`);
+  return url.href;
 }
 
 function checkFileRef(f: unknown, where: string, needHash: boolean, p: string[]): void {

@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'PIN_REQUIRED', // an action that can lower a protected profile's safety was asked without the parent PIN
   // model bundles (engine/bundles: downloads, folder import)
   'DOWNLOAD_FAILED', // the network kept failing for a file (after retries); what was downloaded is kept
+  'BUNDLE_REDIRECT_REFUSED', // the host redirected a bundle file away from the bundle's folder (another host or path)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,9 +5,11 @@
 // Every action that changes which model runs or what is stored (install, resume, import, use, remove, remove the
 // encoder, cancel) is the parent's when a lock is set: a model without a safety checker or profile encoder would
 // quietly lower a protected profile's safety. The profiles slice's `authorize` asks for the PIN.
+// A URL whose files no SHA-256 pins (Optimum export, format-1 manifest) is not downloaded at once: its plan waits in
+// `unverifiedPlan` until the person confirms (the worker refuses such a download without that confirmation).
 
 import type { StateCreator } from 'zustand';
-import { BundlesClient, type InstallProgress, type StorageInfo, type StoredBundle } from '../engine/client';
+import { BundlesClient, type BundlePlan, type InstallProgress, type StorageInfo, type StoredBundle } from '../engine/client';
 import { toErrorInfo, type ErrorInfo } from '../shared/errors';
 import { DEMO_BUNDLE_URL, type EngineSlice } from './engine-slice';
 import type { ProfilesSlice } from './profiles-slice';
@@ -25,8 +27,14 @@ export interface BundlesSlice {
   /** Files of the current download that failed their hash and were fetched again. */
   corruptFiles: string[];
   activeBundleKey?: string;
+  /** A planned download whose files cannot all be checked against hashes; nothing fetched until confirmed. */
+  unverifiedPlan?: BundlePlan & { url: string };
   refreshBundles(): Promise<void>;
-  installFromUrl(url: string): Promise<void>;
+  /** `allowUnverified`: download even files no hash pins (after the person saw `unverifiedPlan`). */
+  installFromUrl(url: string, opts?: { allowUnverified?: boolean }): Promise<void>;
+  /** Downloads the bundle of `unverifiedPlan` anyway / forgets it without downloading. */
+  confirmUnverified(): Promise<void>;
+  dismissUnverified(): void;
   /** Continues a partial bundle from where it stopped (downloads only: an imported folder must be picked again). */
   resumeBundle(key: string): Promise<void>;
   pauseInstall(): Promise<void>;
@@ -100,17 +108,22 @@ export const createBundlesSlice: StateCreator<All, [], [], BundlesSlice> = (set,
       }
     },
 
-    async installFromUrl(url) {
+    async installFromUrl(url, opts = {}) {
       if (!(await parentOnly())) return;
       const c = bundlesClient();
-      set({ installing: true, bundleError: undefined, bundleNotice: undefined, corruptFiles: [] });
+      set({ installing: true, bundleError: undefined, bundleNotice: undefined, corruptFiles: [], unverifiedPlan: undefined });
       // Ask before the bytes arrive; the browser may decline (the state is shown either way).
       void c.persist().then(() => get().refreshBundles());
       try {
-        const bundle = await c.install(url, {
+        const outcome = await c.install(url, {
           onProgress: (install) => set({ install }),
           onCorrupt: (path) => set({ corruptFiles: [...get().corruptFiles, path] }),
-        }, { demo: isDemoUrl(url) });
+        }, { demo: isDemoUrl(url), allowUnverified: opts.allowUnverified });
+        if (outcome.kind === 'unverified') {
+          set({ unverifiedPlan: { ...outcome.plan, url } });
+          return;
+        }
+        const bundle = outcome.bundle;
         set({ install: undefined, bundleNotice: `${bundle.name} is installed.` });
         await get().refreshBundles();
         await get().useStoredBundle(bundle.key);
@@ -122,6 +135,15 @@ export const createBundlesSlice: StateCreator<All, [], [], BundlesSlice> = (set,
       } finally {
         set({ installing: false });
       }
+    },
+
+    async confirmUnverified() {
+      const plan = get().unverifiedPlan;
+      if (plan) await get().installFromUrl(plan.url, { allowUnverified: true });
+    },
+
+    dismissUnverified() {
+      set({ unverifiedPlan: undefined });
     },
 
     async resumeBundle(key) {

@@ -30,6 +30,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
   PIN_REQUIRED: 'Only a parent can change this: it needs the parent PIN. Nothing was changed.',
   DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
+  BUNDLE_REDIRECT_REFUSED: 'The model host tried to send the download to another address, so it was stopped. Models are only taken from the address you gave.',
 };
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {
@@ -92,6 +93,11 @@ export function describeLogError(e: { code: LogErrorCode; retryAt?: number; deta
   const wait = e.retryAt && e.retryAt > now ? ` Try again in ${formatWait(e.retryAt - now)}.` : '';
   return `${LOG_ERROR_TEXT[e.code]}${wait}`;
 }
+
+// A bundle whose files the manifest does not pin with SHA-256 hashes (Optimum exports, format-1 manifests): shown
+// in the Models panel before anything is downloaded, with the files it concerns.
+export const UNVERIFIED_BUNDLE_TEXT =
+  'These model files cannot be checked: the bundle gives no fingerprints (SHA-256) for them, so a changed or tampered file would not be noticed. Download only from a source you trust.';
 
 // A profile whose new embedding needs the profile encoder after the user removed it (Models panel).
 export const ENCODER_REMOVED_TEXT =

@@ -4,8 +4,11 @@
 
 import { AppError } from '../../shared/errors';
 import {
-  isBundlesTerminal, type BundlesEvent, type BundlesRequest, type InstallProgress, type StorageInfo, type StoredBundle,
+  isBundlesTerminal, type BundlePlan, type BundlesEvent, type BundlesRequest, type InstallProgress, type StorageInfo, type StoredBundle,
 } from './protocol';
+
+/** How an install request ended: installed, or stopped before downloading because some files cannot be verified. */
+export type InstallOutcome = { kind: 'installed'; bundle: StoredBundle } | { kind: 'unverified'; plan: BundlePlan };
 
 type Req = BundlesRequest extends infer R ? (R extends { id: string } ? Omit<R, 'id'> : never) : never;
 let counter = 0;
@@ -43,16 +46,20 @@ export class BundlesClient {
     });
   }
 
-  /** Downloads (or resumes) the bundle at `url` into storage; resolves when every file is verified. */
-  /** `demo`: `url` is the app's built-in demo bundle (recorded with source kind 'demo'). */
-  async install(url: string, cb: InstallCallbacks = {}, opts: { demo?: boolean } = {}): Promise<StoredBundle> {
+  /**
+   * Downloads (or resumes) the bundle at `url` into storage; resolves when every file is stored and checked against
+   * the hashes the bundle gives. A fresh bundle with files no hash pins is not downloaded unless `allowUnverified`:
+   * the outcome is then 'unverified' with the plan, so the person can be asked first.
+   * `demo`: `url` is the app's built-in demo bundle (recorded with source kind 'demo').
+   */
+  async install(url: string, cb: InstallCallbacks = {}, opts: { demo?: boolean; allowUnverified?: boolean } = {}): Promise<InstallOutcome> {
     const est = await navigator.storage?.estimate?.().catch(() => undefined);
     const seen = est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : undefined;
-    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' }>>({ type: 'install', url, seen, demo: opts.demo }, (e) => {
+    const ev = await this.request<Extract<BundlesEvent, { type: 'installed' | 'unverified' }>>({ type: 'install', url, seen, demo: opts.demo, allowUnverified: opts.allowUnverified }, (e) => {
       if (e.type === 'progress') cb.onProgress?.(e.progress);
       if (e.type === 'corrupt') cb.onCorrupt?.(e.path, e.expected, e.got);
     });
-    return ev.bundle;
+    return ev.type === 'unverified' ? { kind: 'unverified', plan: ev.plan } : { kind: 'installed', bundle: ev.bundle };
   }
 
   /** Copies a picked folder into storage (status 'checking' until `accept`). */

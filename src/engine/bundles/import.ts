@@ -6,7 +6,7 @@
 
 import { createSHA256 } from 'hash-wasm';
 import {
-  checkManifest, chooseVariants, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1,
+  checkManifest, chooseVariants, isSafeBundlePath, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1,
 } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import { Installer, fmtMB } from './installer';
@@ -61,7 +61,8 @@ export async function importFiles(store: BundleStore, installer: Installer, fold
       final: { path: 'manifest.json', text: JSON.stringify(stored, null, 1) }, createdAt: Date.now(),
     };
     if ((raw as { formatVersion: number }).formatVersion === 1) {
-      for (const p of paths) if (/^(tokenizer|scheduler)\//.test(p) || p === 'model_index.json') if (!state.files.some((f) => f.path === p)) state.files.push(newFileState(p, byPath.get(p)!.size));
+      // Picked names come from the browser (drag and drop builds them from entry names): same path rule as a manifest's.
+      for (const p of paths) if (/^(tokenizer|scheduler)\//.test(p) || p === 'model_index.json') if (isSafeBundlePath(p) && !state.files.some((f) => f.path === p)) state.files.push(newFileState(p, byPath.get(p)!.size));
     }
   } else if (indexText !== undefined) {
     let index: Record<string, unknown>;

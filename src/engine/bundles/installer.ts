@@ -6,14 +6,18 @@
 //   hashing it incrementally (hash-wasm SHA-256, state saved at checkpoints), resumes with Range + If-Range after a
 //   network error / pause / reload, retries with backoff, deletes and refetches a file that fails its hash (only that
 //   one), keeps finished files when storage runs out, and writes the manifest last so a partial bundle never loads.
+// Every URL is the bundle folder + a checked relative path (shared/bundle bundleFileUrl) and every answer redirected
+// out of that folder is refused (BUNDLE_REDIRECT_REFUSED). A plan says which files nothing pins with a SHA-256
+// (planSummary: Optimum exports, format-1 extras); the worker downloads those only when the person agreed.
 
 import { createSHA256, type IHasher } from 'hash-wasm';
 import {
-  checkManifest, chooseVariants, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1, type DeviceFeature, type Variant,
+  bundleFileUrl, checkManifest, chooseVariants, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1, type DeviceFeature, type Variant,
 } from '../../shared/bundle';
 import { AppError, toErrorInfo } from '../../shared/errors';
+import { refuseRedirectAway } from '../bundle-reader';
 import { idFromUrl, optimumCandidates, tokenizerProblem } from './optimum-files';
-import { bundleKey, loadUrlOf, type FileProgress, type InstallProgress, type StoredBundle } from './protocol';
+import { bundleKey, loadUrlOf, type BundlePlan, type FileProgress, type InstallProgress, type StoredBundle } from './protocol';
 import {
   backoffMs, fromBase64, newFileState, rangeHeaders, readAnswer, resumePoint, SpeedMeter, toBase64, type FileState,
 } from './resume';
@@ -96,13 +100,15 @@ export class Installer {
     const source = { kind, url: base } as const;
     let res: Response;
     try {
-      res = await this.fetch(new URL('manifest.json', base), { cache: 'no-store' });
+      res = await this.fetch(bundleFileUrl(base, 'manifest.json'), { cache: 'no-store' });
     } catch (e) {
       throw new AppError('BUNDLE_NOT_FOUND', `could not reach ${base}: ${(e as Error).message}`);
     }
+    refuseRedirectAway(res, base, 'manifest.json');
     const isJson = (r: Response) => r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
     if (isJson(res)) return this.planManifest(source, await res.text(), device, wish);
-    const idx = await this.fetch(new URL('model_index.json', base), { cache: 'no-store' }).catch(() => undefined);
+    const idx = await this.fetch(bundleFileUrl(base, 'model_index.json'), { cache: 'no-store' }).catch(() => undefined);
+    if (idx) refuseRedirectAway(idx, base, 'model_index.json');
     if (idx && isJson(idx)) return this.planOptimum(source, await idx.text());
     throw new AppError('BUNDLE_NOT_FOUND', `no bundle at ${base}: neither manifest.json nor model_index.json is there (HTTP ${res.status})`);
   }
@@ -161,15 +167,20 @@ export class Installer {
     return files;
   }
 
-  /** Content-Length of a file on the host (0 when not said), or undefined when it is not there. */
+  /**
+   * Content-Length of a file on the host (0 when not said), or undefined when it is not there. A redirect out of the
+   * bundle's folder is an error, not "not there": an optional file would otherwise be skipped without a word.
+   */
   private async head(base: string, path: string): Promise<number | undefined> {
+    let r: Response;
     try {
-      const r = await this.fetch(new URL(path, base), { method: 'HEAD', cache: 'no-store' });
-      if (!r.ok || (r.headers.get('content-type') ?? '').includes('text/html')) return undefined;
-      return Number(r.headers.get('content-length') ?? 0);
+      r = await this.fetch(bundleFileUrl(base, path), { method: 'HEAD', cache: 'no-store' });
     } catch {
       return undefined;
     }
+    refuseRedirectAway(r, base, path);
+    if (!r.ok || (r.headers.get('content-type') ?? '').includes('text/html')) return undefined;
+    return Number(r.headers.get('content-length') ?? 0);
   }
 
   private async planOptimum(source: { kind: 'url' | 'demo'; url: string }, indexText: string): Promise<InstallState> {
@@ -327,15 +338,34 @@ export class Installer {
     return {
       key: state.key, id: state.id, version: state.version, name: state.name, source: state.source, layout: state.layout,
       state: state.status === 'complete' ? 'complete' : 'partial', status: state.status, bytes, totalBytes, fileCount: state.files.length, files, variants: state.variants, licenseName: state.licenseName,
-      loadUrl: loadUrlOf(state.key), installedAt: state.installedAt, ...encoderSummary(state),
+      loadUrl: loadUrlOf(state.key), installedAt: state.installedAt, ...encoderSummary(state), ...verification(state),
     };
+  }
+
+  /** What a fresh plan will fetch and which of it nothing can check (shown before the first byte is downloaded). */
+  static summary(state: InstallState): BundlePlan {
+    const { totalBytes } = bundleSizes(state.files);
+    return {
+      key: state.key, name: state.name, version: state.version, layout: state.layout,
+      fileCount: state.files.length, totalBytes, ...verification(state),
+    };
+  }
+
+  /**
+   * The plan to show before downloading, when `state` is a fresh plan ('planning': nothing stored yet) with files no
+   * hash pins and the person has not agreed yet; undefined when the download may go ahead. A stored record (paused,
+   * failed, encoder removed) was agreed to when it started, so Resume does not ask again.
+   */
+  static needsConsent(state: InstallState, allowUnverified = false): BundlePlan | undefined {
+    const plan = Installer.summary(state);
+    return state.status === 'planning' && !plan.verified && !allowUnverified ? plan : undefined;
   }
 
   /** One file: resume point → ranged fetch → stream into the sink while hashing → verify; retries network errors. */
   private async fetchFile(state: InstallState, f: FileState, emit: (e: InstallerEvent) => void, signal: AbortSignal, onBytes: (loaded: number) => void): Promise<void> {
     const store = this.o.store;
     if (state.source.kind === 'import') throw new AppError('INVALID_REQUEST', `${state.name} was imported from the folder "${state.source.folderName}": import that folder again to finish it`);
-    const url = new URL(f.path, state.source.url).toString();
+    const url = bundleFileUrl(state.source.url, f.path);
     let failures = 0;
     for (;;) {
       signal.throwIfAborted();
@@ -405,6 +435,7 @@ export class Installer {
     let from = f.offset;
     const expected = f.bytes ?? f.serverBytes;
     const res = await this.fetch(url, { headers: rangeHeaders(f, from), signal, cache: 'no-store' });
+    if (state.source.kind !== 'import') refuseRedirectAway(res, state.source.url, f.path);
     const ans = readAnswer(from, res.status, res.headers, expected);
     if (ans.kind === 'retry') return { kind: 'retry', reason: `${ans.reason} for ${f.path}` };
     if (ans.kind === 'fail') throw new AppError('DOWNLOAD_FAILED', `${f.path} could not be downloaded from ${url}: ${ans.reason}`);
@@ -490,6 +521,17 @@ function bodyChunks(body: ReadableStream<Uint8Array>): () => Promise<ReadableStr
     if (r.value) buf = r.value.buffer as ArrayBuffer;
     return r.done ? { done: true, value: undefined } : { done: false, value: r.value! };
   };
+}
+
+/**
+ * Which files of a bundle no SHA-256 pins: files the plan has no hash for (every file of an Optimum export, the
+ * tokenizer/scheduler extras of a format-1 manifest, format-1 models listed without one), plus an Optimum export's
+ * model_index.json (stored as fetched; nothing names its hash). A psa-web manifest itself is the trusted root.
+ */
+function verification(state: InstallState): { verified: boolean; unverifiedFiles: string[] } {
+  const unverifiedFiles = state.files.filter((f) => !f.sha256).map((f) => f.path);
+  if (state.layout === 'optimum') unverifiedFiles.push(state.final.path);
+  return { verified: unverifiedFiles.length === 0, unverifiedFiles };
 }
 
 /** The profile encoder's share of a bundle (for the Models panel's "Remove profile encoder"). */

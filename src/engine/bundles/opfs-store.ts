@@ -4,6 +4,8 @@
 // ever held in memory). Removing a bundle deletes exactly its folder and its record.
 // Also the reader of the old record layout (`bundle-state/<key>.{0,1}.json`, before schema v4) for legacy-records.ts.
 
+import { isSafeBundlePath } from '../../shared/bundle';
+import { AppError } from '../../shared/errors';
 import { IndexedBundleStore, type FileSink } from './store';
 import type { LegacyStateDir } from './legacy-records';
 
@@ -17,6 +19,8 @@ async function root(): Promise<FileSystemDirectoryHandle> {
 
 /** The folder holding `path` inside a bundle (created on demand), and the file name. */
 export async function folderOf(key: string, path: string, create: boolean): Promise<{ dir: FileSystemDirectoryHandle; name: string }> {
+  // OPFS itself refuses '..' as a name; checked here too so every way into a bundle's files applies the same rule.
+  if (!isSafeBundlePath(path)) throw new AppError('BUNDLE_INVALID', `${JSON.stringify(path)} is not a relative path inside the stored bundle ${key}`);
   const parts = path.split('/');
   const name = parts.pop()!;
   let dir = await (await (await root()).getDirectoryHandle(BUNDLES_DIR, { create })).getDirectoryHandle(key, { create });

@@ -61,6 +61,25 @@ export interface StoredBundle {
   /** Its profile encoder's own files (absent when it has none): their size, and whether the user removed them. */
   encoder?: { bytes: number; removed: boolean };
   installedAt?: number;
+  /** False when some of its files were stored without a SHA-256 to check them against (see BundlePlan). */
+  verified: boolean;
+  unverifiedFiles: string[];
+}
+
+/**
+ * A download as planned, before any file is fetched: what it is and whether every file is pinned by a SHA-256
+ * (format-2 manifests). `verified: false` lists the files nothing can check — an Optimum export (model_index.json
+ * names no hashes) or a format-1 manifest's extras — which the worker downloads only when the request allows it.
+ */
+export interface BundlePlan {
+  key: string;
+  name: string;
+  version: string;
+  layout: 'manifest' | 'optimum';
+  fileCount: number;
+  totalBytes: number;
+  verified: boolean;
+  unverifiedFiles: string[];
 }
 
 export interface StorageInfo {
@@ -72,7 +91,8 @@ export interface StorageInfo {
 export type BundlesRequest =
   /** `seen`: the page's storage.estimate() (what the panel shows); the smaller free space decides the up-front check. */
   /** `demo`: the URL is the app's built-in demo bundle (recorded as source kind 'demo'). */
-  | { type: 'install'; id: string; url: string; variantWish?: Variant; seen?: { usage: number; quota: number }; demo?: boolean }
+  /** `allowUnverified`: the person agreed to download files no SHA-256 pins; without it such a plan ends in 'unverified'. */
+  | { type: 'install'; id: string; url: string; variantWish?: Variant; seen?: { usage: number; quota: number }; demo?: boolean; allowUnverified?: boolean }
   | { type: 'pause'; id: string; key: string }
   | { type: 'cancel'; id: string; key: string }
   | { type: 'list'; id: string }
@@ -91,12 +111,14 @@ export type BundlesEvent =
   /** A file failed its hash: deleted and fetched again. */
   | { type: 'corrupt'; id: string; key: string; path: string; expected: string; got: string }
   | { type: 'installed'; id: string; bundle: StoredBundle }
+  /** An install whose plan has unverifiable files, stopped before any download: ask, then send allowUnverified. */
+  | { type: 'unverified'; id: string; plan: BundlePlan }
   | { type: 'list'; id: string; bundles: StoredBundle[] }
   | { type: 'debug-file'; id: string; size: number; sha256?: string }
   | { type: 'done'; id: string }
   | { type: 'error'; id: string; error: ErrorInfo; progress?: InstallProgress };
 
-export const BUNDLES_TERMINAL = ['installed', 'list', 'debug-file', 'done', 'error'] as const;
+export const BUNDLES_TERMINAL = ['installed', 'unverified', 'list', 'debug-file', 'done', 'error'] as const;
 
 export function isBundlesTerminal(e: BundlesEvent): boolean {
   return (BUNDLES_TERMINAL as readonly string[]).includes(e.type);

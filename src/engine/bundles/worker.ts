@@ -62,6 +62,9 @@ async function handle(req: BundlesRequest): Promise<BundlesEvent> {
     case 'install': {
       const state = await installer.plan(req.url, await deviceChoice(), req.variantWish, req.demo ? 'demo' : 'url');
       if (state.status === 'complete') return { type: 'installed', id: req.id, bundle: installer.describe(state) };
+      // Files no hash pins: nothing is fetched until the person has seen the plan and agreed.
+      const ask = Installer.needsConsent(state, req.allowUnverified);
+      if (ask) return { type: 'unverified', id: req.id, plan: ask };
       if (active.has(state.key)) throw new AppError('BUSY', `${state.name} is already downloading`);
       const ctrl = new AbortController();
       const run = installer.run(state, (e) => {

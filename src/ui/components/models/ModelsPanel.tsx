@@ -4,11 +4,13 @@
 // failed — e.g. storage ran out — or an import awaiting its check) is listed with its finished files, Resume (for a
 // download) and Remove. A complete bundle with a profile encoder shows the encoder's size and "Remove profile
 // encoder" (only those files; cached embeddings stay and still apply), then "Download encoder again" (URL sources).
+// A URL whose files no SHA-256 pins is shown as "cannot be checked", with those files, before anything is
+// downloaded; it downloads only on "Download anyway". A stored bundle that was never checked says so in the list.
 import { useEffect, useState } from 'react';
-import { describeError } from '../../messages';
+import { describeError, UNVERIFIED_BUNDLE_TEXT } from '../../messages';
 import { rememberedBundleUrl } from '../../../state/bundles-slice';
 import { useApp } from '../../../state/store';
-import type { StoredBundle } from '../../../engine/client';
+import type { BundlePlan, StoredBundle } from '../../../engine/client';
 import { DownloadProgress } from './DownloadProgress';
 import { FolderImport } from './FolderImport';
 import { fmtBytes } from './format';
@@ -33,6 +35,23 @@ function PartialFiles({ b }: { b: StoredBundle }) {
         ))}
       </ul>
     </details>
+  );
+}
+
+/** The plan of a download whose files cannot all be checked, shown before it starts: the files, and a choice. */
+function UnverifiedPlan({ plan, busy, onConfirm, onDismiss }: { plan: BundlePlan; busy: boolean; onConfirm(): void; onDismiss(): void }) {
+  return (
+    <div data-testid="bundle.unverified" role="alert" data-key={plan.key} data-files={plan.unverifiedFiles.length}>
+      <strong>{plan.name}: {UNVERIFIED_BUNDLE_TEXT}</strong>
+      <details>
+        <summary>{plan.unverifiedFiles.length} file{plan.unverifiedFiles.length === 1 ? '' : 's'} without a SHA-256 to check {plan.unverifiedFiles.length === 1 ? 'it' : 'them'} · {fmtBytes(plan.totalBytes)} to download</summary>
+        <ul>
+          {plan.unverifiedFiles.map((f) => <li key={f}><code>{f}</code></li>)}
+        </ul>
+      </details>
+      <button data-testid="bundle.unverified-confirm" type="button" disabled={busy} onClick={onConfirm}>Download anyway</button>{' '}
+      <button data-testid="bundle.unverified-dismiss" type="button" disabled={busy} onClick={onDismiss}>Do not download</button>
+    </div>
   );
 }
 
@@ -75,6 +94,9 @@ export function ModelsPanel() {
         </label>{' '}
         <button data-testid="bundle.download" type="submit" disabled={s.installing || !url.trim()}>Download</button>
       </form>
+      {s.unverifiedPlan && (
+        <UnverifiedPlan plan={s.unverifiedPlan} busy={s.installing} onConfirm={() => void s.confirmUnverified()} onDismiss={() => s.dismissUnverified()} />
+      )}
       <FolderImport disabled={s.installing} onImport={(name, files) => void s.importFolder(name, files)} />
       {progress && (
         <DownloadProgress
@@ -102,10 +124,11 @@ export function ModelsPanel() {
       <h3>On this device</h3>
       <ul data-testid="bundle.list">
         {s.bundles.map((b) => (
-          <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status} data-state={b.state}>
+          <li key={b.key} data-testid="bundle.item" data-key={b.key} data-status={b.status} data-state={b.state} data-verified={String(b.verified)}>
             <strong>{b.name}</strong> v{b.version} — {fmtBytes(b.state === 'complete' && !b.encoder?.removed ? b.totalBytes : b.bytes)}
             {b.state === 'partial' ? ` of ${fmtBytes(b.totalBytes)} (partial: ${b.status})` : ''} · from {sourceText(b)}
-            {b.licenseName ? ` · license ${b.licenseName}` : ''}{' '}
+            {b.licenseName ? ` · license ${b.licenseName}` : ''}
+            {b.verified ? '' : ` · not checked (no SHA-256 for ${b.unverifiedFiles.length} file${b.unverifiedFiles.length === 1 ? '' : 's'})`}{' '}
             {b.state === 'complete' && (
               <button data-testid="bundle.use" type="button" disabled={s.installing || s.activeBundleKey === b.key} onClick={() => void s.useStoredBundle(b.key)}>
                 {s.activeBundleKey === b.key ? 'In use' : 'Use'}
