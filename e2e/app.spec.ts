@@ -2,7 +2,7 @@
 // SwiftShader, a software GPU, so `auto` takes WASM), names the active model, generates a picture from the built-in
 // demo bundle, makes no request outside its own origin and logs no console error. WebGPU can still be chosen.
 import { test, expect, type Page } from '@playwright/test';
-import { SLOW, watchConsole } from './helpers';
+import { chooseNoProfile, SLOW, watchConsole } from './helpers';
 
 async function generate(page: Page, steps: number): Promise<void> {
   await page.getByTestId('generate.steps').fill(String(steps));
@@ -20,6 +20,7 @@ test('shell picks WASM over a software GPU and says why, generates, stays on its
   });
   const console = watchConsole(page);
   await page.goto('/');
+  await chooseNoProfile(page);
   await ready(page);
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
   await expect(page.getByTestId('engine.backend')).toContainText(/WASM on the processor.*a software GPU was found; the processor is faster/);
@@ -36,6 +37,7 @@ test('shell picks WASM over a software GPU and says why, generates, stays on its
 test('WebGPU can be chosen on the software GPU and generates without console errors; Auto goes back to WASM', async ({ page }) => {
   const console = watchConsole(page);
   await page.goto('/');
+  await chooseNoProfile(page);
   await ready(page);
   await page.getByTestId('engine.backend-choice').selectOption('webgpu');
   await ready(page);
@@ -52,6 +54,7 @@ test('WebGPU can be chosen on the software GPU and generates without console err
 
 test('Stop ends a generation early, says so, and the next one works', async ({ page }) => {
   await page.goto('/');
+  await chooseNoProfile(page);
   await ready(page);
   // Many steps, so that Stop always lands mid-run even on a fast machine.
   await page.getByTestId('generate.steps').fill('150');

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { expect, test, type BrowserContext, type CDPSession, type Page, type Request } from '@playwright/test';
 import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { ROOT, SLOW, storedSha } from './helpers';
+import { chooseNoProfile, ROOT, SLOW, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -30,6 +30,7 @@ test.afterEach(async () => {
 async function openApp(page: Page): Promise<void> {
   await page.goto('/');
   await expect(page.getByTestId('bundle.panel')).toBeVisible();
+  await chooseNoProfile(page);
 }
 
 async function download(page: Page, url: string): Promise<void> {

@@ -7,7 +7,7 @@
 // the Worker's postMessage; to make the tiny checker flag for sure, the test (page-side, after recording what the
 // app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
 import { test, expect, type Page } from '@playwright/test';
-import { createProfile, SLOW, watchConsole } from './helpers';
+import { createProfile, enterPin, SLOW, watchConsole } from './helpers';
 
 const PIN = '582017';
 
@@ -96,8 +96,7 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
 
   // The parent log, after the PIN, has both.
   await page.getByTestId('log.open').click();
-  await page.getByTestId('log.pin').fill(PIN);
-  await page.getByTestId('log.unlock').click();
+  await enterPin(page, PIN);
   await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
   const rows = page.getByTestId('log.entry');
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Blocked' }).first()).toBeVisible();

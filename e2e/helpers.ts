@@ -132,3 +132,17 @@ export async function generateImage(page: Page, o: { seed?: number; steps?: numb
 export async function resultPixels(page: Page): Promise<number[]> {
   return page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
 }
+
+/** The first-run question answered "No profile (no personal safety)": a person's choice, so Generate makes pictures. */
+export async function chooseNoProfile(page: Page): Promise<void> {
+  await page.getByTestId('setup.none').click();
+  await expect(page.getByTestId('setup')).toBeHidden();
+}
+
+/** Answers the one PIN dialog (lock.dialog) with `pin` and waits until it closes (a right PIN). */
+export async function enterPin(page: Page, pin: string): Promise<void> {
+  await expect(page.getByTestId('lock.dialog')).toBeVisible();
+  await page.getByTestId('lock.pin').fill(pin);
+  await page.getByTestId('lock.submit').click();
+  await expect(page.getByTestId('lock.dialog')).toBeHidden();
+}

@@ -1,7 +1,7 @@
 // Without a WebGPU adapter (Chromium without --enable-unsafe-webgpu has navigator.gpu but no adapter here), the
 // app falls back to WASM, says why in plain words, and still generates.
 import { test, expect } from '@playwright/test';
-import { SLOW } from './helpers';
+import { chooseNoProfile, SLOW } from './helpers';
 
 test.use({
   launchOptions: {
@@ -12,6 +12,7 @@ test.use({
 
 test('the shell falls back to WASM, says why, and still generates', async ({ page }) => {
   await page.goto('/');
+  await chooseNoProfile(page);
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
   await expect(page.getByTestId('engine.backend')).toContainText(/WASM.*no adapter/);

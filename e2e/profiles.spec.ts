@@ -5,7 +5,7 @@
 // embedding computed once per profile text; and nothing about a profile leaves the page in any request.
 import fs from 'node:fs';
 import { test, expect, type Page, type Request } from '@playwright/test';
-import { countEmbedRequests, createProfile, generateImage, record, resultPixels, SLOW, watchConsole } from './helpers';
+import { countEmbedRequests, createProfile, enterPin, generateImage, record, resultPixels, SLOW, watchConsole } from './helpers';
 
 const PIN = '739146';
 
@@ -121,6 +121,11 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   // Handing the device to the child: the lock closes, and switching away needs the PIN.
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
   await page.getByTestId('profile.select').selectOption('');
+  // The one PIN dialog asks; cancelling it changes nothing and says why.
+  await expect(page.getByTestId('lock.dialog')).toBeVisible();
+  await expect(page.getByTestId('lock.dialog')).toContainText('switch away from a protected profile');
+  await page.getByTestId('lock.cancel').click();
+  await expect(page.getByTestId('lock.dialog')).toBeHidden();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
   await expect(page.getByTestId('profile.select')).toHaveValue(id);
   await expect(page.getByTestId('generate.profile')).toContainText('Mia');
@@ -134,6 +139,8 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
   await page.getByTestId('profile.name').fill('Changed');
   await page.getByTestId('profile.save').click();
+  await page.keyboard.press('Escape'); // the dialog closes on Escape like any dialog
+  await expect(page.getByTestId('lock.dialog')).toBeHidden();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
   expect((await storedProfiles(page)).map((p) => p.name)).toEqual(['Mia']);
 
@@ -153,14 +160,17 @@ test('wrong PINs are throttled; the wait survives a reload and holds in a second
 
   // 3 free wrong tries, then waits of 1, 2, 4, 8, 16 s; the 9th wrong try starts a 32 s wait (long enough for a
   // reload and a second tab on a busy machine).
+  await page.getByTestId('profile.unlock').click();
   for (let i = 1; i <= 9; i++) {
     await expect(page.getByTestId('profile.lock.wait')).toBeHidden({ timeout: 60_000 });
-    await page.getByTestId('profile.pin').fill('0000');
-    await page.getByTestId('profile.unlock').click();
+    await page.getByTestId('lock.pin').fill('0000');
+    await page.getByTestId('lock.submit').click();
     await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-failures', String(i));
-    await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'WRONG_PIN');
+    await expect(page.getByTestId('lock.error')).toHaveAttribute('data-code', 'WRONG_PIN');
   }
-  await expect(page.getByTestId('profile.message')).toContainText(/Try again in \d+ s/);
+  // The dialog stays open and says how long to wait; its OK waits too.
+  await expect(page.getByTestId('lock.error')).toContainText(/Try again in \d+ s/);
+  await expect(page.getByTestId('lock.submit')).toBeDisabled();
   await expect(page.getByTestId('profile.lock.wait')).toBeVisible();
 
   await page.reload();
@@ -168,15 +178,16 @@ test('wrong PINs are throttled; the wait survives a reload and holds in a second
   const second = await context.newPage();
   await openApp(second);
   await expect(second.getByTestId('profile.lock.wait')).toBeVisible();
-  await second.getByTestId('profile.pin').fill(PIN);
   await second.getByTestId('profile.unlock').click();
-  await expect(second.getByTestId('profile.message')).toHaveAttribute('data-code', 'THROTTLED');
+  await second.getByTestId('lock.pin').fill(PIN);
+  await second.getByTestId('lock.submit').click();
+  await expect(second.getByTestId('lock.error')).toHaveAttribute('data-code', 'THROTTLED');
   await expect(second.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
 
   // Once the wait is over, the right PIN opens it (and the count starts again).
   await expect(page.getByTestId('profile.lock.wait')).toBeHidden({ timeout: 60_000 });
-  await page.getByTestId('profile.pin').fill(PIN);
   await page.getByTestId('profile.unlock').click();
+  await enterPin(page, PIN);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-failures', '0');
 });
@@ -246,13 +257,12 @@ test('profile files: export needs the PIN for a protected profile, an encrypted 
   await page.getByTestId('profile.lock.now').click();
   await page.getByText('Export or import profiles').click();
   await page.getByTestId('profile.file.passphrase').fill('correct horse battery');
+  const downloaded = page.waitForEvent('download');
   await page.getByTestId('profile.export').click();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
-
-  await page.getByTestId('profile.pin').fill(PIN);
-  await page.getByTestId('profile.unlock').click();
+  await expect(page.getByTestId('lock.dialog')).toContainText('export a protected profile');
+  await enterPin(page, PIN);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('profile.export').click()]);
+  const download = await downloaded;
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'EXPORTED');
   const file = fs.readFileSync((await download.path())!, 'utf8');
   expect(JSON.parse(file)).toHaveProperty('encrypted');

@@ -123,7 +123,7 @@ const PART_TEXT = { imageChecker: 'a picture safety check', embedding: 'the part
 export function describeRefusal(r: GenerationRefusal): string {
   if (r.code === 'NO_PROFILE_CHOSEN') return 'Choose who is using the app first (above): a profile, or "no profile" on purpose. No picture is made for nobody in particular.';
   const parts = r.missing.map((m) => PART_TEXT[m]).join(' and ');
-  return `No picture: the model in use has no ${parts}, which ${r.profileName}'s safety settings need. A parent can choose a model that has it, or allow this model in ${r.profileName}'s profile.`;
+  return `No picture: the model in use lacks ${parts}, which ${r.profileName}'s safety settings need. A parent can choose a model that has it, or allow this model in ${r.profileName}'s profile.`;
 }
 
 /** Shown while a new PIN of only 4 or 5 digits is typed. */
