@@ -8,7 +8,7 @@ import { renderEmbeddingText } from '../safety/embedding-text';
 import * as profileStore from '../storage/profiles';
 import * as embeddingStore from '../storage/embeddings';
 import * as lockStore from '../storage/lock';
-import { exportProfiles, importProfiles, withFreshIds } from '../storage/profile-file';
+import { exportProfiles, importProfiles, readProfileFile, withFreshIds, type ExportOptions, type FileLike } from '../storage/profile-file';
 
 export type VerifyResult = { ok: true } | { ok: false; retryAfterMs: number; reason: 'wrong' | 'throttled' };
 
@@ -42,7 +42,10 @@ export interface ProfileDeps {
   lockStatus(): Promise<{ locked: boolean; retryAfterMs: number; failures: number }>;
   validateSecret(secret: string): string | undefined;
   // src/storage/profile-file
-  exportProfiles(profiles: Profile[], opts?: { passphrase?: string }): Promise<string>;
+  /** Encrypted with `passphrase`; plain only with `plain: true` (INVALID_REQUEST otherwise). */
+  exportProfiles(profiles: Profile[], opts?: ExportOptions): Promise<string>;
+  /** A chosen file's text, refused (IMPORT_INVALID) by its size before it is read. */
+  readProfileFile(file: FileLike): Promise<string>;
   /** Throws AppError IMPORT_INVALID with the exact problem; never returns part of a file. */
   importProfiles(text: string, opts?: { passphrase?: string }): Promise<Profile[]>;
   /** New ids for imported profiles whose ids are taken, so an import never overwrites a saved profile. */
@@ -73,6 +76,7 @@ export const realProfileDeps: ProfileDeps = {
   lockStatus: lockStore.lockStatus,
   validateSecret: lockStore.validateSecret,
   exportProfiles,
+  readProfileFile,
   importProfiles,
   withFreshIds: (ps, ids) => withFreshIds(ps, ids),
 };
