@@ -30,8 +30,10 @@ export interface ProfileDeps {
   setActiveProfileId(id: string | undefined): Promise<void>;
   // src/storage/embeddings
   embeddingKey(encoderId: string, text: string): Promise<string>;
-  getCachedEmbedding(key: string): Promise<Float32Array | undefined>;
-  putCachedEmbedding(key: string, embedding: Float32Array, encoderId: string): Promise<void>;
+  /** With `profileId`, a hit records that profile as a user of the entry (so deleting another keeps it). */
+  getCachedEmbedding(key: string, profileId?: string): Promise<Float32Array | undefined>;
+  /** `profileId`: whose embedding it is, so deleting that profile deletes it. */
+  putCachedEmbedding(key: string, embedding: Float32Array, encoderId: string, profileId?: string): Promise<void>;
   // src/storage/lock
   hasLock(): Promise<boolean>;
   /** Throws AppError LOCK_WRONG / LOCK_THROTTLED (with retryAfterMs) / LOCK_SECRET_INVALID. */
@@ -68,7 +70,7 @@ export const realProfileDeps: ProfileDeps = {
   setActiveProfileId: async (id) => void (await profileStore.setActiveProfileId(id)),
   embeddingKey: embeddingStore.embeddingKey,
   getCachedEmbedding: embeddingStore.getCachedEmbedding,
-  putCachedEmbedding: async (k, e, id) => void (await embeddingStore.putCachedEmbedding(k, e, id)),
+  putCachedEmbedding: async (k, e, id, profileId) => void (await embeddingStore.putCachedEmbedding(k, e, id, profileId)),
   hasLock: lockStore.hasLock,
   setLock: async (s, c) => void (await lockStore.setLock(s, c)),
   removeLock: async (s) => void (await lockStore.removeLock(s)),

@@ -428,7 +428,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         if (now.key === key && now.status === 'ready' && now.vector) return now.vector;
         if (inflight?.key === key) return inflight.promise;
         const run = async (): Promise<Float32Array | undefined> => {
-          const cached = await deps.getCachedEmbedding(key);
+          const cached = await deps.getCachedEmbedding(key, profile.id); // records this profile as a user
           if (cached) {
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: cached, fromCache: true } });
             return cached;
@@ -444,7 +444,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           };
           try {
             const out = await embed(text, onProgress);
-            await deps.putCachedEmbedding(key, out.embedding, out.encoderId);
+            await deps.putCachedEmbedding(key, out.embedding, out.encoderId, profile.id);
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: out.embedding, fromCache: false, ms: out.ms } });
             return out.embedding;
           } catch (e) {

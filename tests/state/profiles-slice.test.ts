@@ -253,6 +253,31 @@ describe('the active profile\'s embedding', () => {
     expect(e.texts).toHaveLength(1);
   });
 
+  it("a deleted profile's cached embedding goes with it, unless another profile with the same settings uses it", async () => {
+    const e = fakeEmbed();
+    const { s, p } = await withActive(e.fn);
+    const vector = await s.getState().ensureEmbedding();
+    const twin: Profile = { ...s.getState().draftFromPreset('teen', 'Kim twin'), protected: false };
+    await s.getState().saveProfile(twin);
+    await s.getState().selectProfile(twin.id);
+    // After a reload (nothing in memory), the twin's embedding comes from p's entry: same text, so now it uses it too.
+    const s2 = await reload(e.fn);
+    s2.setState({ bundle: bundle() });
+    expect(Array.from((await s2.getState().ensureEmbedding())!)).toEqual(Array.from(vector!));
+    expect(s2.getState().embedding).toMatchObject({ fromCache: true, profileId: twin.id });
+    const cachedRows = async () => (await dumpDatabase()).records.filter(([store]) => store === 'embeddings');
+    await closeDatabase();
+    expect(await cachedRows()).toHaveLength(1);
+
+    expect(await s2.getState().deleteProfile(p.id)).toBe(true);
+    await closeDatabase();
+    expect(await cachedRows()).toHaveLength(1); // the twin still uses it
+    expect(await s2.getState().deleteProfile(twin.id)).toBe(true);
+    await closeDatabase();
+    expect(await cachedRows()).toEqual([]);
+    expect(e.texts).toHaveLength(1);
+  });
+
   it('recomputes after an edit that changes the text or a new encoder, not after a name change', async () => {
     const e = fakeEmbed();
     const { s, p } = await withActive(e.fn);
