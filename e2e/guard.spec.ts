@@ -104,6 +104,11 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(rows.filter({ hasText: 'Sam' }).filter({ hasText: 'Adjusted' })).toHaveCount(1);
   // Mia's entries keep no prompt unless the parent turned that on.
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'knife' })).toHaveCount(0);
+  // The lasting counts above the entries: one row per profile and category, a column per action.
+  const counts = page.getByTestId('log.counts').getByTestId('log.counts.row');
+  await expect(counts.filter({ hasText: 'Sam' }).filter({ hasText: 'Violence' }).locator('[data-action="steered"]')).toHaveText('1');
+  await expect(counts.filter({ hasText: 'Mia' }).filter({ hasText: 'Violence' }).locator('[data-action="blocked"]')).not.toHaveText('0');
+  await expect(page.getByTestId('log.dropped')).toHaveCount(0); // far from the cap: nothing dropped, no note
   expect(problems.problems).toEqual([]);
 });
 

@@ -256,6 +256,14 @@ test('profile files: export needs the PIN for a protected profile, an encrypted 
   const id = await createProfile(page, 'child', { name: 'Quillon Marsh', words: 'glimmerwort' });
   await page.getByTestId('profile.lock.now').click();
   await page.getByText('Export or import profiles').click();
+  // Encrypted by default: without a passphrase nothing is written, and a plain file needs the explicit box, which
+  // first says what such a file exposes.
+  await page.getByTestId('profile.export').click();
+  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PASSPHRASE_REQUIRED');
+  await expect(page.getByTestId('profile.export.plainWarning')).toHaveCount(0);
+  await page.getByTestId('profile.export.plain').check();
+  for (const word of ['age', 'gender', 'religion', 'health', 'blocked words']) await expect(page.getByTestId('profile.export.plainWarning')).toContainText(word);
+  await page.getByTestId('profile.export.plain').uncheck();
   await page.getByTestId('profile.file.passphrase').fill('correct horse battery');
   const downloaded = page.waitForEvent('download');
   await page.getByTestId('profile.export').click();

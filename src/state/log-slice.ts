@@ -4,12 +4,12 @@
 // module's memory only while the view is open (paging and filters re-check it in storage through requireUnlocked);
 // the view closes — forgetting it — on closeLog, when the parent's session ends (Lock now, a handover: the profiles
 // slice calls closeLog) and when the unlock window runs out. Clearing asks for the PIN again. Nothing persists in
-// zustand.
+// zustand. Each page load also brings the lasting per-profile tallies and the number of entries the cap dropped.
 import type { StateCreator } from 'zustand';
 import { AppError } from '../shared/errors';
 import { hasLock } from '../storage/lock';
 import * as store from '../storage/parent-log';
-import type { ListedLogEntry, LogEvent, LogFilter } from '../storage/parent-log';
+import type { ListedLogEntry, LogEvent, LogFilter, ProfileLogCounts } from '../storage/parent-log';
 import type { PinPurpose } from './profiles-slice';
 
 /** What the log needs of the profiles slice's lock (absent when the slice is composed alone, as in its tests). */
@@ -20,8 +20,8 @@ interface LockAccess {
 /** How often an open log checks that the parent's session is still open. */
 const SESSION_CHECK_MS = 1000;
 
-export type { ListedLogEntry, LogAction, LogEvent, LogFilter, LogStage } from '../storage/parent-log';
-export { LOG_ACTIONS, LOG_STAGES } from '../storage/parent-log';
+export type { ListedLogEntry, LogAction, LogCountRow, LogEvent, LogFilter, LogStage, ProfileLogCounts } from '../storage/parent-log';
+export { LOG_ACTIONS, LOG_STAGES, MAX_LOG_ENTRIES } from '../storage/parent-log';
 
 export type LogErrorCode = 'WRONG_PIN' | 'THROTTLED' | 'STORAGE_FAILED';
 export type LogStatus = 'closed' | 'locked' | 'loading' | 'ready' | 'error';
@@ -33,6 +33,10 @@ export interface LogView {
   offset: number;
   pageSize: number;
   filter: LogFilter;
+  /** Every profile's tallies (not paged, not filtered; they outlast the entries the cap drops). */
+  counts: ProfileLogCounts[];
+  /** How many old entries the cap has dropped (0: none). */
+  dropped: number;
   error?: { code: LogErrorCode; retryAt?: number; detail?: string };
   /** The last log write failed (shown to the parent; generation goes on). */
   writeError?: string;
@@ -62,7 +66,7 @@ export interface LogDeps {
 
 export const realLogDeps: LogDeps = { hasLock, listLog: store.listLog, exportLog: store.exportLog, clearLog: store.clearLog, appendLog: store.appendLog };
 
-const CLOSED: LogView = { status: 'closed', entries: [], total: 0, offset: 0, pageSize: 25, filter: {} };
+const CLOSED: LogView = { status: 'closed', entries: [], total: 0, offset: 0, pageSize: 25, filter: {}, counts: [], dropped: 0 };
 
 function toLogError(e: unknown): NonNullable<LogView['error']> {
   if (e instanceof AppError && (e.code === 'LOCK_WRONG' || e.code === 'LOCK_THROTTLED')) {
@@ -91,11 +95,11 @@ export const createLogSlice =
       set({ log: { ...next, status: 'loading', error: undefined } });
       try {
         const page = await deps.listLog(secret ?? '', { offset: next.offset, limit: next.pageSize, filter: next.filter });
-        set({ log: { ...next, status: 'ready', entries: page.entries, total: page.total, error: undefined } });
+        set({ log: { ...next, status: 'ready', entries: page.entries, total: page.total, counts: page.counts, dropped: page.dropped, error: undefined } });
       } catch (e) {
         const error = toLogError(e);
         if (error.code !== 'STORAGE_FAILED') secret = undefined; // the PIN changed or was wrong: ask again
-        set({ log: { ...next, status: error.code === 'STORAGE_FAILED' ? 'error' : 'locked', entries: [], total: 0, error } });
+        set({ log: { ...next, status: error.code === 'STORAGE_FAILED' ? 'error' : 'locked', entries: [], total: 0, counts: [], dropped: 0, error } });
       }
     };
     const guarded = async <T>(op: () => Promise<T>): Promise<T | undefined> => {
@@ -104,7 +108,7 @@ export const createLogSlice =
       } catch (e) {
         const error = toLogError(e);
         if (error.code !== 'STORAGE_FAILED') secret = undefined;
-        set({ log: { ...get().log, ...(error.code === 'STORAGE_FAILED' ? {} : { status: 'locked' as const, entries: [] }), error } });
+        set({ log: { ...get().log, ...(error.code === 'STORAGE_FAILED' ? {} : { status: 'locked' as const, entries: [], counts: [], dropped: 0 }), error } });
         return undefined;
       }
     };

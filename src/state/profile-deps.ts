@@ -8,7 +8,7 @@ import { renderEmbeddingText } from '../safety/embedding-text';
 import * as profileStore from '../storage/profiles';
 import * as embeddingStore from '../storage/embeddings';
 import * as lockStore from '../storage/lock';
-import { exportProfiles, importProfiles, withFreshIds } from '../storage/profile-file';
+import { exportProfiles, importProfiles, readProfileFile, withFreshIds, type ExportOptions, type FileLike } from '../storage/profile-file';
 
 export type VerifyResult = { ok: true } | { ok: false; retryAfterMs: number; reason: 'wrong' | 'throttled' };
 
@@ -34,8 +34,10 @@ export interface ProfileDeps {
   noProfileChosen(): Promise<boolean>;
   // src/storage/embeddings
   embeddingKey(encoderId: string, text: string): Promise<string>;
-  getCachedEmbedding(key: string): Promise<Float32Array | undefined>;
-  putCachedEmbedding(key: string, embedding: Float32Array, encoderId: string): Promise<void>;
+  /** With `profileId`, a hit records that profile as a user of the entry (so deleting another keeps it). */
+  getCachedEmbedding(key: string, profileId?: string): Promise<Float32Array | undefined>;
+  /** `profileId`: whose embedding it is, so deleting that profile deletes it. */
+  putCachedEmbedding(key: string, embedding: Float32Array, encoderId: string, profileId?: string): Promise<void>;
   // src/storage/lock
   hasLock(): Promise<boolean>;
   /** Throws AppError LOCK_WRONG / LOCK_THROTTLED (with retryAfterMs) / LOCK_SECRET_INVALID. */
@@ -46,7 +48,10 @@ export interface ProfileDeps {
   lockStatus(): Promise<{ locked: boolean; retryAfterMs: number; failures: number }>;
   validateSecret(secret: string): string | undefined;
   // src/storage/profile-file
-  exportProfiles(profiles: Profile[], opts?: { passphrase?: string }): Promise<string>;
+  /** Encrypted with `passphrase`; plain only with `plain: true` (INVALID_REQUEST otherwise). */
+  exportProfiles(profiles: Profile[], opts?: ExportOptions): Promise<string>;
+  /** A chosen file's text, refused (IMPORT_INVALID) by its size before it is read. */
+  readProfileFile(file: FileLike): Promise<string>;
   /** Throws AppError IMPORT_INVALID with the exact problem; never returns part of a file. */
   importProfiles(text: string, opts?: { passphrase?: string }): Promise<Profile[]>;
   /** New ids for imported profiles whose ids are taken, so an import never overwrites a saved profile. */
@@ -71,7 +76,7 @@ export const realProfileDeps: ProfileDeps = {
   noProfileChosen: profileStore.noProfileChosen,
   embeddingKey: embeddingStore.embeddingKey,
   getCachedEmbedding: embeddingStore.getCachedEmbedding,
-  putCachedEmbedding: async (k, e, id) => void (await embeddingStore.putCachedEmbedding(k, e, id)),
+  putCachedEmbedding: async (k, e, id, profileId) => void (await embeddingStore.putCachedEmbedding(k, e, id, profileId)),
   hasLock: lockStore.hasLock,
   setLock: async (s, c) => void (await lockStore.setLock(s, c)),
   removeLock: async (s) => void (await lockStore.removeLock(s)),
@@ -79,6 +84,7 @@ export const realProfileDeps: ProfileDeps = {
   lockStatus: lockStore.lockStatus,
   validateSecret: lockStore.validateSecret,
   exportProfiles,
+  readProfileFile,
   importProfiles,
   withFreshIds: (ps, ids) => withFreshIds(ps, ids),
 };

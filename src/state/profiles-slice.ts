@@ -10,6 +10,7 @@ import type { StateCreator } from 'zustand';
 import { AppError, toErrorInfo, type ErrorCode, type ErrorInfo } from '../shared/errors';
 import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '../shared/profile';
 import type { GenerateParams, LoadedBundleInfo } from '../shared/types';
+import type { FileLike } from '../storage/profile-file';
 import type { EngineSlice } from './engine-slice';
 import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
 import type { LogSlice } from './log-slice';
@@ -30,6 +31,7 @@ export type ProfileErrorCode =
   | 'PROFILE_NOT_FOUND'
   | 'IMPORT_FAILED'
   | 'EXPORT_FAILED'
+  | 'PASSPHRASE_REQUIRED'
   | 'STORAGE_FAILED';
 
 /** What went right (a short confirmation the panel shows). */
@@ -153,10 +155,16 @@ export interface ProfilesSlice {
   setPin(secret: string, current?: string): Promise<boolean>;
   /** Removes the lock; without `current` the PIN dialog asks for it. */
   removePin(current?: string): Promise<boolean>;
-  /** JSON text of the file, or undefined when refused. */
-  exportProfileFile(ids: string[], opts?: { passphrase?: string; pin?: string }): Promise<string | undefined>;
-  /** How many profiles were stored, or undefined when refused. */
-  importProfileFile(text: string, opts?: { passphrase?: string; pin?: string }): Promise<number | undefined>;
+  /**
+   * JSON text of the file, or undefined when refused. Encrypted with `passphrase`; without one it is refused
+   * (PASSPHRASE_REQUIRED) unless `plain` says the parent chose a plain file (then any passphrase is not used).
+   */
+  exportProfileFile(ids: string[], opts?: { passphrase?: string; plain?: boolean; pin?: string }): Promise<string | undefined>;
+  /**
+   * How many profiles were stored, or undefined when refused. Give the chosen File itself (not its text): its
+   * size is checked before it is read.
+   */
+  importProfileFile(file: string | FileLike, opts?: { passphrase?: string; pin?: string }): Promise<number | undefined>;
   clearProfileMessages(): void;
   /**
    * The UI says a PIN dialog is on screen (returns the detach). Without one (tests of the state alone, scripts)
@@ -446,11 +454,13 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
       async exportProfileFile(ids, opts = {}) {
         const chosen = get().profiles.filter((p) => ids.includes(p.id));
         if (!chosen.length) return void fail('PROFILE_NOT_FOUND');
+        // Encrypted unless the parent explicitly chose plain: a missing passphrase is never a plain file.
+        if (!opts.plain && !opts.passphrase) return void fail('PASSPHRASE_REQUIRED');
         let text: string | undefined;
         const done = await guardStorage(async () => {
           if (!(await authorize(chosen.some((p) => p.protected), 'export', { pin: opts.pin }))) return false;
           try {
-            text = await deps.exportProfiles(chosen, opts.passphrase ? { passphrase: opts.passphrase } : undefined);
+            text = await deps.exportProfiles(chosen, opts.plain ? { plain: true } : { passphrase: opts.passphrase });
           } catch (e) {
             return fail('EXPORT_FAILED', toErrorInfo(e).message);
           }
@@ -459,9 +469,10 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         return done ? text : undefined;
       },
 
-      async importProfileFile(text, opts = {}) {
+      async importProfileFile(file, opts = {}) {
         let imported: Profile[];
         try {
+          const text = typeof file === 'string' ? file : await deps.readProfileFile(file); // size first, then read
           imported = await deps.importProfiles(text, opts.passphrase ? { passphrase: opts.passphrase } : undefined);
         } catch (e) {
           failFrom(e);
@@ -560,7 +571,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         if (now.key === key && now.status === 'ready' && now.vector) return now.vector;
         if (inflight?.key === key) return inflight.promise;
         const run = async (): Promise<Float32Array | undefined> => {
-          const cached = await deps.getCachedEmbedding(key);
+          const cached = await deps.getCachedEmbedding(key, profile.id); // records this profile as a user
           if (cached) {
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: cached, fromCache: true } });
             return cached;
@@ -576,7 +587,7 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           };
           try {
             const out = await embed(text, onProgress);
-            await deps.putCachedEmbedding(key, out.embedding, out.encoderId);
+            await deps.putCachedEmbedding(key, out.embedding, out.encoderId, profile.id);
             if (wanted === key) set({ embedding: { status: 'ready', profileId: profile.id, key, vector: out.embedding, fromCache: false, ms: out.ms } });
             return out.embedding;
           } catch (e) {

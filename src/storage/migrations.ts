@@ -3,6 +3,7 @@
 // `versionchange` transaction, so an upgrade is all-or-nothing (a step that fails, or a tab closed mid-upgrade,
 // leaves the data exactly as it was, at the old version).
 
+import { countedIn, logStatsKey, type ProfileLogCounts } from './log-counts';
 import { STORES } from './stores';
 
 /** One schema step. `run` issues IndexedDB requests on the upgrade transaction; it must not await anything else. */
@@ -74,6 +75,34 @@ export const MIGRATIONS: readonly Migration[] = [
     describe: 'create the installed-bundles index (key: <id>@<version>)',
     run(db) {
       if (!db.objectStoreNames.contains(STORES.bundles)) db.createObjectStore(STORES.bundles);
+    },
+  },
+  {
+    version: 5,
+    // Entries already in the log are tallied here, on the upgrade transaction (cursor callbacks only), so the counts
+    // start out agreeing with the log; how many the cap dropped before v5 is unknown and starts at 0.
+    // Embedding cache entries gained an optional `profileIds` at the same time; it needs no step (embeddings.ts
+    // reads entries without it as before and treats their owner as unknown).
+    describe: 'create the parent log tallies store (per-profile counts, dropped entries), counting the existing log',
+    run(db, tx) {
+      if (!db.objectStoreNames.contains(STORES.logStats)) db.createObjectStore(STORES.logStats);
+      if (!db.objectStoreNames.contains(STORES.parentLog)) return;
+      const stats = tx.objectStore(STORES.logStats);
+      const tally = new Map<string, ProfileLogCounts>();
+      const req = tx.objectStore(STORES.parentLog).openCursor();
+      req.onsuccess = () => {
+        const cursor = req.result;
+        if (cursor) {
+          const id = isRecord(cursor.value) ? cursor.value.profileId : undefined;
+          if (typeof id === 'string') {
+            const next = countedIn(tally.get(id), cursor.value);
+            if (next) tally.set(id, next);
+          }
+          cursor.continue();
+          return;
+        }
+        for (const [id, counts] of tally) stats.put(counts, logStatsKey(id));
+      };
     },
   },
 ];

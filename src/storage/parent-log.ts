@@ -2,13 +2,18 @@
 // The app appends without the PIN (it must log even while a child is using it); viewing, exporting and clearing
 // need it (`requireUnlocked`, so the stored lock and its throttle apply, not a screen's idea of "unlocked").
 // The prompt text is stored only when the profile's `logPrompts` is on — decided here, so no caller can forget.
-// The log keeps the newest MAX_LOG_ENTRIES; older entries are dropped in the same transaction as the append.
+// The log keeps the newest MAX_LOG_ENTRIES; older entries are dropped in the same transaction as the append. That
+// transaction also updates the lasting tallies (log-counts.ts: per profile, category and action) and the count of
+// dropped entries, in their own store, so what the cap removes is still counted and the view can say how much went.
 
 import { AppError } from '../shared/errors';
 import type { Profile } from '../shared/profile';
 import { guarded, transact } from './db';
 import { requireUnlocked } from './lock';
+import { LOG_ACTIONS, LOG_STATS_DROPPED, asDroppedCount, asProfileLogCounts, countedIn, logStatsKey, type LogAction, type ProfileLogCounts } from './log-counts';
 import { STORES } from './stores';
+
+export { LOG_ACTIONS, type LogAction, type LogCountRow, type ProfileLogCounts } from './log-counts';
 
 export const MAX_LOG_ENTRIES = 5000;
 export const MAX_PAGE = 500;
@@ -16,9 +21,7 @@ export const MAX_PAGE = 500;
 export const MAX_LOGGED_PROMPT = 2000;
 
 export const LOG_STAGES = ['text', 'image'] as const;
-export const LOG_ACTIONS = ['blocked', 'steered', 'blurred', 'allowed'] as const;
 export type LogStage = (typeof LOG_STAGES)[number];
-export type LogAction = (typeof LOG_ACTIONS)[number];
 
 export interface ParentLogEntry {
   /** When it happened (epoch ms). */
@@ -74,17 +77,28 @@ export function toLogEntry(e: LogEvent): ParentLogEntry {
   return entry;
 }
 
-/** Appends one entry and drops the oldest beyond MAX_LOG_ENTRIES, in one transaction. No PIN needed. */
+/**
+ * Appends one entry, counts it in its profile's tallies, and drops the oldest beyond MAX_LOG_ENTRIES (adding them
+ * to the dropped count), all in one transaction: an entry is never in the log without being counted, nor dropped
+ * without the note saying so. No PIN needed.
+ */
 export async function appendLog(e: LogEvent, max = MAX_LOG_ENTRIES): Promise<void> {
   const entry = toLogEntry(e);
   await guarded('writing the parent log', () =>
-    transact([STORES.parentLog], 'readwrite', (tx) => {
+    transact([STORES.parentLog, STORES.logStats], 'readwrite', (tx) => {
       const s = tx.objectStore(STORES.parentLog);
+      const stats = tx.objectStore(STORES.logStats);
       s.add(entry);
+      const key = logStatsKey(entry.profileId);
+      const prev = stats.get(key);
+      prev.onsuccess = () => stats.put(countedIn(prev.result, entry), key);
       const count = s.count();
       count.onsuccess = () => {
         let excess = count.result - max;
         if (excess <= 0) return;
+        const dropping = excess;
+        const dropped = stats.get(LOG_STATS_DROPPED);
+        dropped.onsuccess = () => stats.put(asDroppedCount(dropped.result) + dropping, LOG_STATS_DROPPED);
         const cursor = s.openCursor(); // oldest first: keys are insertion order
         cursor.onsuccess = () => {
           const c = cursor.result;
@@ -123,15 +137,49 @@ async function readAll(filter: LogFilter): Promise<ListedLogEntry[]> {
   );
 }
 
-/** One page of the log, newest first, with the number of matching entries. Needs the PIN when a lock is set. */
-export async function listLog(secret: string, opts: { offset?: number; limit?: number; filter?: LogFilter } = {}): Promise<{ entries: ListedLogEntry[]; total: number }> {
+/** Every profile's tallies (by name), whatever the page or filter, and how many entries the cap has dropped. */
+export interface LogStats {
+  counts: ProfileLogCounts[];
+  dropped: number;
+}
+
+/** The lasting tallies and how many entries the cap has dropped (no PIN check: callers below check it). */
+async function readStats(): Promise<LogStats> {
+  return guarded('reading the parent log counts', () =>
+    transact([STORES.logStats], 'readonly', (tx) => {
+      const counts: ProfileLogCounts[] = [];
+      let dropped = 0;
+      const cursor = tx.objectStore(STORES.logStats).openCursor();
+      cursor.onsuccess = () => {
+        const c = cursor.result;
+        if (!c) return;
+        if (c.key === LOG_STATS_DROPPED) dropped = asDroppedCount(c.value);
+        else {
+          const record = asProfileLogCounts(c.value);
+          if (record) counts.push(record);
+        }
+        c.continue();
+      };
+      return () => ({ counts: counts.sort((a, b) => a.profileName.localeCompare(b.profileName) || (a.profileId < b.profileId ? -1 : 1)), dropped });
+    }),
+  );
+}
+
+/**
+ * One page of the log, newest first, with the number of matching entries, plus the lasting tallies (unfiltered:
+ * they count what the log no longer holds too). Needs the PIN when a lock is set; one PIN check serves both.
+ */
+export async function listLog(
+  secret: string,
+  opts: { offset?: number; limit?: number; filter?: LogFilter } = {},
+): Promise<{ entries: ListedLogEntry[]; total: number } & LogStats> {
   const offset = opts.offset ?? 0;
   const limit = opts.limit ?? 50;
   if (!Number.isInteger(offset) || offset < 0) invalid('offset must be a whole number ≥ 0');
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) invalid(`limit must be a whole number from 1 to ${MAX_PAGE}`);
   await requireUnlocked(secret);
   const all = await readAll(opts.filter ?? {});
-  return { entries: all.slice(offset, offset + limit), total: all.length };
+  return { entries: all.slice(offset, offset + limit), total: all.length, ...(await readStats()) };
 }
 
 export const LOG_FILE_FORMAT = 'psa-web-parent-log';
@@ -143,12 +191,16 @@ export async function exportLog(secret: string, filter: LogFilter = {}, now = Da
   return JSON.stringify({ format: LOG_FILE_FORMAT, version: 1, exportedAt: new Date(now).toISOString(), entries }, null, 1);
 }
 
-/** Deletes every entry. Needs the PIN when a lock is set. */
+/**
+ * Deletes every entry, and the tallies and dropped count with them (a parent who clears the log expects nothing of
+ * it kept), in one transaction. Needs the PIN when a lock is set.
+ */
 export async function clearLog(secret: string): Promise<void> {
   await requireUnlocked(secret);
   await guarded('clearing the parent log', () =>
-    transact([STORES.parentLog], 'readwrite', (tx) => {
+    transact([STORES.parentLog, STORES.logStats], 'readwrite', (tx) => {
       tx.objectStore(STORES.parentLog).clear();
+      tx.objectStore(STORES.logStats).clear();
       return () => undefined;
     }),
   );

@@ -1,6 +1,10 @@
-// The profile file: export to, and import from, a versioned JSON text, plain or encrypted with a passphrase
-// (AES-GCM-256, key by PBKDF2-SHA256). Import checks everything before returning and throws only ImportError, whose
-// message names the exact problem; it never returns part of a file. Storing the result is the caller's job
+// The profile file: export to, and import from, a versioned JSON text, encrypted with a passphrase (AES-GCM-256, key
+// by PBKDF2-SHA256) unless the caller explicitly asks for a plain one: a profile holds a child's age, gender,
+// religion, health and blocked words, so a file that anyone can read must be a deliberate choice, never a default.
+// Import checks everything before returning and throws only ImportError, whose message names the exact problem;
+// it never returns part of a file. A File is measured before it is read (`readProfileFile`), and an encrypted
+// file's iteration count is bounded before any key is derived: a hostile file cannot make the page read 2 GB or
+// spin PBKDF2 for minutes. Storing the result is the caller's job
 // (profiles.ts saveProfiles, all-or-nothing); imported ids may collide with saved ones: the caller decides, e.g.
 // `withFreshIds` gives colliding profiles new ids.
 //
@@ -20,8 +24,12 @@ export const PROFILE_FILE_VERSION = 1;
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_FILE_PROFILES = 1000;
 export const MIN_FILE_PASSPHRASE_CHARS = 8;
-/** Accepted iteration counts on import: at least what we write, at most what stays a few seconds on a phone. */
-export const FILE_ITERATIONS_RANGE = [KDF_ITERATIONS, 10_000_000] as const;
+/**
+ * Accepted iteration counts on import, fixed here rather than tied to KDF_ITERATIONS (600 000 today): raising what
+ * we write must not refuse files written before. The floor refuses files too weak to be ours; the ceiling keeps
+ * the derivation to a few seconds on a phone (2 000 000 ≈ 3× ours) so a file cannot freeze the page.
+ */
+export const FILE_ITERATIONS_RANGE = [100_000, 2_000_000] as const;
 const IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 const AAD = new TextEncoder().encode(`${PROFILE_FILE_FORMAT}/${PROFILE_FILE_VERSION}`);
@@ -46,11 +54,22 @@ interface PlainFile {
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
+/** How a file is written: encrypted with `passphrase`, or plain only when `plain` is true (never both, never neither). */
+export interface ExportOptions {
+  passphrase?: string;
+  plain?: boolean;
+}
+
 /**
- * The profiles as file text (pretty JSON). With `passphrase` (≥ 8 characters) the file is encrypted. Each profile is
- * checked first (PROFILE_INVALID) so a file we write always imports.
+ * The profiles as file text (pretty JSON), encrypted with `passphrase` (≥ 8 characters). A plain file needs
+ * `plain: true`; no passphrase without it is refused (INVALID_REQUEST), so forgetting one never writes the profiles
+ * in clear. Each profile is checked first (PROFILE_INVALID) so a file we write always imports.
  */
-export async function exportProfiles(profiles: Profile[], opts: { passphrase?: string } = {}): Promise<string> {
+export async function exportProfiles(profiles: Profile[], opts: ExportOptions = {}): Promise<string> {
+  if (opts.plain === true && opts.passphrase !== undefined) throw new AppError('INVALID_REQUEST', 'choose a passphrase or a plain file, not both');
+  if (opts.plain !== true && opts.passphrase === undefined) {
+    throw new AppError('INVALID_REQUEST', 'a profile file is encrypted: give a passphrase, or ask for a plain file explicitly');
+  }
   const clean = profiles.map((p, i) => {
     const { profile, problems } = checkProfile(p, `profiles[${i}]`);
     if (!profile) throw new AppError('PROFILE_INVALID', problems.join('; '));
@@ -121,7 +140,8 @@ async function decrypt(file: Record<string, unknown>, passphrase: string | undef
   const iterations = own(enc, 'iterations');
   const [lo, hi] = FILE_ITERATIONS_RANGE;
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < lo || iterations > hi) {
-    throw new ImportError(`encrypted.iterations must be a whole number from ${lo} to ${hi}`);
+    const got = JSON.stringify(iterations) ?? String(iterations);
+    throw new ImportError(`encrypted.iterations must be a whole number from ${lo} to ${hi} (this file says ${got.slice(0, 40)}); it was not opened`);
   }
   const salt = bytesField(enc, 'salt', (n) => n === SALT_BYTES, `${SALT_BYTES} bytes`);
   const iv = bytesField(enc, 'iv', (n) => n === IV_BYTES, `${IV_BYTES} bytes`);
@@ -190,6 +210,27 @@ export async function importProfiles(text: string, opts: { passphrase?: string }
   } catch (e) {
     if (e instanceof ImportError) throw e;
     // Anything else is a bug here, but the promise to callers holds: a refused file, the app keeps running.
+    throw new ImportError(`the file could not be read (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** What `readProfileFile` needs of a File (a Blob has both; tests pass stand-ins). */
+export interface FileLike {
+  readonly size: number;
+  text(): Promise<string>;
+}
+
+/**
+ * The text of a chosen file, refused (ImportError) by its size before a byte is read: `File.text()` of a 2 GB file
+ * would load it whole into the page first. The text is checked again by `importProfiles`.
+ */
+export async function readProfileFile(file: FileLike): Promise<string> {
+  const size = file?.size;
+  if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw new ImportError('not a file (it has no size)');
+  if (size > MAX_FILE_BYTES) throw new ImportError(`file is larger than 1 MB (${size} bytes)`);
+  try {
+    return await file.text();
+  } catch (e) {
     throw new ImportError(`the file could not be read (${e instanceof Error ? e.message : String(e)})`);
   }
 }

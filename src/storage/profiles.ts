@@ -5,6 +5,7 @@ import { del, get, set, values } from 'idb-keyval';
 import { AppError } from '../shared/errors';
 import type { Profile } from '../shared/profile';
 import { guarded, keyvalStore, transact } from './db';
+import { forgetProfileEmbeddings } from './embeddings';
 import { checkProfile } from './profile-check';
 import { META_KEYS, STORES } from './stores';
 
@@ -60,11 +61,15 @@ export async function saveProfiles(ps: Profile[]): Promise<Profile[]> {
   return clean;
 }
 
-/** Deletes a profile; if it was the active one, the active id is cleared in the same transaction. */
+/**
+ * Deletes a profile; if it was the active one, the active id is cleared, and its cached embeddings (derived from
+ * its age, religion, health…) are deleted unless another profile uses them, all in the same transaction.
+ */
 export function deleteProfile(id: string): Promise<void> {
   return guarded('deleting the profile', () =>
-    transact([STORES.profiles, STORES.meta], 'readwrite', (tx) => {
+    transact([STORES.profiles, STORES.meta, STORES.embeddings], 'readwrite', (tx) => {
       tx.objectStore(STORES.profiles).delete(id);
+      forgetProfileEmbeddings(tx, id);
       const meta = tx.objectStore(STORES.meta);
       const active = meta.get(META_KEYS.activeProfileId);
       active.onsuccess = () => {

@@ -19,6 +19,12 @@ export const STORES = {
   parentLog: 'parentLog',
   /** key: bundle storage key `<id>@<version>` → BundleRecord (bundles.ts): the index of stored model bundles; schema v4. */
   bundles: 'bundles',
+  /**
+   * The parent log's lasting tallies (parent-log.ts; schema v5): key logStatsKey(profileId) → ProfileLogCounts, and
+   * LOG_STATS_DROPPED → how many entries the cap has dropped. Its own store so the cap, which deletes from
+   * `parentLog`, can never evict them.
+   */
+  logStats: 'logStats',
 } as const;
 
 export type StoreName = (typeof STORES)[keyof typeof STORES];

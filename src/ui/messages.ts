@@ -48,6 +48,7 @@ export const PROFILE_ERROR_TEXT: Record<ProfileErrorCode, string> = {
   PROFILE_NOT_FOUND: 'That profile no longer exists (perhaps it was deleted in another tab).',
   IMPORT_FAILED: 'Nothing was imported: the file is not a profile file this app can read.',
   EXPORT_FAILED: 'The profiles could not be exported.',
+  PASSPHRASE_REQUIRED: 'Choose a file passphrase (at least 8 characters) to protect the file, or tick “Save without a passphrase”.',
   STORAGE_FAILED: 'The browser could not save or read the profiles.',
 };
 
@@ -62,6 +63,14 @@ export const PROFILE_NOTICE_TEXT: Record<ProfileNoticeCode, string> = {
   UNLOCKED: 'Unlocked for 10 minutes.',
   LOCKED: 'Locked.',
 };
+
+/**
+ * Shown before a plain (unencrypted) profile file is written: what anyone who gets the file can read, in plain
+ * words, so the choice is made knowing it.
+ */
+export const PLAIN_EXPORT_WARNING =
+  'Without a passphrase, anyone who gets this file can read every profile in it: name, age, gender, religion, ' +
+  'health (physical and mental conditions), blocked words, and which topics are blocked or allowed.';
 
 /** "12 s", "3 min" */
 export function formatWait(ms: number): string {

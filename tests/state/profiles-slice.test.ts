@@ -113,7 +113,7 @@ describe('parent lock rules, enforced in the slice', () => {
     expect(await profiles.getActiveProfileId()).toBe(child.id);
 
     // An unprotected profile may be exported without the PIN; creating one needs none either.
-    expect(await s.getState().exportProfileFile([adult.id])).toContain('Sam');
+    expect(await s.getState().exportProfileFile([adult.id], { plain: true })).toContain('Sam');
 
     // With the PIN given in place of a session, the same edit goes through.
     expect(await s.getState().saveProfile({ ...saved, choices: { Violence: 'allow' } }, PIN)).toBe(true);
@@ -171,7 +171,7 @@ describe('profile files', () => {
     await s.getState().loadProfiles();
     const adult = { ...s.getState().draftFromPreset('adult', 'Sam'), protected: false };
     await s.getState().saveProfile(adult);
-    const text = (await s.getState().exportProfileFile([adult.id]))!;
+    const text = (await s.getState().exportProfileFile([adult.id], { plain: true }))!;
     expect(await s.getState().importProfileFile(text)).toBe(1);
     const all = await profiles.listProfiles();
     expect(all.map((p) => p.name)).toEqual(['Sam', 'Sam']);
@@ -180,6 +180,42 @@ describe('profile files', () => {
     expect(s.getState().profileError?.code).toBe('IMPORT_FAILED');
     expect(s.getState().profileError?.detail).toMatch(/age/);
     expect(await profiles.listProfiles()).toHaveLength(2);
+  });
+
+  it('export needs a passphrase unless plain is chosen; the encrypted file imports back with it', async () => {
+    const s = makeStore();
+    await s.getState().loadProfiles();
+    const adult = { ...s.getState().draftFromPreset('adult', 'Sam'), protected: false };
+    await s.getState().saveProfile(adult);
+    expect(await s.getState().exportProfileFile([adult.id])).toBeUndefined();
+    expect(s.getState().profileError?.code).toBe('PASSPHRASE_REQUIRED');
+    expect(await s.getState().exportProfileFile([adult.id], { passphrase: '' })).toBeUndefined();
+    expect(s.getState().profileError?.code).toBe('PASSPHRASE_REQUIRED');
+    const enc = (await s.getState().exportProfileFile([adult.id], { passphrase: 'family secret' }))!;
+    expect(JSON.parse(enc)).toHaveProperty('encrypted');
+    expect(enc).not.toContain('Sam');
+    // Plain wins over a typed passphrase only because the parent ticked it: the file is then readable.
+    expect(JSON.parse((await s.getState().exportProfileFile([adult.id], { plain: true, passphrase: 'family secret' }))!)).toHaveProperty('profiles');
+    const blob = new Blob([enc]);
+    expect(await s.getState().importProfileFile(blob, { passphrase: 'family secret' })).toBe(1);
+    expect((await profiles.listProfiles()).map((p) => p.name)).toEqual(['Sam', 'Sam']);
+  });
+
+  it('a file over 1 MB is refused by its size, before it is read', async () => {
+    const s = makeStore();
+    await s.getState().loadProfiles();
+    let reads = 0;
+    const huge = {
+      size: 5 * 1024 * 1024 * 1024,
+      text: async () => {
+        reads++;
+        throw new Error('read a file that should have been refused by its size');
+      },
+    };
+    expect(await s.getState().importProfileFile(huge)).toBeUndefined();
+    expect(s.getState().profileError).toMatchObject({ code: 'IMPORT_FAILED', detail: 'file is larger than 1 MB (5368709120 bytes)' });
+    expect(reads).toBe(0);
+    expect(await profiles.listProfiles()).toEqual([]);
   });
 });
 
@@ -214,6 +250,31 @@ describe('the active profile\'s embedding', () => {
     s2.setState({ bundle: bundle() });
     expect(Array.from((await s2.getState().ensureEmbedding())!)).toEqual(Array.from(a!));
     expect(s2.getState().embedding.fromCache).toBe(true);
+    expect(e.texts).toHaveLength(1);
+  });
+
+  it("a deleted profile's cached embedding goes with it, unless another profile with the same settings uses it", async () => {
+    const e = fakeEmbed();
+    const { s, p } = await withActive(e.fn);
+    const vector = await s.getState().ensureEmbedding();
+    const twin: Profile = { ...s.getState().draftFromPreset('teen', 'Kim twin'), protected: false };
+    await s.getState().saveProfile(twin);
+    await s.getState().selectProfile(twin.id);
+    // After a reload (nothing in memory), the twin's embedding comes from p's entry: same text, so now it uses it too.
+    const s2 = await reload(e.fn);
+    s2.setState({ bundle: bundle() });
+    expect(Array.from((await s2.getState().ensureEmbedding())!)).toEqual(Array.from(vector!));
+    expect(s2.getState().embedding).toMatchObject({ fromCache: true, profileId: twin.id });
+    const cachedRows = async () => (await dumpDatabase()).records.filter(([store]) => store === 'embeddings');
+    await closeDatabase();
+    expect(await cachedRows()).toHaveLength(1);
+
+    expect(await s2.getState().deleteProfile(p.id)).toBe(true);
+    await closeDatabase();
+    expect(await cachedRows()).toHaveLength(1); // the twin still uses it
+    expect(await s2.getState().deleteProfile(twin.id)).toBe(true);
+    await closeDatabase();
+    expect(await cachedRows()).toEqual([]);
     expect(e.texts).toHaveLength(1);
   });
 

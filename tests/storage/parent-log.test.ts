@@ -1,13 +1,14 @@
 // The parent log on fake-indexeddb: schema v3 creates its store (from v2 data, untouched), entries keep the prompt
 // only with logPrompts on, newest first in pages with filters, the size cap drops the oldest, and view/export/clear
-// need the parent PIN (append does not).
+// need the parent PIN (append does not). The lasting tallies (schema v5): counted in the append's transaction,
+// untouched by the cap, with the number of dropped entries; seeded from an existing log on upgrade; cleared with it.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { dumpDatabase, freshDatabase, openRaw } from './helpers';
+import { dumpDatabase, freshDatabase, interruptNextPut, openRaw } from './helpers';
 import { AppError } from '../../src/shared/errors';
 import { closeDatabase, getDatabase } from '../../src/storage/db';
 import { SCHEMA_VERSION } from '../../src/storage/migrations';
 import { setLock } from '../../src/storage/lock';
-import { appendLog, clearLog, exportLog, listLog, LOG_FILE_FORMAT, toLogEntry, type LogEvent } from '../../src/storage/parent-log';
+import { appendLog, clearLog, exportLog, listLog, LOG_FILE_FORMAT, toLogEntry, type LogEvent, type ProfileLogCounts } from '../../src/storage/parent-log';
 import { getProfile } from '../../src/storage/profiles';
 import { STORES } from '../../src/storage/stores';
 
@@ -37,7 +38,8 @@ describe('schema v3', () => {
     expect(Array.from(conn.objectStoreNames)).toContain(STORES.parentLog);
     await closeDatabase();
     const after = await dumpDatabase();
-    expect(after.records.filter(([s]) => s !== STORES.parentLog)).toEqual(before);
+    // (logStats, from v5, is new: its tally of this entry is checked in 'lasting tallies' below.)
+    expect(after.records.filter(([s]) => s !== STORES.parentLog && s !== STORES.logStats)).toEqual(before);
     expect(after.records.filter(([s]) => s === STORES.parentLog)).toHaveLength(1);
     expect(await getProfile('p')).toMatchObject({ id: 'p' });
   });
@@ -94,6 +96,82 @@ describe('listing, filters, cap', () => {
   });
 });
 
+/** The tallies as "profile/category/action=count" lines, sorted: easy to compare whole. */
+const flat = (counts: ProfileLogCounts[]) =>
+  counts.flatMap((p) => p.rows.map((r) => `${p.profileId}/${r.category}/${r.action}=${r.count}`)).sort();
+
+describe('lasting tallies', () => {
+  it('count every entry per profile, category and action through a flood past the cap; the dropped count persists', async () => {
+    // The cap is a parameter of appendLog (the app's is MAX_LOG_ENTRIES = 5000): a small one floods it in seconds
+    // on the same code path.
+    const CAP = 25;
+    const expected = new Map<string, number>();
+    for (let i = 0; i < 90; i++) {
+      const e = ev({ time: i, profile: i % 3 ? kid : teen, category: ['Violence', 'Hate', 'Sexuality'][i % 4 === 0 ? 2 : i % 2], action: (['blocked', 'steered', 'blurred', 'allowed'] as const)[i % 5 % 4] });
+      const k = `${e.profile.id}/${e.category}/${e.action}`;
+      expected.set(k, (expected.get(k) ?? 0) + 1);
+      await appendLog(e, CAP);
+    }
+    await closeDatabase(); // a reload: all of it comes back from storage
+    const view = await listLog('', { limit: 100 });
+    expect(view.total).toBe(CAP);
+    expect(view.entries.map((e) => e.time)).toEqual(Array.from({ length: CAP }, (_, i) => 89 - i));
+    expect(view.dropped).toBe(90 - CAP);
+    expect(flat(view.counts)).toEqual([...expected].map(([k, n]) => `${k}=${n}`).sort());
+    expect(view.counts.map((p) => [p.profileId, p.profileName])).toEqual([['teen', 'Jo'], ['kid', 'Mia']]); // by name
+    expect(view.counts.flatMap((p) => p.rows).reduce((n, r) => n + r.count, 0)).toBe(90);
+    // A filter narrows the entries, never the tallies (they count what the log no longer holds).
+    expect(flat((await listLog('', { filter: { profileId: 'kid' } })).counts)).toEqual(flat(view.counts));
+
+    // One append that drops many (a lower cap) adds them all to the dropped count.
+    await appendLog(ev({ time: 90 }), 10);
+    const after = await listLog('', { limit: 100 });
+    expect(after).toMatchObject({ total: 10, dropped: 90 - CAP + 16 });
+    expect(after.counts.flatMap((p) => p.rows).reduce((n, r) => n + r.count, 0)).toBe(91);
+  });
+
+  it('a failed append counts nothing: the entry and its tally are one transaction', async () => {
+    await appendLog(ev());
+    const undo = interruptNextPut('quota-abort'); // the tally's put aborts the append's transaction
+    const err = await appendLog(ev({ time: 2 })).catch((e: unknown) => e);
+    undo();
+    expect(err).toMatchObject({ code: 'STORAGE_FULL' });
+    const view = await listLog('');
+    expect(view.total).toBe(1);
+    expect(flat(view.counts)).toEqual(['kid/Violence/blocked=1']);
+  });
+
+  it('clearing the log clears the tallies and the dropped count with it', async () => {
+    for (let i = 0; i < 5; i++) await appendLog(ev({ time: i }), 3);
+    expect(await listLog('')).toMatchObject({ total: 3, dropped: 2 });
+    await clearLog('');
+    expect(await listLog('')).toMatchObject({ total: 0, dropped: 0, counts: [] });
+  });
+
+  it('schema v5 tallies the log a v4 database already holds (a damaged entry is skipped); dropped starts at 0', async () => {
+    const db = await openRaw(4, (d) => {
+      for (const s of ['profiles', 'meta', 'embeddings', 'lock', 'bundles']) d.createObjectStore(s);
+      d.createObjectStore('parentLog', { autoIncrement: true });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(['parentLog'], 'readwrite');
+      const log = tx.objectStore('parentLog');
+      for (const e of [ev(), ev({ time: 2 }), ev({ profile: teen, action: 'steered' }), ev({ category: 'Hate' })]) log.add(toLogEntry(e));
+      log.add({ time: 3, action: 'blocked' }); // no profile, no category: not countable
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    const view = await listLog('');
+    expect(view.total).toBe(5);
+    expect(view.dropped).toBe(0);
+    expect(flat(view.counts)).toEqual(['kid/Hate/blocked=1', 'kid/Violence/blocked=2', 'teen/Violence/steered=1']);
+    // Appending goes on from the seeded tallies.
+    await appendLog(ev());
+    expect(flat((await listLog('')).counts)).toContain('kid/Violence/blocked=3');
+  });
+});
+
 describe('behind the parent PIN', () => {
   it('view, export and clear need the PIN once one is set; appending does not', async () => {
     await appendLog(ev({ profile: teen, prompt: 'a cat' }));
@@ -132,7 +210,8 @@ describe('the log slice (real storage)', () => {
     await s.getState().openLog('1111');
     expect(s.getState().log).toMatchObject({ status: 'locked', error: { code: 'WRONG_PIN' }, entries: [] });
     await s.getState().openLog('4821');
-    expect(s.getState().log).toMatchObject({ status: 'ready', total: 30 });
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 30, dropped: 0 });
+    expect(s.getState().log.counts).toEqual([{ profileId: 'kid', profileName: 'Mia', rows: [{ category: 'Violence', action: 'steered', count: 10 }, { category: 'Violence', action: 'blocked', count: 20 }] }]);
     expect(s.getState().log.entries).toHaveLength(25);
     await s.getState().setLogPage(25);
     expect(s.getState().log.entries.map((e) => e.time)).toEqual([4, 3, 2, 1, 0]);
@@ -143,6 +222,7 @@ describe('the log slice (real storage)', () => {
     expect(s.getState().log.status).toBe('closed');
     await s.getState().openLog();
     expect(s.getState().log.status).toBe('locked'); // the PIN was forgotten
+    expect(s.getState().log).toMatchObject({ counts: [], dropped: 0 }); // and nothing of the log is shown
     await s.getState().recordLog(ev({ time: 99 }));
     expect(s.getState().log.writeError).toBeUndefined();
   });

@@ -7,6 +7,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { LOG_ACTIONS, LOG_STAGES, type LogAction, type LogFilter, type LogStage } from '../../state/log-slice';
 import { useApp } from '../../state/store';
 import { describeLogError, LOG_ACTION_TEXT, LOG_STAGE_TEXT } from '../messages';
+import { LogCounts } from './LogCounts';
 
 export function ParentLog() {
   const { log, profiles, openLog, setLogFilter, setLogPage, exportParentLog, clearParentLog, closeLog } = useApp(
@@ -78,6 +79,7 @@ export function ParentLog() {
         </div>
       ) : (
         <div data-testid="log.view" data-status={log.status} data-total={log.total}>
+          <LogCounts log={log} names={names} />
           <div className="row">
             <label>
               Profile

@@ -1,8 +1,11 @@
-// Export the profiles to a file (optionally encrypted with a passphrase) and import one. The file is made and
-// read in the page; nothing is uploaded.
+// Export the profiles to a file and import one. Export is encrypted with the file passphrase unless the parent
+// ticks "Save without a passphrase", which first shows what a plain file exposes (a child's age, religion,
+// health…). The chosen File goes to the slice as it is, so its size is checked before it is read. The file is made
+// and read in the page; nothing is uploaded.
 import { useState, type ChangeEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../../state/store';
+import { PLAIN_EXPORT_WARNING } from '../../messages';
 
 function download(text: string, name: string) {
   const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
@@ -18,6 +21,7 @@ export function ProfileFiles() {
     useShallow((s) => ({ profiles: s.profiles, exportProfileFile: s.exportProfileFile, importProfileFile: s.importProfileFile })),
   );
   const [passphrase, setPassphrase] = useState('');
+  const [plain, setPlain] = useState(false);
   const [busy, setBusy] = useState(false);
 
   const exportAll = async () => {
@@ -25,7 +29,7 @@ export function ProfileFiles() {
     try {
       const text = await exportProfileFile(
         profiles.map((p) => p.id),
-        { passphrase: passphrase || undefined },
+        plain ? { plain: true } : { passphrase: passphrase || undefined },
       );
       if (text) download(text, `psa-profiles-${new Date().toISOString().slice(0, 10)}.json`);
     } finally {
@@ -38,7 +42,7 @@ export function ProfileFiles() {
     if (!file) return;
     setBusy(true);
     try {
-      await importProfileFile(await file.text(), { passphrase: passphrase || undefined });
+      await importProfileFile(file, { passphrase: passphrase || undefined });
     } finally {
       setBusy(false);
     }
@@ -48,12 +52,20 @@ export function ProfileFiles() {
     <details className="files">
       <summary>Export or import profiles</summary>
       <label>
-        File passphrase (optional; encrypts the export, needed to import an encrypted file)
+        File passphrase (at least 8 characters: it encrypts the export, and opens an encrypted file on import)
         <input data-testid="profile.file.passphrase" type="password" autoComplete="off" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
       </label>
+      <label>
+        <input data-testid="profile.export.plain" type="checkbox" checked={plain} onChange={(e) => setPlain(e.target.checked)} /> Save without a passphrase
+      </label>
+      {plain && (
+        <p className="warn" role="alert" data-testid="profile.export.plainWarning">
+          {PLAIN_EXPORT_WARNING}
+        </p>
+      )}
       <div className="row">
         <button data-testid="profile.export" type="button" onClick={exportAll} disabled={busy || profiles.length === 0}>
-          Export all profiles
+          {plain ? 'Export all profiles, readable by anyone' : 'Export all profiles (encrypted)'}
         </button>
         <label className="file-button">
           Import a file…
