@@ -139,6 +139,7 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
   await page.getByTestId('profile.name').fill('Changed');
   await page.getByTestId('profile.save').click();
+  await expect(page.getByTestId('lock.dialog')).toBeVisible();
   await page.keyboard.press('Escape'); // the dialog closes on Escape like any dialog
   await expect(page.getByTestId('lock.dialog')).toBeHidden();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');

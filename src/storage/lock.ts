@@ -7,7 +7,7 @@ import { del, get, update } from 'idb-keyval';
 import { AppError } from '../shared/errors';
 import { guarded, keyvalStore, transact } from './db';
 import { KDF_ITERATIONS, SALT_BYTES, constantTimeEqual, pbkdf2, randomBytes } from './kdf';
-import { afterFailure, readThrottle, remainingMs, throttleDelayMs, versionOf, type Clocks, type ThrottleState } from './throttle';
+import { afterFailure, nextDeadline, readThrottle, remainingMs, throttleDelayMs, type Clocks, type TabDeadline, type ThrottleState } from './throttle';
 import { LOCK_KEYS, STORES } from './stores';
 
 export const MIN_PIN_DIGITS = 4;
@@ -54,21 +54,19 @@ const isLockRecord = (v: unknown): v is LockRecord => {
 /** Both clocks now (Date.now() is only an upper bound for waits; performance.now() is what they run down on). */
 const clocks = (): Clocks => ({ wall: Date.now(), mono: performance.now() });
 
-// When this tab first saw each version of the throttle record (monotonic ms): its wait runs down from there.
-let seen: { version: string; at: number } | undefined;
-function seenAt(t: ThrottleState, mono: number): number {
-  const version = versionOf(t);
-  if (seen?.version !== version) seen = { version, at: mono };
-  return seen.at;
-}
+// This tab's count of the current wait (throttle.ts): the wrong try it belongs to and its monotonic deadline.
+let deadline: TabDeadline | undefined;
 /** The wait left on a stored record, as this tab counts it. */
 function waitLeft(raw: unknown, now: Clocks): { state?: ThrottleState; wait: number } {
   const state = readThrottle(raw);
-  return { state, wait: state ? remainingMs(state, now, seenAt(state, now.mono)) : 0 };
+  deadline = state ? nextDeadline(deadline, state, now.mono) : undefined;
+  return { state, wait: remainingMs(deadline, now.mono) };
 }
-/** Marks a record this tab just wrote as seen now, so its full wait runs from this moment. */
+const sameRecord = (a: ThrottleState | undefined, b: ThrottleState) => !!a && a.failures === b.failures && a.waitMs === b.waitMs && a.writtenAt === b.writtenAt;
+
+/** A record this tab just wrote: a new wrong try's wait starts now; a written-back one changes nothing here. */
 function wrote(t: ThrottleState, mono: number): ThrottleState {
-  seen = { version: versionOf(t), at: mono };
+  deadline = nextDeadline(deadline, t, mono);
   return t;
 }
 
@@ -143,7 +141,8 @@ export async function verifyLock(secret: string): Promise<VerifyResult> {
   const lock = r.lock;
   const hash = await pbkdf2(typeof secret === 'string' ? secret : '', lock.salt, lock.iterations, HASH_BITS);
   if (!constantTimeEqual(hash, lock.hash)) {
-    // The wait runs from the end of the failed check.
+    // Written again after the check (the count may have grown meanwhile in another tab); the wait itself runs from
+    // when the try was counted.
     const failedAt = clocks();
     await guarded('recording a wrong try', () =>
       update<unknown>(LOCK_KEYS.throttle, (t) => wrote(afterFailure(Math.max(readThrottle(t)?.failures ?? 0, r.failures), failedAt.wall), failedAt.mono), lockStore),
@@ -216,7 +215,7 @@ export async function lockStatus(): Promise<{ locked: boolean; retryAfterMs: num
     // Keep what has run down (another tab may have written meanwhile: only the same version is replaced).
     const next = { ...state, waitMs: wait, writtenAt: now.wall };
     await guarded('saving the wrong-try wait', () =>
-      update<unknown>(LOCK_KEYS.throttle, (cur) => (readThrottle(cur) && versionOf(readThrottle(cur)!) === versionOf(state) ? wrote(next, now.mono) : cur), lockStore),
+      update<unknown>(LOCK_KEYS.throttle, (cur) => (sameRecord(readThrottle(cur), state) ? wrote(next, now.mono) : cur), lockStore),
     );
   }
   return { locked, retryAfterMs: locked ? wait : 0, failures: locked ? (state?.failures ?? 0) : 0 };

@@ -3,10 +3,11 @@
 // cost nothing, while guessing even a 4-digit PIN takes years.
 //
 // A wait is not "until a wall-clock time": a child can move the system clock. It is an amount of time still to run,
-// stored with the wall-clock moment it was written, and it runs down only by time this tab saw pass on its monotonic
-// clock (performance.now(), which the system clock does not move). The wall-clock gap since the write is used only
-// as an upper bound, so that several tabs counting down the same record (each from when it first saw it) cannot
-// drain it faster than real time while the clock is honest. While no tab is open the wait does not run down.
+// and each tab runs it down on its own monotonic clock (performance.now(), which the system clock does not move):
+// a tab's deadline is when it first saw the wait plus the wait. Tabs write back what has run down (so a reload does
+// not start from the top); a tab that reads a written-back wait for the same wrong try keeps the earlier of its own
+// deadline and the new one, so neither a reload nor a second tab can make a wait longer or shorter than the time
+// that really passed while a tab was open. While no tab is open the wait does not run down.
 
 /** Wrong tries allowed with no wait. */
 export const FREE_FAILURES = 3;
@@ -20,11 +21,11 @@ export interface ThrottleState {
   failures: number;
   /** The wait still to run when the record was written (ms). */
   waitMs: number;
-  /** Date.now() when it was written: an upper bound on the time that passed since, never the clock of the wait. */
+  /** Date.now() when it was written (for the record only: no wait is ever measured on the wall clock). */
   writtenAt: number;
 }
 
-/** Now, on both clocks: `wall` = Date.now(), `mono` = performance.now() of this tab. */
+/** Now, on both clocks: `wall` = Date.now() (only written down), `mono` = performance.now() of this tab. */
 export interface Clocks {
   wall: number;
   mono: number;
@@ -46,19 +47,26 @@ export function readThrottle(v: unknown): ThrottleState | undefined {
   return undefined;
 }
 
-/** What identifies one written version of the record (a tab counts each version from when it first saw it). */
-export const versionOf = (s: ThrottleState): string => `${s.failures}:${s.waitMs}:${s.writtenAt}`;
+/** A tab's own count of the current wait: the wrong try it belongs to and when it ends on this tab's monotonic clock. */
+export interface TabDeadline {
+  failures: number;
+  /** performance.now() at which the wait ends. */
+  at: number;
+}
 
 /**
- * How long until the next try is accepted, for a record this tab first saw at monotonic time `seenAt`: the stored
- * wait less the time that passed, where "passed" is what the monotonic clock saw, at most the wall-clock gap since
- * the write (a clock set back gives a gap of 0: the wait does not run down until the clock catches up).
+ * This tab's deadline after reading `state` at monotonic time `mono`: a new wrong try (or the first look) starts
+ * from now; a written-back wait for the same wrong try can only bring the deadline nearer, never push it back.
  */
-export function remainingMs(state: ThrottleState | undefined, now: Clocks, seenAt: number): number {
-  if (!state || !(state.waitMs > 0)) return 0;
-  const seen = Math.max(0, now.mono - seenAt);
-  const gap = Math.max(0, now.wall - state.writtenAt);
-  return Math.max(0, state.waitMs - Math.min(seen, gap));
+export function nextDeadline(prev: TabDeadline | undefined, state: ThrottleState, mono: number): TabDeadline {
+  const fresh = { failures: state.failures, at: mono + state.waitMs };
+  if (!prev || prev.failures !== state.failures) return fresh;
+  return { failures: state.failures, at: Math.min(prev.at, fresh.at) };
+}
+
+/** How long until the next try is accepted, by this tab's deadline. */
+export function remainingMs(deadline: TabDeadline | undefined, mono: number): number {
+  return deadline ? Math.max(0, deadline.at - mono) : 0;
 }
 
 /** The record after a wrong try (the `failures`-th in a row), written at `wall`. */

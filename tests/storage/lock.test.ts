@@ -7,7 +7,7 @@ import { AppError } from '../../src/shared/errors';
 import { closeDatabase } from '../../src/storage/db';
 import { KDF_ITERATIONS } from '../../src/storage/kdf';
 import { LockError, hasLock, lockStatus, removeLock, requireUnlocked, setLock, validateSecret, verifyLock, type LockRecord } from '../../src/storage/lock';
-import { readThrottle, remainingMs, throttleDelayMs } from '../../src/storage/throttle';
+import { nextDeadline, readThrottle, remainingMs, throttleDelayMs } from '../../src/storage/throttle';
 
 const PIN = '4821';
 const PASS = 'correct horse 9';
@@ -51,18 +51,19 @@ describe('throttle schedule', () => {
       0, 0, 0, 0, 1000, 2000, 4000, 8000, 256_000, 512_000, 1_024_000, 65_536_000, 86_400_000, 86_400_000,
     ]);
   });
-  it('runs a wait down by the monotonic time seen, at most the wall-clock gap since it was written', () => {
+  it('runs a wait down on the monotonic clock of the tab; a written-back wait for the same try only brings it nearer', () => {
     const s = { failures: 5, waitMs: 2000, writtenAt: 10_000 };
-    // Seen at mono 100: 500 ms later on both clocks.
-    expect(remainingMs(s, { wall: 10_500, mono: 600 }, 100)).toBe(1500);
-    expect(remainingMs(s, { wall: 12_000, mono: 2100 }, 100)).toBe(0);
-    // The system clock moved forward a day, but only 500 ms passed for this tab: 1 500 ms left.
-    expect(remainingMs(s, { wall: 10_000 + 86_400_000, mono: 600 }, 100)).toBe(1500);
-    // A clock set back: nothing has run down.
-    expect(remainingMs(s, { wall: 5_000, mono: 5100 }, 100)).toBe(2000);
-    // A second tab that saw the record long ago cannot drain it faster than the wall-clock gap since it was written.
-    expect(remainingMs(s, { wall: 10_300, mono: 99_999 }, 0)).toBe(1700);
-    expect(remainingMs(undefined, { wall: 0, mono: 0 }, 0)).toBe(0);
+    const d = nextDeadline(undefined, s, 100);
+    expect(remainingMs(d, 600)).toBe(1500);
+    expect(remainingMs(d, 2100)).toBe(0);
+    // Another tab wrote back a longer remainder (it first saw the wait later): this tab keeps its own deadline.
+    const d2 = nextDeadline(d, { ...s, waitMs: 1800, writtenAt: 10_900 }, 1000);
+    expect(remainingMs(d2, 1000)).toBe(1100);
+    // A shorter one (it saw the wait earlier) brings the deadline nearer.
+    expect(remainingMs(nextDeadline(d, { ...s, waitMs: 500, writtenAt: 10_900 }, 1000), 1000)).toBe(500);
+    // A new wrong try starts its own wait from now.
+    expect(remainingMs(nextDeadline(d, { failures: 6, waitMs: 4000, writtenAt: 11_000 }, 1000), 1000)).toBe(4000);
+    expect(remainingMs(undefined, 0)).toBe(0);
   });
   it('reads the older record form (lastFailureAt): its full wait applies again', () => {
     expect(readThrottle({ failures: 5, lastFailureAt: 7 })).toEqual({ failures: 5, waitMs: 2000, writtenAt: 7 });
