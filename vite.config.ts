@@ -7,6 +7,7 @@ import react from '@vitejs/plugin-react';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { swShell } from './scripts/build/sw-shell.js';
+import { buildInputs } from './scripts/build/inputs.js';
 
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -45,7 +46,7 @@ export default defineConfig({
   preview: { headers: isolation },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096, rollupOptions: { input: { main: 'index.html', harness: 'harness.html', engine: 'engine-harness.html' } } },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096, rollupOptions: { input: buildInputs(process.env) } },
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',

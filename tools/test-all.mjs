@@ -33,9 +33,9 @@ function run(name, args, env = {}) {
   return { code: r.status ?? 1, secs: ((Date.now() - t0) / 1000).toFixed(1) };
 }
 
-function step(name, args) {
+function step(name, args, env = {}) {
   if (only.length && !only.includes(name)) return;
-  const r = run(name, args);
+  const r = run(name, args, env);
   if (r.code === 0) passed++;
   else failed++;
   lines.push(`${name}: ${r.code === 0 ? 'ok' : 'FAILED'} (${r.secs}s)`);
@@ -128,7 +128,8 @@ step('models', ['node_modules/tsx/dist/cli.mjs', 'scripts/models/build.ts']);
 step('typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
 if (fs.existsSync(path.join(root, '..', 'shared', 'tools', 'check-layers.mjs'))) step('layers', ['../shared/tools/check-layers.mjs', '.']);
 vitest();
-step('build', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn']);
+// The browser suites drive the test harness pages too: a test build has them (a production build does not).
+step('build', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { PSA_HARNESS: '1' });
 playwright();
 
 stopLoad();
