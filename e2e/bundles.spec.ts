@@ -152,6 +152,24 @@ test('offline after install: the app starts from the cached shell and generates 
   }
 });
 
+test('offline with the built-in demo after one online visit: first visit → offline → reload → a picture', async ({ page, context }) => {
+  await openApp(page);
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await expect(page.getByTestId('bundle.demo')).toBeVisible();
+  expect(Object.values(await shellCaches(page)).flat().some((u) => u.endsWith('/models/demo/manifest.json'))).toBe(true);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    await expect(page.getByTestId('bundle.name')).toHaveAttribute('data-bundle-id', /demo/);
+    await page.getByTestId('generate.steps').fill('2');
+    await page.getByTestId('generate.submit').click();
+    await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
 test('an app update (new shell version) replaces the shell cache and keeps the installed bundle; offline start works after it', async ({ page, context }) => {
   const served = await installDemo(page);
   const origin = new URL(page.url()).origin;

@@ -3,7 +3,7 @@
 //   index.html, the app's chunks, CSS, worker scripts, onnxruntime-web's .mjs/.wasm and the built-in demo bundle,
 //   with a content version. A new build with a changed shell therefore changes these bytes, which is what makes the
 //   browser install the new worker. Unbuilt (the dev server's copy) the list is null and installing fails on purpose.
-// - Answers only requests for those exact URLs; everything else (downloaded bundles, which live in OPFS, other
+// - Answers only GET and HEAD requests for those exact URLs; everything else (downloaded bundles, which live in OPFS, other
 //   origins, test fixtures, ranged requests) goes to the network untouched.
 // - Cached responses keep the server's headers, including COOP/COEP: a page or worker served from here stays
 //   cross-origin isolated (SharedArrayBuffer for ORT's WASM threads).
@@ -40,9 +40,14 @@ async function cached(url) {
   return cache.match(url, { ignoreVary: true, ignoreSearch: false });
 }
 
+/** A HEAD answer from a cached GET: its status and headers, no body. */
+const headOf = (res) => new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+
 self.addEventListener('fetch', (event) => {
   const req = event.request;
-  if (!CACHE || req.method !== 'GET' || req.headers.has('range')) return;
+  // HEAD too: the engine asks whether a bundle file exists (manifest.json or model_index.json) with HEAD before it
+  // reads it; unanswered, the built-in demo could not be found offline although its files are all cached.
+  if (!CACHE || (req.method !== 'GET' && req.method !== 'HEAD') || req.headers.has('range')) return;
   const url = new URL(req.url);
   if (req.mode === 'navigate') {
     if (url.origin !== self.location.origin || !url.href.startsWith(BASE)) return;
@@ -54,5 +59,5 @@ self.addEventListener('fetch', (event) => {
   url.search = '';
   url.hash = '';
   if (!SHELL_URLS.has(url.href)) return;
-  event.respondWith(cached(url.href).then((hit) => hit ?? fetch(req)));
+  event.respondWith(cached(url.href).then((hit) => (hit ? (req.method === 'HEAD' ? headOf(hit) : hit) : fetch(req))));
 });
