@@ -184,6 +184,8 @@ function train(vecs: Vec[], cats: readonly Cat[], epochs: number, seed: number):
       }
     }
   }
+  // A category with no examples never fires (threshold null); a very low bias keeps its score near 0, not 0.5.
+  for (let c = 0; c < cats.length; c++) if (pos[c] === 0) b[c] = -20;
   return { w, b };
 }
 
