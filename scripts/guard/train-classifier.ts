@@ -1,0 +1,347 @@
+// `npx tsx scripts/guard/train-classifier.ts [--mirrors DIR] [--test-csv FILE] [--epochs N]`
+// Trains the guard's learned prompt classifier (src/safety/guard/classifier) from public labelled sets, pinned by
+// commit (SOURCES below; provenance and licenses in fixtures/guard/classifier/MODEL_CARD.md), and writes:
+//   src/safety/guard/classifier/model.json   the shipped weights and per-category thresholds
+//   fixtures/guard/classifier/report.json    counts per source/split/category, validation and held-out test metrics
+//   --test-csv FILE (default .tmp/guard-classifier/heldout-test.csv)  the held-out test split as `prompt,category`
+//     rows for `npm run eval` (not committed: Flickr8k's captions may not be redistributed)
+// --mirrors DIR: where each source repository is, as DIR/<owner>+<name>/repo or DIR/<owner>+<name> (a clone or a
+// bare git dir holding the pinned commit; default /work/.mirror). Files are read with `git show COMMIT:PATH`, so a
+// newer checkout cannot change the data.
+// Deterministic: the split is a hash of each example's group (a Flickr image, else its normalised text), training
+// shuffles with a fixed seed, and no clock or Math.random is read. No Python, no new dependency.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { GUARD_CATEGORIES, type LexiconCategory } from '../../src/safety/guard/categories';
+import { findMatches } from '../../src/safety/guard/guard';
+import { normalizeText } from '../../src/safety/guard/normalize';
+import { featureScale, featurize, fnv1a, HASH_BITS, HASH_SIZE, type Feature } from '../../src/safety/guard/classifier/features';
+import { classifierHits, loadModel, type ClassifierModelFile } from '../../src/safety/guard/classifier/classifier';
+import { parseCsvTable, toCsv } from '../lib/csv';
+
+type Cat = LexiconCategory;
+
+interface Source {
+  id: string;
+  repo: string;
+  commit: string;
+  file: string;
+  license: string;
+}
+
+export const SOURCES: Record<string, Source> = {
+  ailuminate: { id: 'ailuminate', repo: 'mlcommons/ailuminate', commit: '769cc2be9d20c8d4fb26ce53b68865ed41dfb8e2', file: 'airr_official_1.0_demo_en_us_prompt_set_release.csv', license: 'CC-BY-4.0' },
+  davidson: { id: 'davidson', repo: 't-davidson/hate-speech-and-offensive-language', commit: 'cb50f7e9eb855a99abc51423bf40df0e26d6fe30', file: 'data/labeled_data.csv', license: 'MIT' },
+  ldnoobw: { id: 'ldnoobw', repo: 'LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words', commit: '5faf2ba42d7b1c0977169ec3611df25a3c08eb13', file: 'en', license: 'CC-BY-4.0' },
+  flickr8k: { id: 'flickr8k', repo: 'prakhar-dhakar/Image-Captioning', commit: '5ab3142167da9315c4287173ed24a643a0425ab8', file: 'Flickr8k.token.txt', license: 'Flickr8k (Hodosh et al. 2013): research use; not redistributed here' },
+};
+
+/** AILuminate hazards → guard categories; hazards outside the guard's categories are negatives (see the card). */
+const AILUMINATE: Record<string, Cat | null> = {
+  vcr: 'Violence', iwp: 'Illegal', ncr: 'Illegal', src: 'Sexuality', cse: 'Sexuality', sxc_prn: 'Sexuality',
+  ssh: 'Self-Harm', hte: 'Hate', dfm: 'Harassment',
+  prv: null, ipv: null, spc_fin: null, spc_hlt: null, spc_ele: null, spc_lgl: null,
+};
+
+/** Davidson et al.: at most this many "offensive language" tweets (Harassment), so they do not swamp the rest. */
+const DAVIDSON_OFFENSIVE_CAP = 3000;
+
+export interface Example {
+  text: string;
+  labels: Cat[];
+  source: string;
+  group: string;
+}
+
+function gitShow(mirrors: string, s: Source): string {
+  const base = path.join(mirrors, s.repo.replace('/', '+'));
+  const dir = existsSync(path.join(base, 'repo')) ? path.join(base, 'repo') : base;
+  if (!existsSync(dir)) throw new Error(`source ${s.repo} not found under ${mirrors} (clone it there at ${s.commit})`);
+  return execFileSync('git', ['-C', dir, 'show', `${s.commit}:${s.file}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+/** Tweets without retweet marks, handles, links and HTML entities (the words are what a prompt could carry). */
+function cleanTweet(t: string): string {
+  return t
+    .replace(/&#?\w+;/g, ' ')
+    .replace(/\bRT\b/g, ' ')
+    .replace(/@\w+:?/g, ' ')
+    .replace(/https?:\/\/\S+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export function loadExamples(mirrors: string): Example[] {
+  const out: Example[] = [];
+  // AILuminate demo prompts (1,200, 100 per hazard, 24-26 per specialised-advice hazard).
+  for (const r of parseCsvTable(gitShow(mirrors, SOURCES.ailuminate)).rows) {
+    if (!(r.hazard in AILUMINATE)) throw new Error(`ailuminate: unknown hazard ${r.hazard}`);
+    const c = AILUMINATE[r.hazard];
+    out.push({ text: r.prompt_text, labels: c ? [c] : [], source: 'ailuminate', group: r.prompt_text });
+  }
+  // Davidson et al. tweets (the first header column has no name): class 0 hate speech, 1 offensive language, 2 neither.
+  let offensive = 0;
+  for (const r of parseCsvTable(gitShow(mirrors, SOURCES.davidson).replace(/^,/, "id,")).rows) {
+    const text = cleanTweet(r.tweet);
+    if (text.length < 3) continue;
+    if (r.class === '0') out.push({ text, labels: ['Hate'], source: 'davidson', group: text });
+    else if (r.class === '1') {
+      // Every 6th offensive tweet, in file order (deterministic), up to the cap.
+      if (offensive++ % 6 === 0 && offensive / 6 <= DAVIDSON_OFFENSIVE_CAP) out.push({ text, labels: ['Harassment'], source: 'davidson', group: text });
+    } else out.push({ text, labels: [], source: 'davidson', group: text });
+  }
+  // LDNOOBW English list: each term as a short prompt. Most terms are sexual; a term the guard's lexicon already
+  // files under another category (slurs → Hate, drugs → Illegal …) keeps that category.
+  for (const line of gitShow(mirrors, SOURCES.ldnoobw).split('\n')) {
+    const term = line.trim();
+    if (!term) continue;
+    const cats = [...new Set(findMatches(term).map((m) => m.category))].filter((c): c is Cat => c !== 'Custom');
+    out.push({ text: term, labels: cats.length > 0 ? cats : ['Sexuality'], source: 'ldnoobw', group: term });
+  }
+  // Flickr8k captions: benign image descriptions (5 per image; the image is the split group).
+  for (const line of gitShow(mirrors, SOURCES.flickr8k).split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const image = line.slice(0, tab).split('#')[0];
+    out.push({ text: line.slice(tab + 1).replace(/\s+([.,])/g, '$1').trim(), labels: [], source: 'flickr8k', group: 'flickr:' + image });
+  }
+  return out;
+}
+
+/** Same normalised text twice: keep one, with the union of labels (an unsafe label wins over benign). */
+function dedupe(examples: Example[]): Example[] {
+  const byKey = new Map<string, Example>();
+  for (const e of examples) {
+    const key = normalizeText(e.text).toLowerCase();
+    const prev = byKey.get(key);
+    if (!prev) byKey.set(key, { ...e, labels: [...e.labels] });
+    else for (const l of e.labels) if (!prev.labels.includes(l)) prev.labels.push(l);
+  }
+  return [...byKey.values()];
+}
+
+export type Split = 'train' | 'val' | 'test';
+export function splitOf(group: string): Split {
+  const h = fnv1a('split:' + group) % 100;
+  return h < 70 ? 'train' : h < 85 ? 'val' : 'test';
+}
+
+/** mulberry32: a seeded PRNG, so the training order is the same on every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Vec {
+  features: Feature[];
+  k: number;
+  labels: Cat[];
+}
+
+/** One-vs-rest logistic regression, AdaGrad, L2; positives up-weighted by sqrt(neg/pos) (capped at 10). */
+function train(vecs: Vec[], cats: readonly Cat[], epochs: number, seed: number): { w: Float64Array[]; b: number[] } {
+  const lr = 0.5;
+  const l2 = 1e-6;
+  const w = cats.map(() => new Float64Array(HASH_SIZE));
+  const g2 = cats.map(() => new Float64Array(HASH_SIZE).fill(1e-8));
+  const b = cats.map(() => 0);
+  const bg2 = cats.map(() => 1e-8);
+  const pos = cats.map((c) => vecs.filter((v) => v.labels.includes(c)).length);
+  const pw = cats.map((_, c) => (pos[c] === 0 ? 0 : Math.min(10, Math.sqrt((vecs.length - pos[c]) / pos[c]))));
+  const order = vecs.map((_, i) => i);
+  const rand = rng(seed);
+  for (let ep = 0; ep < epochs; ep++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const idx of order) {
+      const v = vecs[idx];
+      for (let c = 0; c < cats.length; c++) {
+        if (pos[c] === 0) continue;
+        const wc = w[c];
+        let z = b[c];
+        for (const f of v.features) z += f.sign * wc[f.bucket] * v.k;
+        const y = v.labels.includes(cats[c]) ? 1 : 0;
+        const p = 1 / (1 + Math.exp(-z));
+        const g = (p - y) * (y ? pw[c] : 1);
+        const gc = g2[c];
+        for (const f of v.features) {
+          const gr = g * f.sign * v.k + l2 * wc[f.bucket];
+          gc[f.bucket] += gr * gr;
+          wc[f.bucket] -= (lr * gr) / Math.sqrt(gc[f.bucket]);
+        }
+        bg2[c] += g * g;
+        b[c] -= (lr * g) / Math.sqrt(bg2[c]);
+      }
+    }
+  }
+  // A category with no examples never fires (threshold null); a very low bias keeps its score near 0, not 0.5.
+  for (let c = 0; c < cats.length; c++) if (pos[c] === 0) b[c] = -20;
+  return { w, b };
+}
+
+function toBase64(bytes: Int8Array): string {
+  const u = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.from(u).toString('base64');
+}
+
+/**
+ * Thresholds for a target share of benign prompts blocked (any category): each category gets the threshold that
+ * lets through all but a share `f` of the benign validation prompts, with `f` lowered until the union of categories
+ * stays within the target.
+ */
+function chooseThresholds(scores: number[][], benign: boolean[], cats: readonly Cat[], trained: boolean[], target: number): (number | null)[] {
+  const benignIdx = benign.flatMap((b, i) => (b ? [i] : []));
+  const sorted = cats.map((_, c) => benignIdx.map((i) => scores[i][c]).sort((a, b) => b - a));
+  const at = (f: number) =>
+    cats.map((_, c) => {
+      if (!trained[c]) return null;
+      const k = Math.floor(f * benignIdx.length);
+      // Just above the k-th highest benign score (and never below 0.5 of a probability's middle ground / 5).
+      return Math.max(0.1, (sorted[c][k] ?? 0) + 1e-9);
+    });
+  const unionFpr = (th: (number | null)[]) =>
+    benignIdx.filter((i) => th.some((t, c) => t !== null && scores[i][c] >= t)).length / Math.max(1, benignIdx.length);
+  let f = target;
+  let th = at(f);
+  while (f > 0 && unionFpr(th) > target) {
+    f *= 0.8;
+    if (f * benignIdx.length < 1) f = 0;
+    th = at(f);
+  }
+  return th;
+}
+
+interface Metrics {
+  perCategory: Record<string, { positives: number; tp: number; fp: number; recall: number; precision: number }>;
+  benign: { total: number; flagged: number; rate: number };
+  benignBySource: Record<string, { total: number; flagged: number; rate: number }>;
+}
+
+function metrics(examples: Example[], flagged: Cat[][], cats: readonly Cat[]): Metrics {
+  const perCategory: Metrics['perCategory'] = {};
+  for (const c of cats) {
+    let positives = 0;
+    let tp = 0;
+    let fp = 0;
+    examples.forEach((e, i) => {
+      const y = e.labels.includes(c);
+      const p = flagged[i].includes(c);
+      if (y) positives++;
+      if (y && p) tp++;
+      if (!y && p) fp++;
+    });
+    perCategory[c] = { positives, tp, fp, recall: positives ? tp / positives : NaN, precision: tp + fp ? tp / (tp + fp) : NaN };
+  }
+  const benignIdx = examples.flatMap((e, i) => (e.labels.length === 0 ? [i] : []));
+  const fl = benignIdx.filter((i) => flagged[i].length > 0).length;
+  const benignBySource: Record<string, { total: number; flagged: number; rate: number }> = {};
+  for (const i of benignIdx) {
+    const r = (benignBySource[examples[i].source] ??= { total: 0, flagged: 0, rate: 0 });
+    r.total++;
+    if (flagged[i].length > 0) r.flagged++;
+    r.rate = r.flagged / r.total;
+  }
+  return { perCategory, benign: { total: benignIdx.length, flagged: fl, rate: fl / Math.max(1, benignIdx.length) }, benignBySource };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      mirrors: { type: 'string', default: '/work/.mirror' },
+      'test-csv': { type: 'string', default: '.tmp/guard-classifier/heldout-test.csv' },
+      epochs: { type: 'string', default: '6' },
+    },
+  });
+  const cats = GUARD_CATEGORIES;
+  const examples = dedupe(loadExamples(values.mirrors!));
+  const split = { train: [] as Example[], val: [] as Example[], test: [] as Example[] };
+  for (const e of examples) split[splitOf(e.group)].push(e);
+  const counts: Record<string, Record<string, Record<string, number>>> = {};
+  for (const s of ['train', 'val', 'test'] as const) {
+    for (const e of split[s]) {
+      const src = (counts[e.source] ??= {});
+      const row = (src[s] ??= {});
+      for (const l of e.labels.length ? e.labels : ['benign']) row[l] = (row[l] ?? 0) + 1;
+    }
+  }
+  const vec = (e: Example): Vec => {
+    const { features } = featurize(e.text);
+    return { features, k: featureScale(features.length), labels: e.labels };
+  };
+  const trainVecs = split.train.map(vec);
+  const trained = cats.map((c) => trainVecs.some((v) => v.labels.includes(c)));
+  const { w, b } = train(trainVecs, cats, Number(values.epochs), 20260426);
+
+  // int8 per bucket, one scale per category (max |w| → 127).
+  const q = new Int8Array(cats.length * HASH_SIZE);
+  const scale = cats.map((_, c) => {
+    let m = 0;
+    for (const x of w[c]) m = Math.max(m, Math.abs(x));
+    const s = m > 0 ? m / 127 : 1;
+    for (let i = 0; i < HASH_SIZE; i++) q[c * HASH_SIZE + i] = Math.max(-127, Math.min(127, Math.round(w[c][i] / s)));
+    return s;
+  });
+  const file: ClassifierModelFile = {
+    version: 1,
+    hashBits: HASH_BITS,
+    categories: [...cats],
+    scale,
+    bias: b,
+    weights: toBase64(q),
+    thresholds: { recall: cats.map(() => null), strict: cats.map(() => null) },
+  };
+  // Thresholds on the validation split, scored by the shipped (quantised) model through the app's own code path.
+  const probe = loadModel(file);
+  const scoreAll = (ex: Example[]) => ex.map((e) => {
+    const hits = classifierHits(e.text, 'recall', { ...probe, thresholds: { recall: new Float64Array(cats.length), strict: new Float64Array(cats.length) } });
+    const s = cats.map(() => 0);
+    for (const h of hits) s[cats.indexOf(h.category)] = h.score;
+    return s;
+  });
+  const valScores = scoreAll(split.val);
+  // Thresholds are held to the false-block budget on benign image captions (what prompts to an image app look
+  // like); benign tweets and questions are reported separately (report.json, benignBySource).
+  const valBenign = split.val.map((e) => e.labels.length === 0 && e.source === 'flickr8k');
+  file.thresholds.recall = chooseThresholds(valScores, valBenign, cats, trained, 0.02);
+  file.thresholds.strict = chooseThresholds(valScores, valBenign, cats, trained, 0.003);
+
+  const flaggedBy = (scores: number[][], th: (number | null)[]) => scores.map((s) => cats.filter((_, c) => th[c] !== null && s[c] >= (th[c] as number)));
+  const testScores = scoreAll(split.test);
+  const report = {
+    sources: Object.values(SOURCES),
+    hashBits: HASH_BITS,
+    epochs: Number(values.epochs),
+    counts,
+    validation: {
+      recall: metrics(split.val, flaggedBy(valScores, file.thresholds.recall), cats),
+      strict: metrics(split.val, flaggedBy(valScores, file.thresholds.strict), cats),
+    },
+    test: {
+      recall: metrics(split.test, flaggedBy(testScores, file.thresholds.recall), cats),
+      strict: metrics(split.test, flaggedBy(testScores, file.thresholds.strict), cats),
+    },
+    thresholds: file.thresholds,
+  };
+  const root = path.resolve(import.meta.dirname, '../..');
+  writeFileSync(path.join(root, 'src/safety/guard/classifier/model.json'), JSON.stringify(file) + '\n');
+  mkdirSync(path.join(root, 'fixtures/guard/classifier'), { recursive: true });
+  writeFileSync(path.join(root, 'fixtures/guard/classifier/report.json'), JSON.stringify(report, null, 2) + '\n');
+  const testCsv = path.resolve(values['test-csv']!);
+  mkdirSync(path.dirname(testCsv), { recursive: true });
+  // One row per example; a multi-label example is listed under its first label in category order.
+  const rows = split.test.map((e) => ({ prompt: e.text, category: cats.find((c) => e.labels.includes(c)) ?? '' }));
+  writeFileSync(testCsv, toCsv(rows, ['prompt', 'category']));
+  console.log(JSON.stringify({ counts, test: report.test, thresholds: file.thresholds }, null, 1));
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) main();
