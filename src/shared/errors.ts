@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'IMPORT_INVALID', // a profile file was refused (the message names the exact problem)
   // model bundles (engine/bundles: downloads, folder import)
   'DOWNLOAD_FAILED', // the network kept failing for a file (after retries); what was downloaded is kept
+  'BLOCKED_BY_POLICY', // the app's Content-Security-Policy (connect-src) does not allow the bundle's host
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -29,6 +29,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   LOCK_SECRET_INVALID: 'Choose a PIN of at least 4 digits or a passphrase of at least 8 characters.',
   IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
   DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
+  BLOCKED_BY_POLICY: 'This app’s security policy does not allow downloads from that address yet. The details say what to do.',
 };
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {

@@ -98,6 +98,8 @@ export class Installer {
     try {
       res = await this.fetch(new URL('manifest.json', base), { cache: 'no-store' });
     } catch (e) {
+      // An AppError already says why (BLOCKED_BY_POLICY from the worker's fetch): kept, not hidden behind "not found".
+      if (e instanceof AppError) throw e;
       throw new AppError('BUNDLE_NOT_FOUND', `could not reach ${base}: ${(e as Error).message}`);
     }
     const isJson = (r: Response) => r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
