@@ -87,9 +87,14 @@ function builtShell(origin: string): { version: string; urls: string[] } {
 }
 
 /** Waits until the shell worker controls the page, then returns each psa-shell cache with the URLs it holds. */
-async function shellCaches(page: Page): Promise<Record<string, string[]>> {
+/** Waits until the app-shell service worker is installed and controls the page. */
+async function shellWorkerControls(page: Page): Promise<void> {
   await page.evaluate(async () => void (await navigator.serviceWorker.ready));
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+}
+
+async function shellCaches(page: Page): Promise<Record<string, string[]>> {
+  await shellWorkerControls(page);
   return page.evaluate(async () => {
     const out: Record<string, string[]> = {};
     for (const name of await caches.keys()) {
@@ -212,6 +217,9 @@ test('quota: a download larger than the quota is refused up front with the numbe
   server = await serveForApp({ dir: DEMO, throttle: 4_000_000 });
   const quota = await quotaControl(page, context);
   await openApp(page);
+  // The shell worker installs first, as it does long before a person's storage fills up: with a 2 MB quota its
+  // precache would fail, and without it the bundle's host (another port) is not added to the CSP's connect-src.
+  await shellWorkerControls(page);
   await quota.lower(2_000_000);
   await download(page, server.url);
   await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL');

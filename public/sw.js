@@ -12,7 +12,9 @@
 //   from in the cache "psa-connect-hosts". Every page and worker script served from here gets those origins added
 //   to its Content-Security-Policy connect-src (the server's policy allows only fixed hosts), so a worker started
 //   after a host was added may fetch from it. Chromium gives a dedicated worker the policy of its own script
-//   response, which is why the download worker is restarted, not the page, when a host is added.
+//   response, which is why the download worker is restarted, not the page, when a host is added. The page also
+//   posts the origin here ({type: 'psa-connect-host'}, answered once noted): kept in memory for this worker's
+//   life, it applies even when the cache write failed (storage full).
 const SHELL = /*__PSA_SHELL__*/ null;
 const PREFIX = 'psa-shell-';
 const BASE = new URL('./', self.location.href).href;
@@ -47,16 +49,30 @@ function extendConnectSrc(policy, origins) {
   }).join(', ');
 }
 
-/** The stored origins, each checked to be a plain http(s) origin (anything else would change the policy). */
+/** A plain http(s) origin: anything else (a `;`, a quote, a space) would change the policy it is written into. */
+const isOrigin = (o) => typeof o === 'string' && /^https?:\/\/[^\s;,'"/]+$/.test(o);
+/** Origins the page posted during this worker's life (see the message listener). */
+const postedHosts = new Set();
+
+/** The stored and posted origins. */
 async function connectHosts() {
+  let stored = [];
   try {
     const res = await (await caches.open(HOSTS_CACHE)).match(HOSTS_URL);
     const list = res ? await res.json() : [];
-    return Array.isArray(list) ? list.filter((o) => typeof o === 'string' && /^https?:\/\/[^\s;,'/]+$/.test(o)) : [];
+    if (Array.isArray(list)) stored = list;
   } catch {
-    return [];
+    // unreadable: the posted ones still apply
   }
+  return [...new Set([...stored, ...postedHosts])].filter(isOrigin);
 }
+
+self.addEventListener('message', (event) => {
+  const m = event.data;
+  if (!m || m.type !== 'psa-connect-host' || !isOrigin(m.origin)) return;
+  postedHosts.add(m.origin);
+  event.ports[0]?.postMessage('noted');
+});
 
 /**
  * `res` with the stored hosts added to its CSP connect-src; unchanged when it has no policy, no hosts are stored or

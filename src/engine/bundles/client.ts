@@ -58,10 +58,10 @@ export class BundlesClient {
   private async allowHost(url: string): Promise<void> {
     const origin = foreignOrigin(url);
     if (!this.own || !origin) return;
-    await addConnectHost(origin).catch((e: unknown) => console.warn(`could not store ${origin} for the service worker: ${(e as Error).message}`));
     const had = await this.spawnedWith;
-    if (had.controlled && had.hosts.includes(origin)) return;
-    if (!(await serviceWorkerControls())) return;
+    const controls = await serviceWorkerControls();
+    await addConnectHost(origin);
+    if (!controls || (had.controlled && had.hosts.includes(origin))) return;
     this.retired.push({ worker: this.worker, pending: new Set(this.listeners.keys()) });
     this.worker = this.spawn();
     this.reap();

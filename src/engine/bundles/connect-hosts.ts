@@ -3,7 +3,8 @@
 // service worker adds these origins to the connect-src of every page and worker script it serves. Main thread only.
 //
 // Stored in Cache Storage, not IndexedDB, because the service worker is a plain script that reads one JSON response
-// with no database code. The names are shared with public/sw.js (HOSTS_CACHE, HOSTS_URL there).
+// with no database code. The names are shared with public/sw.js (HOSTS_CACHE, HOSTS_URL there). The origin is also
+// posted to the running service worker, which keeps it in memory: a full storage must not turn into a policy error.
 
 export const HOSTS_CACHE = 'psa-connect-hosts';
 const hostsUrl = () => new URL(`${import.meta.env.BASE_URL}__psa/connect-hosts`, location.href).href;
@@ -29,13 +30,32 @@ export async function readConnectHosts(): Promise<string[]> {
   }
 }
 
-/** Adds `origin` to the stored list (kept once). Without Cache Storage (no secure context) nothing is stored. */
+/**
+ * Adds `origin` to the stored list (kept once) and tells the controlling service worker, waiting for its answer so
+ * that a worker started next is served with the host. A failed write (storage full, no Cache Storage outside a
+ * secure context) is reported on the console; the service worker still has the origin for its lifetime.
+ */
 export async function addConnectHost(origin: string): Promise<void> {
-  if (typeof caches === 'undefined') return;
-  const list = await readConnectHosts();
-  if (list.includes(origin)) return;
-  const body = JSON.stringify([...list, origin]);
-  await (await caches.open(HOSTS_CACHE)).put(hostsUrl(), new Response(body, { headers: { 'Content-Type': 'application/json' } }));
+  try {
+    const list = await readConnectHosts();
+    if (!list.includes(origin)) {
+      const body = JSON.stringify([...list, origin]);
+      await (await caches.open(HOSTS_CACHE)).put(hostsUrl(), new Response(body, { headers: { 'Content-Type': 'application/json' } }));
+    }
+  } catch (e) {
+    console.warn(`could not store ${origin} as a download host for the service worker: ${(e as Error).message}`);
+  }
+  const sw = globalThis.navigator?.serviceWorker?.controller;
+  if (!sw) return;
+  await new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(resolve, 5_000);
+    channel.port1.onmessage = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    sw.postMessage({ type: 'psa-connect-host', origin }, [channel.port2]);
+  });
 }
 
 /**
