@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, expect, test, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
 import { GraphBuilder, onnx, encodeModel } from '../scripts/models/onnx-builder';
-import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
+import type { RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { ROOT, SLOW, record } from './helpers';
+import { ROOT, SLOW, record, serveForApp } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const MB = 1e6;
@@ -266,7 +266,7 @@ for (const sizeMB of [20, 200]) {
     const { dir, manifest, dataBytes, initializers, largestInitializerMB } = makeBundle(sizeMB * MB);
     step('bundle written');
     try {
-      server = await serveBundle({ dir });
+      server = await serveForApp({ dir });
       const bigUrl = `${server.url}user_projection/model.onnx_data`;
       // Asynchronously: the server runs in this very process, so a blocking exec would starve it.
       const curl = async (out: string) => (await promisify(execFile)('curl', ['-s', '-o', out, '-w', '%{speed_download}', bigUrl], { encoding: 'utf8' })).stdout;

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { expect, test, type BrowserContext, type CDPSession, type Page, type Request } from '@playwright/test';
-import { serveBundle, type RunningServer } from '../scripts/serve-bundle';
+import type { RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { chooseNoProfile, ROOT, SLOW, storedSha } from './helpers';
+import { chooseNoProfile, ROOT, SLOW, serveForApp, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -41,7 +41,7 @@ async function download(page: Page, url: string): Promise<void> {
 const item = (page: Page, key = KEY) => page.locator(`[data-testid="bundle.item"][data-key="${key}"]`);
 
 test('a download cut at ~50 % resumes after a page reload with a Range request and verified hashes', async ({ page }) => {
-  server = await serveBundle({ dir: DEMO, cutAfter: Math.floor(TOTAL / 2), holdAfterCut: true });
+  server = await serveForApp({ dir: DEMO, cutAfter: Math.floor(TOTAL / 2), holdAfterCut: true });
   await openApp(page);
   await download(page, server.url);
   await expect.poll(() => server!.log.some((e) => e.cut), { timeout: SLOW }).toBe(true);
@@ -71,7 +71,7 @@ test('a download cut at ~50 % resumes after a page reload with a Range request a
 });
 
 test('a flipped byte is detected, reported, and only that file is fetched again', async ({ page }) => {
-  server = await serveBundle({ dir: DEMO, flip: { path: 'unet/model.onnx', offset: 4096 } });
+  server = await serveForApp({ dir: DEMO, flip: { path: 'unet/model.onnx', offset: 4096 } });
   await openApp(page);
   await download(page, server.url);
   await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
@@ -89,9 +89,14 @@ function builtShell(origin: string): { version: string; urls: string[] } {
 }
 
 /** Waits until the shell worker controls the page, then returns each psa-shell cache with the URLs it holds. */
-async function shellCaches(page: Page): Promise<Record<string, string[]>> {
+/** Waits until the app-shell service worker is installed and controls the page. */
+async function shellWorkerControls(page: Page): Promise<void> {
   await page.evaluate(async () => void (await navigator.serviceWorker.ready));
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+}
+
+async function shellCaches(page: Page): Promise<Record<string, string[]>> {
+  await shellWorkerControls(page);
   return page.evaluate(async () => {
     const out: Record<string, string[]> = {};
     for (const name of await caches.keys()) {
@@ -123,7 +128,7 @@ async function offlineRound(page: Page, label: string): Promise<void> {
 
 /** Serves the demo bundle, downloads it in the app and waits until it is installed and loaded; returns the server. */
 async function installDemo(page: Page): Promise<RunningServer> {
-  const served = (server = await serveBundle({ dir: DEMO }));
+  const served = (server = await serveForApp({ dir: DEMO }));
   await openApp(page);
   await download(page, served.url);
   await expect(item(page)).toHaveAttribute('data-status', 'complete', { timeout: SLOW });
@@ -229,9 +234,12 @@ async function quotaControl(page: Page, context: BrowserContext) {
 }
 
 test('quota: a download larger than the quota is refused up front with the numbers; a quota error mid-way keeps finished files', async ({ page, context }) => {
-  server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
+  server = await serveForApp({ dir: DEMO, throttle: 4_000_000 });
   const quota = await quotaControl(page, context);
   await openApp(page);
+  // The shell worker installs first, as it does long before a person's storage fills up: with a 2 MB quota its
+  // precache would fail, and without it the bundle's host (another port) is not added to the CSP's connect-src.
+  await shellWorkerControls(page);
   await quota.lower(2_000_000);
   await download(page, server.url);
   await expect(page.getByTestId('bundle.error')).toHaveAttribute('data-code', 'STORAGE_FULL');
@@ -298,7 +306,7 @@ test('import: the demo bundle folder and the Optimum parity fixture; a missing o
 
 
 test('an Optimum export by URL: "cannot be checked" is shown with its files before any model file is fetched; it downloads only on "Download anyway"', async ({ page }) => {
-  server = await serveBundle({ dir: PARITY });
+  server = await serveForApp({ dir: PARITY });
   await openApp(page);
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   /** GETs answered with a file other than the plan's own index: what "downloading" means here. */
@@ -329,7 +337,7 @@ test('an Optimum export by URL: "cannot be checked" is shown with its files befo
 // ---- The installed-bundles index (IndexedDB, schema v4): partial bundles listed, old OPFS records imported ----
 test.describe('installed-bundles index', () => {
   test('after a quota error mid-way the partial bundle is listed with its finished files, survives a reload, and resumes with space', async ({ page, context }) => {
-    server = await serveBundle({ dir: DEMO, throttle: 4_000_000 });
+    server = await serveForApp({ dir: DEMO, throttle: 4_000_000 });
     const quota = await quotaControl(page, context);
     await openApp(page);
     await download(page, server.url);

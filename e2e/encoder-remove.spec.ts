@@ -7,9 +7,8 @@
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { serveBundle } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { countEmbedRequests, createProfile, generateImage, resultPixels, ROOT, SLOW, storedSha } from './helpers';
+import { countEmbedRequests, createProfile, generateImage, resultPixels, ROOT, SLOW, serveForApp, storedSha } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const ENCODER_FILE = 'profile_encoder/model.onnx';
@@ -78,7 +77,7 @@ test('download the profile encoder again: only its files are fetched, verified, 
   const manifest = JSON.parse(readFileSync(path.join(DEMO, 'manifest.json'), 'utf8')) as BundleManifest;
   const key = `${manifest.id}@${manifest.version}`;
   const encoderSha = manifest.files.find((f) => f.path === ENCODER_FILE)!.sha256;
-  const server = await serveBundle({ dir: DEMO });
+  const server = await serveForApp({ dir: DEMO });
   try {
     await page.goto('/');
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });

@@ -3,7 +3,8 @@
 // through the editor, counting the engine's embed requests).
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { serveBundle, type RunningServer, type ServeOptions } from '../scripts/serve-bundle';
 
 /**
  * Limit for one wait on work whose duration scales with the machine (session creation, a generation): generous,
@@ -25,6 +26,16 @@ export function watchConsole(page: Page): { problems: string[] } {
 }
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** The origin the app under test is served from (the config's baseURL). */
+export const appOrigin = (): string => new URL(test.info().project.use.baseURL ?? 'http://127.0.0.1').origin;
+
+/**
+ * scripts/serve-bundle.ts on another loopback port, readable by the app under test only (its --origin), as a person
+ * would start it for their own app. The app reaches it under the CSP the way it reaches any host a user types: the
+ * service worker adds the host to connect-src (no test-only allowlist).
+ */
+export const serveForApp = (o: Omit<ServeOptions, 'origins'>): Promise<RunningServer> => serveBundle({ ...o, origins: [appOrigin()] });
 
 export function pixelDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; mean: number } {
   let max = 0;

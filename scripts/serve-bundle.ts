@@ -1,14 +1,18 @@
 // A small Range-capable static file server for model bundles — for the browser tests (cut connections, throttling,
 // a flipped byte, a request log) and for people hosting their own bundle on their machine.
 //
-//   npm run serve-bundle -- DIR [--port N] [--throttle BYTES/S] [--cut-after BYTES] [--hold-after-cut]
-//                              [--flip PATH:OFFSET] [--log FILE]
+//   npm run serve-bundle -- DIR [--port N] [--origin URL]... [--throttle BYTES/S] [--cut-after BYTES]
+//                              [--hold-after-cut] [--flip PATH:OFFSET] [--log FILE]
 //
 // - GET and HEAD; `Range: bytes=a-b | a- | -n` (one range) → 206 with Content-Range; unsatisfiable → 416;
 //   `If-Range` with the file's ETag (or its Last-Modified date) → the range, anything else → the whole file (200).
-// - Headers a cross-origin-isolated page (COEP require-corp) needs to fetch from here: CORS (any origin, Range and
-//   If-Range allowed, Content-Range/ETag/Content-Length exposed; OPTIONS preflight answered) and
+// - Headers a cross-origin-isolated page (COEP require-corp) needs to fetch from here: CORS (Range and If-Range
+//   allowed, Content-Range/ETag/Content-Length exposed; OPTIONS preflight answered) and
 //   `Cross-Origin-Resource-Policy: cross-origin`.
+// - Only the app origins it is told may read it: `--origin URL` (repeatable; default the app's own loopback
+//   addresses, DEFAULT_ORIGINS: `npm start` and `npm run preview` on their default ports). A request carrying
+//   another Origin gets 403 and no CORS headers, so a web page elsewhere cannot read the files through the visitor's
+//   browser; requests without an Origin (curl, the tests' Node side) are served.
 // - `--throttle BYTES/S`: every response body is paced to about that rate (per response).
 // - `--cut-after BYTES`: ONCE per server run — when the response bodies sent so far add up to BYTES, the connection
 //   carrying the byte that crosses the mark is destroyed mid-body (the client sees a network error, not a short
@@ -17,7 +21,7 @@
 // - `--flip PATH:OFFSET`: ONCE, the byte at OFFSET of PATH (relative to DIR) is sent bit-flipped (a corrupt
 //   transfer; the file on disk is untouched); later responses are correct.
 // - Request log: one JSON object per request ({method, path, range, ifRange, status, start, end, sent, cut, flipped});
-//   `GET /__log` answers the array so far, `--log FILE` appends JSON lines.
+//   `GET /__log` answers the array so far (to loopback clients only), `--log FILE` appends JSON lines.
 // - Loopback only: it binds 127.0.0.1 (or ::1 with --host ::1); any other host is refused. `--port 0` picks a
 //   free port; the first line printed is `serving DIR at http://127.0.0.1:PORT/`.
 // Only files under DIR are served (no listing, no '..', no dotfiles).
@@ -36,7 +40,31 @@ export interface ServeOptions {
   holdAfterCut?: boolean;
   flip?: { path: string; offset: number };
   logFile?: string;
+  /** App origins allowed to read the files (CORS); default DEFAULT_ORIGINS. */
+  origins?: readonly string[];
 }
+
+/** The app on this machine: `npm start` (dev server) and `npm run preview`, each by IPv4 address and by name. */
+export const DEFAULT_ORIGINS: readonly string[] = [
+  'http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:4173', 'http://localhost:4173',
+];
+
+/** Headers for a request from `origin`: CORS for an allowed one; undefined (→ 403) for another; {} with none. */
+export function corsFor(origin: string | undefined, allowed: readonly string[]): Record<string, string> | undefined {
+  if (origin === undefined) return {};
+  if (!allowed.includes(origin)) return undefined;
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+    'Access-Control-Allow-Headers': 'Range, If-Range',
+    'Access-Control-Expose-Headers': 'Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified',
+    'Access-Control-Max-Age': '600',
+    'Timing-Allow-Origin': origin,
+  };
+}
+
+/** A client address on this machine (IPv4, IPv6, or IPv4 mapped into IPv6). */
+export const isLoopbackAddress = (a: string | undefined): boolean => !!a && (a === '::1' || /^(::ffff:)?127\./.test(a));
 
 export interface LogEntry {
   method: string;
@@ -83,16 +111,6 @@ export function ifRangeMatches(ifRange: string | undefined, st: Stats): boolean 
   return Number.isFinite(t) && Math.floor(st.mtimeMs / 1000) <= Math.floor(t / 1000);
 }
 
-const CORS: Record<string, string> = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-  'Access-Control-Allow-Headers': 'Range, If-Range',
-  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified',
-  'Access-Control-Max-Age': '600',
-  'Cross-Origin-Resource-Policy': 'cross-origin',
-  'Timing-Allow-Origin': '*',
-};
-
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface RunningServer {
@@ -106,6 +124,7 @@ export interface RunningServer {
 export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) throw new Error(`serve-bundle binds loopback only (127.0.0.1 or ::1), not ${host}`);
+  const origins = (o.origins ?? DEFAULT_ORIGINS).map((u) => new URL(u).origin);
   const root = path.resolve(o.dir);
   if (!statSync(root).isDirectory()) throw new Error(`${root} is not a folder`);
   const log: LogEntry[] = [];
@@ -122,10 +141,24 @@ export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
+    // The answer depends on Origin: caches must not hand one origin's answer to another.
+    res.setHeader('Vary', 'Origin');
+    const cors = corsFor(req.headers.origin, origins);
+    if (!cors) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`origin ${req.headers.origin} is not allowed: start serve-bundle with --origin ${req.headers.origin}`);
+      return;
+    }
+    for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method === 'OPTIONS') {
       res.writeHead(204).end();
+      return;
+    }
+    // The request log names every path asked for: only for this machine (the server binds loopback, but a
+    // forwarded port or proxy could still bring a request from elsewhere).
+    if ((urlPath === '/__log' || urlPath === '/__release') && !isLoopbackAddress(req.socket.remoteAddress)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('loopback clients only');
       return;
     }
     if (urlPath === '/__log') {
@@ -252,7 +285,8 @@ export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
 }
 
 function parseArgs(argv: string[]): ServeOptions {
-  const usage = 'usage: npm run serve-bundle -- DIR [--port N] [--host 127.0.0.1|::1] [--throttle BYTES/S] [--cut-after BYTES] [--hold-after-cut] [--flip PATH:OFFSET] [--log FILE]';
+  const usage = 'usage: npm run serve-bundle -- DIR [--port N] [--host 127.0.0.1|::1] [--origin URL]... [--throttle BYTES/S] [--cut-after BYTES] [--hold-after-cut] [--flip PATH:OFFSET] [--log FILE]\n'
+    + `  --origin: an app origin allowed to read the files (repeatable; default ${DEFAULT_ORIGINS.join(' ')})`;
   const o: Partial<ServeOptions> = {};
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -263,6 +297,17 @@ function parseArgs(argv: string[]): ServeOptions {
     const a = argv[i];
     if (a === '--port') o.port = num(a, argv[++i]);
     else if (a === '--host') o.host = argv[++i] as ServeOptions['host'];
+    else if (a === '--origin') {
+      const v = argv[++i];
+      let origin: string | undefined;
+      try {
+        origin = v ? new URL(v).origin : undefined;
+      } catch {
+        origin = undefined;
+      }
+      if (!origin || origin === 'null') throw new Error(`--origin needs an origin such as https://app.example.org (got ${v ?? 'nothing'})\n${usage}`);
+      o.origins = [...(o.origins ?? []), origin];
+    }
     else if (a === '--throttle') o.throttle = num(a, argv[++i]) || undefined;
     else if (a === '--cut-after') o.cutAfter = num(a, argv[++i]);
     else if (a === '--hold-after-cut') o.holdAfterCut = true;
@@ -285,6 +330,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
     const opts = parseArgs(process.argv.slice(2));
     const s = await serveBundle({ port: 8787, ...opts });
     console.log(`serving ${path.resolve(opts.dir)} at ${s.url}`);
+    console.log(`readable by ${(opts.origins ?? DEFAULT_ORIGINS).join(', ')} (--origin to change)`);
   } catch (e) {
     console.error((e as Error).message);
     process.exit(2);

@@ -1,7 +1,9 @@
 // The engine's module Web Worker: receives EngineRequest messages, drives the Engine, posts EngineEvents.
-// Every request ends in exactly one terminal event; errors leave as `{code, message}`.
+// Every request ends in exactly one terminal event; errors leave as `{code, message}`. Anything the
+// Content-Security-Policy refuses here is written to the console (where the page's watchers see it).
 
 import { toErrorInfo } from '../shared/errors';
+import { watchViolations } from '../shared/csp';
 import type { EngineEvent, EngineRequest } from '../shared/protocol';
 import { httpReader } from './bundle-reader';
 import { opfsReader } from './bundles/opfs-reader';
@@ -56,6 +58,8 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       return { type: 'done', id: req.id };
   }
 }
+
+watchViolations(self, 'engine worker');
 
 self.onmessage = async (e: MessageEvent<EngineRequest>) => {
   const req = e.data;

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   // model bundles (engine/bundles: downloads, folder import)
   'DOWNLOAD_FAILED', // the network kept failing for a file (after retries); what was downloaded is kept
   'BUNDLE_REDIRECT_REFUSED', // the host redirected a bundle file away from the bundle's folder (another host or path)
+  'BLOCKED_BY_POLICY', // the app's Content-Security-Policy (connect-src) does not allow the bundle's host
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

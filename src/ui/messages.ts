@@ -31,6 +31,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   PIN_REQUIRED: 'Only a parent can change this: it needs the parent PIN. Nothing was changed.',
   DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
   BUNDLE_REDIRECT_REFUSED: 'The model host tried to send the download to another address, so it was stopped. Models are only taken from the address you gave.',
+  BLOCKED_BY_POLICY: 'This app’s security policy does not allow downloads from that address yet. The details say what to do.',
 };
 
 export function describeError(e: ErrorInfo): { title: string; detail: string } {

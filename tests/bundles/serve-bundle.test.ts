@@ -1,11 +1,13 @@
 // scripts/serve-bundle.ts: Range semantics (206/416/If-Range), HEAD, the CORS/CORP headers an isolated page
-// needs, the once-only cut and flip, hold-after-cut, the request log, path safety, loopback only, throttling.
+// needs, the once-only cut and flip, hold-after-cut, the request log, path safety, loopback only, throttling, and
+// the origin rule (only the app origins it is told may read it; the log for loopback clients only).
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ifRangeMatches, parseRange, serveBundle, etagOf, type RunningServer } from '../../scripts/serve-bundle';
+import { DEFAULT_ORIGINS, ifRangeMatches, isLoopbackAddress, parseRange, serveBundle, etagOf, type RunningServer } from '../../scripts/serve-bundle';
 
 let dir: string;
 const SIZE = 300_000;
@@ -56,10 +58,10 @@ describe('parseRange', () => {
 describe('server', () => {
   it('GET whole, GET range (206 + Content-Range), HEAD, 416, with CORS + CORP headers', () =>
     withServer({}, async (s) => {
-      const whole = await fetch(`${s.url}model.onnx`);
+      const whole = await fetch(`${s.url}model.onnx`, { headers: { Origin: DEFAULT_ORIGINS[0] } });
       expect(whole.status).toBe(200);
       expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true);
-      expect(whole.headers.get('access-control-allow-origin')).toBe('*');
+      expect(whole.headers.get('access-control-allow-origin')).toBe(DEFAULT_ORIGINS[0]);
       expect(whole.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
       expect(whole.headers.get('accept-ranges')).toBe('bytes');
       expect(whole.headers.get('access-control-expose-headers')).toMatch(/Content-Range/);
@@ -79,7 +81,7 @@ describe('server', () => {
       expect(head.headers.get('content-length')).toBe(String(SIZE));
 
       expect((await fetch(`${s.url}model.onnx`, { headers: { Range: `bytes=${SIZE}-` } })).status).toBe(416);
-      const pre = await fetch(`${s.url}model.onnx`, { method: 'OPTIONS' });
+      const pre = await fetch(`${s.url}model.onnx`, { method: 'OPTIONS', headers: { Origin: DEFAULT_ORIGINS[0] } });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-headers')).toMatch(/If-Range/);
 
@@ -127,12 +129,51 @@ describe('server', () => {
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     }));
 
+  it('answers only the origins it is told: CORS for those, 403 for any other, plain files without an Origin', () =>
+    withServer({ origins: ['http://127.0.0.1:4293'] }, async (s) => {
+      const allowed = await get(`${s.url}model.onnx`, { Origin: 'http://127.0.0.1:4293', Range: 'bytes=0-9' });
+      expect(allowed.status).toBe(206);
+      expect(allowed.headers['access-control-allow-origin']).toBe('http://127.0.0.1:4293');
+      expect(allowed.headers['access-control-expose-headers']).toMatch(/Content-Range/);
+      expect(allowed.headers.vary).toBe('Origin');
+
+      for (const other of ['http://evil.example', 'http://127.0.0.1:5173', 'null']) {
+        const refused = await get(`${s.url}model.onnx`, { Origin: other });
+        expect(refused.status, other).toBe(403);
+        expect(refused.headers['access-control-allow-origin'], other).toBeUndefined();
+        expect(refused.body).toMatch(/--origin/);
+      }
+      const preflight = await get(`${s.url}model.onnx`, { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'GET' }, 'OPTIONS');
+      expect(preflight.status).toBe(403);
+      const okPreflight = await get(`${s.url}model.onnx`, { Origin: 'http://127.0.0.1:4293', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range' }, 'OPTIONS');
+      expect(okPreflight.status).toBe(204);
+      expect(okPreflight.headers['access-control-allow-headers']).toMatch(/Range/);
+
+      const plain = await get(`${s.url}model.onnx`, { Range: 'bytes=0-9' });
+      expect(plain.status).toBe(206);
+      expect(plain.headers['access-control-allow-origin']).toBeUndefined();
+      // The log is read by loopback clients (this test): allowed.
+      expect((await get(`${s.url}__log`, {})).status).toBe(200);
+      expect((await get(`${s.url}__log`, { Origin: 'http://evil.example' })).status).toBe(403);
+    }));
+
+  it('without --origin, the app on this machine (dev and preview ports) may read it', () =>
+    withServer({}, async (s) => {
+      for (const o of DEFAULT_ORIGINS) expect((await get(`${s.url}model.onnx`, { Origin: o, Range: 'bytes=0-0' })).status).toBe(206);
+      expect((await get(`${s.url}model.onnx`, { Origin: 'https://example.org' })).status).toBe(403);
+    }));
+
+  it('tells loopback client addresses from others', () => {
+    for (const a of ['127.0.0.1', '127.5.0.1', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a), a).toBe(true);
+    for (const a of ['10.0.0.1', '::ffff:192.168.1.2', '2001:db8::1', undefined, '']) expect(isLoopbackAddress(a), String(a)).toBe(false);
+  });
+
   it('refuses a non-loopback host', async () => {
     await expect(serveBundle({ dir, host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(/loopback only/);
   });
 
   it('the CLI prints its URL and serves', async () => {
-    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/serve-bundle.ts', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/serve-bundle.ts', dir, '--port', '0', '--origin', 'https://app.example.org'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         child.stdout.on('data', (b: Buffer) => resolve(b.toString()));
@@ -140,8 +181,26 @@ describe('server', () => {
       });
       const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(line)![1];
       expect((await fetch(`${url}model.onnx`, { headers: { Range: 'bytes=0-9' } })).status).toBe(206);
+      const told = await get(`${url}model.onnx`, { Origin: 'https://app.example.org', Range: 'bytes=0-9' });
+      expect(told.headers['access-control-allow-origin']).toBe('https://app.example.org');
+      // --origin replaces the defaults.
+      expect((await get(`${url}model.onnx`, { Origin: DEFAULT_ORIGINS[0] })).status).toBe(403);
     } finally {
       child.kill();
     }
   });
 });
+
+/** One request through node:http, which sends the Origin header as given (a browser-like client would refuse to). */
+function get(url: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,8 +1,12 @@
 // Main-thread side of the bundle download worker: spawns it, sends typed requests, routes events by request id and
 // settles one promise per request. Reached from outside the engine only through engine/client.ts (re-exported).
 // `persist()` lives here, not in the worker: StorageManager.persist() exists only on the main thread.
+// Before a download from another origin, the host is added to the list the service worker writes into the CSP's
+// connect-src (connect-hosts.ts); a worker started before that cannot reach the host (Chromium gives a dedicated
+// worker the policy of its own script response), so a fresh worker takes over and the old one finishes what it had.
 
 import { AppError } from '../../shared/errors';
+import { addConnectHost, foreignOrigin, readConnectHosts, serviceWorkerControls } from './connect-hosts';
 import {
   isBundlesTerminal, type BundlePlan, type BundlesEvent, type BundlesRequest, type InstallProgress, type StorageInfo, type StoredBundle,
 } from './protocol';
@@ -23,13 +27,57 @@ export interface InstallCallbacks {
 export class BundlesClient {
   private listeners = new Map<string, (e: BundlesEvent) => void>();
   private worker: Worker;
+  /** Spawned here (not handed in): then it may be replaced to pick up a newly allowed host. */
+  private readonly own: boolean;
+  /** What the current worker's script response was served with: the stored hosts, and whether via the service worker. */
+  private spawnedWith: Promise<{ hosts: string[]; controlled: boolean }> = Promise.resolve({ hosts: [], controlled: false });
+  /** Replaced workers, each with the requests it still has to answer; terminated when those are done. */
+  private retired: { worker: Worker; pending: Set<string> }[] = [];
 
   constructor(worker?: Worker) {
-    this.worker = worker ?? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'psa-bundles' });
-    this.worker.onmessage = (e: MessageEvent<BundlesEvent>) => this.listeners.get(e.data.id)?.(e.data);
-    this.worker.onerror = (e) => {
+    this.own = !worker;
+    this.worker = worker ? this.attach(worker) : this.spawn();
+  }
+
+  private spawn(): Worker {
+    this.spawnedWith = readConnectHosts().then((hosts) => ({ hosts, controlled: !!globalThis.navigator?.serviceWorker?.controller }));
+    return this.attach(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'psa-bundles' }));
+  }
+
+  private attach(w: Worker): Worker {
+    w.onmessage = (e: MessageEvent<BundlesEvent>) => this.listeners.get(e.data.id)?.(e.data);
+    w.onerror = (e) => {
       for (const [id, l] of [...this.listeners]) l({ type: 'error', id, error: { code: 'INTERNAL', message: `bundle worker failed: ${e.message}` } });
     };
+    return w;
+  }
+
+  /**
+   * Makes `url`'s host reachable for the download worker where this browser can: stores it for the service worker
+   * and, when the current worker was started without it, starts a new one. Where no service worker controls the
+   * page (dev server, first visit with service workers refused), the server's policy alone decides; a refused
+   * fetch then ends in BLOCKED_BY_POLICY from the worker, naming the policy.
+   */
+  private async allowHost(url: string): Promise<void> {
+    const origin = foreignOrigin(url);
+    if (!this.own || !origin) return;
+    const had = await this.spawnedWith;
+    const controls = await serviceWorkerControls();
+    await addConnectHost(origin);
+    if (!controls || (had.controlled && had.hosts.includes(origin))) return;
+    this.retired.push({ worker: this.worker, pending: new Set(this.listeners.keys()) });
+    this.worker = this.spawn();
+    this.reap();
+  }
+
+  /** Terminates replaced workers whose requests have all been answered. */
+  private reap(): void {
+    this.retired = this.retired.filter((r) => {
+      for (const id of r.pending) if (!this.listeners.has(id)) r.pending.delete(id);
+      if (r.pending.size) return true;
+      r.worker.terminate();
+      return false;
+    });
   }
 
   private request<T extends BundlesEvent>(req: Req, onEvent?: (e: BundlesEvent) => void): Promise<T> {
@@ -39,10 +87,15 @@ export class BundlesClient {
         onEvent?.(ev);
         if (!isBundlesTerminal(ev)) return;
         this.listeners.delete(id);
+        if (this.retired.length) this.reap();
         if (ev.type === 'error') reject(new AppError(ev.error.code, ev.error.message));
         else resolve(ev as T);
       });
       this.worker.postMessage({ ...req, id } as BundlesRequest);
+      // A download still running in a replaced worker must stop too (its answer is not awaited).
+      if (req.type === 'pause' || req.type === 'cancel' || req.type === 'remove') {
+        for (const r of this.retired) r.worker.postMessage({ ...req, id: newId() } as BundlesRequest);
+      }
     });
   }
 
@@ -55,6 +108,7 @@ export class BundlesClient {
   async install(url: string, cb: InstallCallbacks = {}, opts: { demo?: boolean; allowUnverified?: boolean } = {}): Promise<InstallOutcome> {
     const est = await navigator.storage?.estimate?.().catch(() => undefined);
     const seen = est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : undefined;
+    await this.allowHost(url);
     const ev = await this.request<Extract<BundlesEvent, { type: 'installed' | 'unverified' }>>({ type: 'install', url, seen, demo: opts.demo, allowUnverified: opts.allowUnverified }, (e) => {
       if (e.type === 'progress') cb.onProgress?.(e.progress);
       if (e.type === 'corrupt') cb.onCorrupt?.(e.path, e.expected, e.got);
@@ -119,6 +173,8 @@ export class BundlesClient {
   }
 
   terminate(): void {
+    for (const r of this.retired) r.worker.terminate();
+    this.retired = [];
     this.worker.terminate();
   }
 }

@@ -102,6 +102,8 @@ export class Installer {
     try {
       res = await this.fetch(bundleFileUrl(base, 'manifest.json'), { cache: 'no-store' });
     } catch (e) {
+      // An AppError already says why (BLOCKED_BY_POLICY from the worker's fetch): kept, not hidden behind "not found".
+      if (e instanceof AppError) throw e;
       throw new AppError('BUNDLE_NOT_FOUND', `could not reach ${base}: ${(e as Error).message}`);
     }
     refuseRedirectAway(res, base, 'manifest.json');

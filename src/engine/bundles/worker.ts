@@ -1,9 +1,12 @@
 // The bundle download worker (module Web Worker, separate from the engine's so downloads go on while images are
 // made): receives BundlesRequest messages, drives the Installer over OPFS, posts BundlesEvents. One install runs at
 // a time per bundle key; pause/cancel abort its fetch. Every request ends in exactly one terminal event.
+// A fetch the Content-Security-Policy refused (connect-src without the bundle's host) fails as BLOCKED_BY_POLICY
+// with a message naming the policy, instead of the browser's bare "Failed to fetch".
 
 import { createSHA256 } from 'hash-wasm';
 import { AppError, toErrorInfo } from '../../shared/errors';
+import { watchViolations } from '../../shared/csp';
 import type { DeviceFeature } from '../../shared/bundle';
 import { detectCapabilities } from '../capabilities';
 import { variantOrder } from '../models';
@@ -15,7 +18,32 @@ import type { BundlesEvent, BundlesRequest, StoredBundle } from './protocol';
 
 const post = (e: BundlesEvent) => (self as unknown as Worker).postMessage(e);
 const store = new OpfsStore();
-const installer = new Installer({ store });
+
+/** Origins this worker's policy refused to connect to (securitypolicyviolation events, connect-src). */
+const refused = new Set<string>();
+watchViolations(self, 'bundle download worker', (v) => {
+  if (!/^(connect-src|default-src)$/.test(v.directive)) return;
+  try {
+    refused.add(new URL(v.blocked).origin);
+  } catch {
+    // not a URL: nothing to match a fetch against
+  }
+});
+
+/** fetch(), with a refusal by the policy told apart from a network failure (the event arrives just after the reject). */
+async function policedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (e) {
+    const origin = new URL(input instanceof Request ? input.url : String(input)).origin;
+    for (let i = 0; i < 10 && !refused.has(origin) && !init?.signal?.aborted; i++) await new Promise((t) => setTimeout(t, 20));
+    if (!refused.has(origin)) throw e;
+    throw new AppError('BLOCKED_BY_POLICY', `${origin} is not allowed by this app's Content-Security-Policy (connect-src), so the browser refused to fetch from it. `
+      + 'The app adds a host you download from once its offline service worker runs: reload the page and try again. '
+      + 'If it is still refused, whoever hosts the app must add the host to connect-src (README, "Hosting").');
+  }
+}
+const installer = new Installer({ store, fetch: policedFetch });
 const active = new Map<string, { ctrl: AbortController; done: Promise<unknown> }>();
 
 /**
