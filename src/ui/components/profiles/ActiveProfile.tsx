@@ -9,8 +9,8 @@ import { profileSummary } from './vocabulary';
 const PHASE_WORDS = { load: 'loading the profile encoder', tokenize: 'reading the profile', run: 'computing', release: 'freeing memory' } as const;
 
 export function ActiveProfile() {
-  const { profile, embedding } = useApp(
-    useShallow((s) => ({ profile: s.profiles.find((p) => p.id === s.activeProfileId), embedding: s.embedding })),
+  const { profile, embedding, noneChosen } = useApp(
+    useShallow((s) => ({ profile: s.profiles.find((p) => p.id === s.activeProfileId), embedding: s.embedding, noneChosen: s.noProfileChosen })),
   );
   const p = embedding.progress;
   return (
@@ -21,8 +21,10 @@ export function ActiveProfile() {
           {profile.protected && <LockIcon />}
           {profile.name} <span className="hint">({profileSummary(profile)})</span>
         </>
-      ) : (
+      ) : noneChosen ? (
         'no profile — no personal safety applies'
+      ) : (
+        'nobody chosen yet — choose who uses the app first'
       )}{' '}
       <span data-testid="generate.embedding" data-status={embedding.status} data-from-cache={embedding.fromCache ? 'yes' : 'no'} className="hint">
         {embedding.status === 'computing' && (
