@@ -1,7 +1,8 @@
 // The gallery as a family meets it, in Chromium with its real IndexedDB and the real engine on the demo bundle:
 // a picture is kept and is still there after a reload with what made it; the downloaded PNG carries an A1111
 // `parameters` text naming its prompt and seed; "use these settings" fills the form; delete removes it for good;
-// a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN.
+// a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN;
+// after one online visit the gallery opens, shows and downloads with the network off.
 import fs from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
@@ -136,4 +137,27 @@ test('a protected child sees only their own pictures; the parent sees everyone\'
   await enterPin(page, PIN);
   await expect(items(page)).toHaveCount(1); // the parent's session is open now: Sam's picture is what is left
   await expect(items(page).first()).toHaveAttribute('data-profile-id', sam);
+});
+
+test('offline after the first visit: the gallery opens from the device, the picture shows and downloads with no network', async ({ page, context }) => {
+  await openApp(page);
+  await chooseNoProfile(page);
+  await ready(page);
+  await makePicture(page, 'a paper boat', 7);
+  await expect(items(page)).toHaveCount(1);
+  // The offline shell is in place once the service worker is active (it precaches while the page works).
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await expect(items(page)).toHaveCount(1);
+    await items(page).first().click();
+    const image = page.getByTestId('gallery.image');
+    await expect(image).toHaveAttribute('src', /^blob:/);
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery.download').click()]);
+    expect(readTextChunks(new Uint8Array(fs.readFileSync((await download.path())!))).parameters).toMatch(/^a paper boat\n[\s\S]*Seed: 7,/);
+  } finally {
+    await context.setOffline(false);
+  }
 });
