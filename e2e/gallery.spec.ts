@@ -2,17 +2,24 @@
 // a picture is kept and is still there after a reload with what made it; the downloaded PNG carries an A1111
 // `parameters` text naming its prompt and seed; "use these settings" fills the form; delete removes it for good;
 // a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN;
-// after one online visit the gallery opens, shows and downloads with the network off.
+// a picture the image check blurred is kept only blurred; after one online visit the gallery opens, shows and
+// downloads with the network off.
 import fs from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { readTextChunks } from '../src/shared/png-text';
-import { chooseNoProfile, createProfile, enterPin, generateImage, SLOW } from './helpers';
+import { chooseNoProfile, createProfile, enterPin, generateImage, resultPixels, SLOW } from './helpers';
 
 const PIN = '739146';
 
 const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
 const items = (page: Page) => page.getByTestId('gallery.item');
+
+/** The pixels of the opened picture's downloaded PNG. */
+async function downloadedPixels(page: Page): Promise<number[]> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery.download').click()]);
+  return Array.from(PNG.sync.read(fs.readFileSync((await download.path())!)).data);
+}
 
 async function openApp(page: Page) {
   await page.goto('/');
@@ -160,4 +167,42 @@ test('offline after the first visit: the gallery opens from the device, the pict
   } finally {
     await context.setOffline(false);
   }
+});
+
+test('a picture the image check blurred is kept only blurred: the stored PNG is the blurred picture that was shown', async ({ page }) => {
+  // As guard.spec does: the app's request is recorded unchanged, then page-side its `adjustment` is raised to 1 when
+  // window.__forceFlag is set, so the tiny demo checker flags for sure and the worker blurs.
+  await page.addInitScript(() => {
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      const m = msg as { type?: unknown; params?: { imageCheck?: object } };
+      if ((window as unknown as { __forceFlag?: boolean }).__forceFlag && m?.type === 'generate' && m.params?.imageCheck) {
+        msg = { ...m, params: { ...m.params, imageCheck: { ...m.params.imageCheck, adjustment: 1 } } };
+      }
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  await openApp(page);
+  await ready(page);
+  const kid = await createProfile(page, 'child', { name: 'Noa', protected: false });
+  await page.getByTestId('profile.select').selectOption(kid);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+
+  // The same seed twice: first as the checker passes it, then flagged (blurred in the worker).
+  await makePicture(page, 'a cat on a sofa', 5);
+  const clear = await resultPixels(page);
+  await page.evaluate(() => ((window as unknown as { __forceFlag: boolean }).__forceFlag = true));
+  await makePicture(page, 'a cat on a sofa', 5);
+  await expect(page.getByTestId('result.blurred')).toBeVisible();
+  const shown = await resultPixels(page);
+  expect(shown).not.toEqual(clear);
+  await expect(items(page)).toHaveCount(2);
+
+  await items(page).first().click(); // newest first: the blurred one
+  await expect(page.getByTestId('gallery.dialog').locator('dd[data-field="safety"]')).toContainText('Blurred by the picture check');
+  expect(await downloadedPixels(page)).toEqual(shown);
+  await page.getByTestId('gallery.close').click();
+  await items(page).nth(1).click();
+  await expect(page.getByTestId('gallery.dialog').locator('dd[data-field="safety"]')).not.toContainText('Blurred');
+  expect(await downloadedPixels(page)).toEqual(clear);
 });
