@@ -3,7 +3,7 @@
 // `parameters` text naming its prompt and seed; "use these settings" fills the form; delete removes it for good;
 // a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN;
 // a picture the image check blurred is kept only blurred; after one online visit the gallery opens, shows and
-// downloads with the network off.
+// downloads with the network off; a second tab follows what the first keeps and deletes.
 import fs from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
@@ -205,4 +205,20 @@ test('a picture the image check blurred is kept only blurred: the stored PNG is 
   await items(page).nth(1).click();
   await expect(page.getByTestId('gallery.dialog').locator('dd[data-field="safety"]')).not.toContainText('Blurred');
   expect(await downloadedPixels(page)).toEqual(clear);
+});
+
+test('a second tab follows: a picture kept in one tab shows in the other, and a deletion goes from both', async ({ page, context }) => {
+  await openApp(page);
+  await chooseNoProfile(page);
+  const other = await context.newPage();
+  await openApp(other);
+  await expect(other.getByTestId('gallery.empty')).toBeVisible();
+  await ready(page);
+  await makePicture(page, 'a kite over the hill', 3);
+  await expect(items(other)).toHaveCount(1); // no reload: the other tab was nudged and read storage again
+  await expect(items(other).first()).toHaveAttribute('data-seed', '3');
+  await items(other).first().click();
+  await other.getByTestId('gallery.delete').click();
+  await expect(items(other)).toHaveCount(0);
+  await expect(items(page)).toHaveCount(0);
 });

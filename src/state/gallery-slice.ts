@@ -4,7 +4,8 @@
 // is concerned, and hands a picture's settings back to the generate form ("use these settings").
 // Visibility is decided here, on a fresh read of the lock, not in the UI: with no lock, or with the parent's session
 // open, every profile's pictures; otherwise only the active profile's — and only those are read from storage, so the
-// state never holds another profile's pictures for a child's screen to leak.
+// state never holds another profile's pictures for a child's screen to leak. A picture kept or deleted in one tab is
+// announced to the others (a nudge on a BroadcastChannel, never the picture) so their grids re-read storage.
 import type { StateCreator } from 'zustand';
 import { toErrorInfo, type ErrorCode } from '../shared/errors';
 import { withTextChunk } from '../shared/png-text';
@@ -59,7 +60,12 @@ export interface GallerySlice {
   deleteFromGallery(id: string): Promise<boolean>;
   reuseSettings(id: string): void;
   clearPendingSettings(): void;
+  /** Re-reads the gallery whenever another tab keeps or deletes a picture (returns the unsubscribe). */
+  followGalleryInOtherTabs(): () => void;
 }
+
+/** The channel the gallery's nudges travel on (its own: tab-sync's carries profile and lock changes). */
+export const GALLERY_CHANNEL = 'psa-web.gallery';
 
 export interface GalleryDeps {
   hasLock(): Promise<boolean>;
@@ -138,6 +144,26 @@ export const createGallerySlice =
       return { code, detail: info.message, cause: info.code };
     };
     const scopeNow = async (): Promise<GalleryScope> => galleryScope(await deps.hasLock(), get().isUnlocked(), get().activeProfileId);
+    // One channel per store (so per tab) for sending and listening: a channel never hears its own messages, so a
+    // tab is not nudged about its own change. The message says only that something changed.
+    let channel: BroadcastChannel | undefined;
+    let followers = 0;
+    const openChannel = () => {
+      if (!channel && typeof BroadcastChannel !== 'undefined') {
+        channel = new BroadcastChannel(GALLERY_CHANNEL);
+        channel.onmessage = () => {
+          if (followers > 0) void get().loadGallery();
+        };
+      }
+      return channel;
+    };
+    const announceChange = () => {
+      try {
+        openChannel()?.postMessage('changed');
+      } catch {
+        // The page is going away: the other tabs read the gallery again on their next profile or lock change.
+      }
+    };
 
     return {
       gallery: EMPTY,
@@ -195,6 +221,7 @@ export const createGallerySlice =
           set({ gallery: { ...get().gallery, error: storageFailure('SAVE_FAILED', e) } });
           return;
         }
+        announceChange();
         await get().loadGallery();
       },
 
@@ -229,6 +256,7 @@ export const createGallerySlice =
           set({ gallery: { ...get().gallery, error: storageFailure('STORAGE_FAILED', e) } });
           return false;
         }
+        announceChange();
         await get().loadGallery();
         return true;
       },
@@ -240,6 +268,18 @@ export const createGallerySlice =
 
       clearPendingSettings() {
         set({ pendingSettings: undefined });
+      },
+
+      followGalleryInOtherTabs() {
+        followers++;
+        openChannel();
+        return () => {
+          followers--;
+          if (followers === 0) {
+            channel?.close();
+            channel = undefined;
+          }
+        };
       },
     };
   };

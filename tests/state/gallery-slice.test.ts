@@ -239,3 +239,24 @@ describe('deleting', () => {
     expect(await listGallery('all')).toHaveLength(1);
   });
 });
+
+describe('other tabs', () => {
+  it('a picture kept or deleted in one tab shows up in, or goes from, another tab\'s gallery', async () => {
+    const a = makeStore().s;
+    const b = makeStore().s; // a second tab: its own store on the same database
+    for (const s of [a, b]) {
+      await s.getState().loadProfiles();
+      expect(await s.getState().selectProfile(undefined)).toBe(true);
+    }
+    await b.getState().loadGallery();
+    const stop = b.getState().followGalleryInOtherTabs();
+    try {
+      await a.getState().generateForActive(params('a teapot'));
+      await expect.poll(() => b.getState().gallery.entries.length).toBe(1);
+      expect(await a.getState().deleteFromGallery(a.getState().gallery.entries[0].id)).toBe(true);
+      await expect.poll(() => b.getState().gallery.entries.length).toBe(0);
+    } finally {
+      stop();
+    }
+  });
+});

@@ -1,7 +1,8 @@
 // The gallery (`gallery`): the pictures kept on this device, a grid per profile — every profile's for the parent
 // (no lock, or the lock open), only the active profile's otherwise (the slice decides and reads only those) — with
 // the storage they use. An item (`gallery.item`) opens the picture large (GalleryDetail). The list is read again
-// whenever who is looking changes: the active profile, the lock, and the moment the parent's session runs out.
+// whenever who is looking changes (the active profile, the lock, the moment the parent's session runs out) and when
+// another tab keeps or deletes a picture.
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { GalleryEntry } from '../../state/gallery-slice';
@@ -34,10 +35,11 @@ function GalleryItem({ entry, onOpen }: { entry: GalleryEntry; onOpen: () => voi
 }
 
 export function Gallery() {
-  const { gallery, loadGallery, profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles } = useApp(
+  const { gallery, loadGallery, follow, profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles } = useApp(
     useShallow((s) => ({
       gallery: s.gallery,
       loadGallery: s.loadGallery,
+      follow: s.followGalleryInOtherTabs,
       profilesLoaded: s.profilesLoaded,
       activeProfileId: s.activeProfileId,
       lockExists: s.lock.exists,
@@ -46,6 +48,7 @@ export function Gallery() {
     })),
   );
   const [openId, setOpenId] = useState<string>();
+  useEffect(() => follow(), [follow]);
   useEffect(() => {
     if (profilesLoaded) void loadGallery();
   }, [profilesLoaded, activeProfileId, lockExists, unlockedUntil, loadGallery]);
