@@ -12,6 +12,7 @@ import type { Category, CategoryChoice, Policy, Profile, ProfilePreset } from '.
 import type { GenerateParams, LoadedBundleInfo } from '../shared/types';
 import type { FileLike } from '../storage/profile-file';
 import type { EngineSlice } from './engine-slice';
+import type { GallerySlice } from './gallery-slice';
 import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
@@ -48,7 +49,7 @@ export interface ProfileError {
 }
 
 /** Why the PIN dialog is open (its title says it in words: src/ui/messages.ts PIN_PURPOSE_TEXT). */
-export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import';
+export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import' | 'gallery';
 
 /** The open PIN dialog: its purpose and the last refusal (wrong PIN, or the wait before the next try). */
 export interface PinPrompt {
@@ -192,8 +193,8 @@ export interface ProfilesSlice {
   generateForActive(params: GenerateParams): Promise<void>;
 }
 
-// The log slice is optional so the slice can be composed without it (its tests); the app's store has it.
-type All = ProfilesSlice & EngineSlice & Partial<Pick<LogSlice, 'recordLog' | 'closeLog'>>;
+// The log and gallery slices are optional so the slice can be composed without them (its tests); the app's store has them.
+type All = ProfilesSlice & EngineSlice & Partial<Pick<LogSlice, 'recordLog' | 'closeLog'>> & Partial<Pick<GallerySlice, 'keepInGallery'>>;
 
 const byName = (a: Profile, b: Profile) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt;
 
@@ -654,6 +655,14 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         set({
           resultProfile: { ...label, personalized: !!userEmbedding },
           guardOutcome: semantic && { ...semantic.outcome, imageExplanation: image?.explanation },
+        });
+        // Every picture shown is kept on the device, with the person's own request (not the steered one).
+        await get().keepInGallery?.({
+          result,
+          params,
+          bundle: get().bundle,
+          profile: profile && { id: profile.id, name: profile.name, protected: profile.protected },
+          outcome: get().guardOutcome,
         });
       },
     };

@@ -4,7 +4,7 @@
 // leaves the data exactly as it was, at the old version).
 
 import { countedIn, logStatsKey, type ProfileLogCounts } from './log-counts';
-import { STORES } from './stores';
+import { GALLERY_BY_PROFILE, STORES } from './stores';
 
 /** One schema step. `run` issues IndexedDB requests on the upgrade transaction; it must not await anything else. */
 export interface Migration {
@@ -103,6 +103,15 @@ export const MIGRATIONS: readonly Migration[] = [
         }
         for (const [id, counts] of tally) stats.put(counts, logStatsKey(id));
       };
+    },
+  },
+  {
+    version: 6,
+    // A new store only: nothing before v6 kept pictures, so there is nothing to carry over. The index lets a child's
+    // grid read that child's pictures without reading (or holding) anyone else's.
+    describe: 'create the gallery store (key: picture id) with its per-profile index',
+    run(db) {
+      if (!db.objectStoreNames.contains(STORES.gallery)) db.createObjectStore(STORES.gallery).createIndex(GALLERY_BY_PROFILE, 'profileKey');
     },
   },
 ];

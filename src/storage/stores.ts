@@ -25,7 +25,15 @@ export const STORES = {
    * `parentLog`, can never evict them.
    */
   logStats: 'logStats',
+  /**
+   * The gallery (gallery.ts; schema v6): key GalleryEntry.id → GalleryEntry (the PNG as a Blob and its settings,
+   * model, profile and safety decisions), with the index GALLERY_BY_PROFILE on `profileKey` for one profile's grid.
+   */
+  gallery: 'gallery',
 } as const;
+
+/** The gallery's index on `profileKey` (the profile id, '' for pictures made with no profile). */
+export const GALLERY_BY_PROFILE = 'byProfile';
 
 export type StoreName = (typeof STORES)[keyof typeof STORES];
 

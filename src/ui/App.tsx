@@ -1,5 +1,5 @@
-// The app shell: the first-run question, engine status, the profiles panel, the generate form and the result, and
-// the one PIN dialog. Later issues add the gallery and settings. Other tabs' profile and lock changes are followed.
+// The app shell: the first-run question, engine status, the profiles panel, the generate form and the result, the
+// gallery of kept pictures, and the one PIN dialog. Later issues add settings. Other tabs' profile and lock changes are followed.
 import { useEffect } from 'react';
 import { useApp } from '../state/store';
 import { EngineStatus } from './components/EngineStatus';
@@ -9,6 +9,7 @@ import { ModelsPanel } from './components/models/ModelsPanel';
 import { ProfilesPanel } from './components/profiles/ProfilesPanel';
 import { useActiveEmbedding } from './components/profiles/useActiveEmbedding';
 import { FirstRun } from './components/lock/FirstRun';
+import { Gallery } from './gallery/Gallery';
 import { PinDialog } from './components/lock/PinDialog';
 import './app.css';
 
@@ -34,6 +35,7 @@ export function App() {
       <ProfilesPanel />
       <GenerateForm />
       <ImageView />
+      <Gallery />
       <PinDialog />
     </main>
   );

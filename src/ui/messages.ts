@@ -3,6 +3,7 @@
 import type { ErrorCode, ErrorInfo } from '../shared/errors';
 import type { GenerationRefusal, PinPurpose, ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../state/profiles-slice';
 import type { LogAction, LogErrorCode, LogStage } from '../state/log-slice';
+import type { GalleryErrorCode, GalleryView } from '../state/gallery-slice';
 
 export const ERROR_TEXT: Record<ErrorCode, string> = {
   NO_WEBGPU: 'Your browser cannot use the graphics card here, so images are made on the processor (slower).',
@@ -125,6 +126,7 @@ export const PIN_PURPOSE_TEXT: Record<PinPurpose, string> = {
   'remove-pin': 'Current parent PIN, to remove the lock',
   export: 'Parent PIN to export a protected profile',
   import: 'Parent PIN to import protected profiles',
+  gallery: "Parent PIN to delete a protected profile's picture",
 };
 
 const PART_TEXT = { imageChecker: 'a picture safety check', embedding: 'the part that applies a personal profile' } as const;
@@ -138,3 +140,36 @@ export function describeRefusal(r: GenerationRefusal): string {
 
 /** Shown while a new PIN of only 4 or 5 digits is typed. */
 export const SHORT_PIN_HINT = 'A PIN of 6 or more digits is much harder to guess; a passphrase is harder still.';
+
+/** The gallery's words (src/ui/gallery/). */
+export const GALLERY_TEXT = {
+  title: 'Gallery',
+  intro: 'Every picture made here is kept on this device only, with the settings that made it.',
+  seesAll: "You see every profile's pictures (no parent lock, or the parent's session is open).",
+  seesOwn: "Only this profile's pictures are shown. The parent sees everyone's.",
+  empty: 'No pictures yet. Make one above: it is kept here.',
+  storage: 'Storage used by these pictures',
+  open: 'Open',
+  close: 'Close',
+  download: 'Download PNG',
+  reuse: 'Use these settings',
+  delete: 'Delete',
+  noProfile: 'No profile',
+  safety: { none: 'No profile: no safety checks ran', allowed: 'Allowed as asked', steered: 'Adjusted by the safety settings' },
+  blurred: 'Blurred by the picture check (only the blurred picture was kept)',
+  flagged: 'Flagged by the picture check',
+} as const;
+
+export const GALLERY_ERROR_TEXT: Record<GalleryErrorCode, string> = {
+  PIN_REQUIRED: "Deleting a protected profile's picture needs the parent PIN. Nothing was deleted.",
+  NOT_FOUND: 'That picture is no longer here (perhaps deleted in another tab).',
+  SAVE_FAILED: 'The picture is shown but could not be kept in the gallery.',
+  STORAGE_FAILED: 'The gallery could not be read or changed on this device. Try again.',
+};
+
+/** A gallery error in words, with the storage layer's own words (a full disk says so) and what to do next. */
+export function describeGalleryError(e: NonNullable<GalleryView['error']>): string {
+  const cause = e.cause && e.cause !== 'INTERNAL' && e.cause !== 'STORAGE_FAILED' ? ` ${ERROR_TEXT[e.cause]}` : '';
+  return GALLERY_ERROR_TEXT[e.code] + cause;
+}
+

@@ -30,7 +30,7 @@ async function seedV1(): Promise<void> {
 describe('schema migrations', () => {
   it('the list is ordered 1..N and N is the schema version', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(Array.from({ length: MIGRATIONS.length }, (_, i) => i + 1));
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
   });
 
   it('a fresh database is created at the current version with all stores', async () => {

@@ -1,6 +1,6 @@
 // Prompt, negative prompt, seed, steps, scheduler, guidance; Generate and Stop. Shows the active profile and its
 // embedding's progress; a picture is always generated for the active profile (through the profiles slice).
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
@@ -25,6 +25,19 @@ export function GenerateForm() {
   const [steps, setSteps] = useState(8);
   const [guidance, setGuidance] = useState(7.5);
   const [scheduler, setScheduler] = useState<SchedulerName | ''>('');
+  // "Use these settings" in the gallery: take them once, then clear them (a later change of the fields is the person's).
+  const pending = useApp((s) => s.pendingSettings);
+  const clearPending = useApp((s) => s.clearPendingSettings);
+  useEffect(() => {
+    if (!pending) return;
+    setPrompt(pending.prompt);
+    setNegative(pending.negativePrompt);
+    setSeed(pending.seed);
+    setSteps(pending.steps);
+    setGuidance(pending.guidance);
+    setScheduler(pending.scheduler);
+    clearPending();
+  }, [pending, clearPending]);
   const generating = status === 'generating';
   // While the profile's embedding is computed the engine is busy with it; the picture waits for it anyway.
   const busy = generating || embeddingStatus === 'computing';

@@ -1,0 +1,224 @@
+// The gallery as a family meets it, in Chromium with its real IndexedDB and the real engine on the demo bundle:
+// a picture is kept and is still there after a reload with what made it; the downloaded PNG carries an A1111
+// `parameters` text naming its prompt and seed; "use these settings" fills the form; delete removes it for good;
+// a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN;
+// a picture the image check blurred is kept only blurred; after one online visit the gallery opens, shows and
+// downloads with the network off; a second tab follows what the first keeps and deletes.
+import fs from 'node:fs';
+import { test, expect, type Page } from '@playwright/test';
+import { PNG } from 'pngjs';
+import { readTextChunks } from '../src/shared/png-text';
+import { chooseNoProfile, createProfile, enterPin, generateImage, resultPixels, SLOW } from './helpers';
+
+const PIN = '739146';
+
+const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+const items = (page: Page) => page.getByTestId('gallery.item');
+
+/** The pixels of the opened picture's downloaded PNG. */
+async function downloadedPixels(page: Page): Promise<number[]> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery.download').click()]);
+  return Array.from(PNG.sync.read(fs.readFileSync((await download.path())!)).data);
+}
+
+async function openApp(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId('profile.select')).toBeEnabled();
+}
+
+/** Types a prompt and makes a picture with it (2 steps: the picture's content does not matter here). */
+async function makePicture(page: Page, prompt: string, seed: number) {
+  await page.getByTestId('generate.prompt').fill(prompt);
+  await generateImage(page, { seed, steps: 2 });
+}
+
+test('a picture is kept across a reload with its settings; its PNG names them; use these settings; delete', async ({ page }) => {
+  await openApp(page);
+  await chooseNoProfile(page);
+  await ready(page);
+  await expect(page.getByTestId('gallery.empty')).toBeVisible();
+  await makePicture(page, 'a lighthouse at dusk', 4242);
+  await expect(items(page)).toHaveCount(1); // kept as soon as it is shown
+
+  await page.reload();
+  await expect(items(page)).toHaveCount(1);
+  const item = items(page).first();
+  await expect(item).toHaveAttribute('data-profile-id', '');
+  await expect(item).toHaveAttribute('data-seed', '4242');
+  await expect(item).toContainText('a lighthouse at dusk');
+  const storage = page.getByTestId('gallery.storage');
+  expect(Number(await storage.getAttribute('data-bytes'))).toBeGreaterThan(100);
+  await expect(storage).toContainText('1 picture');
+
+  // Opened large, by keyboard: focus the item, Enter; the metadata is there; Escape closes.
+  await item.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByTestId('gallery.dialog');
+  await expect(dialog).toBeVisible();
+  const field = (name: string) => dialog.locator(`dd[data-field="${name}"]`);
+  await expect(field('prompt')).toHaveText('a lighthouse at dusk');
+  await expect(field('seed')).toHaveText('4242');
+  await expect(field('steps')).toHaveText('2');
+  await expect(field('model')).toContainText('@');
+  await expect(field('backend')).toHaveText(/webgpu|wasm|cpu/);
+  await expect(field('profile')).toHaveText('No profile');
+  await expect(page.getByTestId('gallery.image')).toBeVisible();
+
+  // Download: a PNG pngjs decodes, whose `parameters` text names the prompt and the seed.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery.download').click()]);
+  expect(download.suggestedFilename()).toMatch(/\.png$/);
+  const bytes = fs.readFileSync((await download.path())!);
+  const decoded = PNG.sync.read(bytes);
+  expect(decoded.width).toBeGreaterThan(0);
+  const parameters = readTextChunks(new Uint8Array(bytes)).parameters;
+  expect(parameters).toMatch(/^a lighthouse at dusk\n/);
+  expect(parameters).toContain('Seed: 4242');
+  expect(parameters).toContain('Steps: 2');
+  expect(parameters).toMatch(/Model: \S+@\S+/);
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+
+  // Use these settings: the form takes the picture's prompt, seed and steps.
+  await page.getByTestId('generate.prompt').fill('something else');
+  await page.getByTestId('generate.seed').fill('1');
+  await page.getByTestId('generate.steps').fill('9');
+  await item.click();
+  await page.getByTestId('gallery.reuse').click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId('generate.prompt')).toHaveValue('a lighthouse at dusk');
+  await expect(page.getByTestId('generate.seed')).toHaveValue('4242');
+  await expect(page.getByTestId('generate.steps')).toHaveValue('2');
+
+  // Delete: gone, and still gone after a reload.
+  await item.click();
+  await page.getByTestId('gallery.delete').click();
+  await expect(items(page)).toHaveCount(0);
+  await expect(dialog).toBeHidden();
+  await page.reload();
+  await expect(page.getByTestId('gallery.empty')).toBeVisible();
+  await expect(items(page)).toHaveCount(0);
+});
+
+test('a protected child sees only their own pictures; the parent sees everyone\'s; deleting the child\'s needs the PIN', async ({ page }) => {
+  await openApp(page);
+  await ready(page);
+  await page.getByTestId('profile.pin').fill(PIN);
+  await page.getByTestId('profile.pin.set').click();
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+  const sam = await createProfile(page, 'adult', { name: 'Sam', protected: false });
+  await page.getByTestId('profile.select').selectOption(sam);
+  await makePicture(page, 'a green tractor', 11);
+  await expect(items(page)).toHaveCount(1);
+
+  const mia = await createProfile(page, 'child', { name: 'Mia' });
+  await page.getByTestId('profile.select').selectOption(mia); // the handover: the lock closes
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await expect(items(page)).toHaveCount(0); // Sam's picture is not Mia's to see
+  await makePicture(page, 'a smiling sun', 22);
+  await expect(items(page)).toHaveCount(1);
+  await expect(items(page).first()).toHaveAttribute('data-profile-id', mia);
+
+  // After a reload, still only Mia's.
+  await page.reload();
+  await expect(items(page)).toHaveCount(1);
+  await expect(items(page).first()).toHaveAttribute('data-profile-id', mia);
+  await expect(page.getByTestId('gallery')).toHaveAttribute('data-sees-all', 'no');
+
+  // The parent opens the lock: both profiles' pictures, each under its name. Lock now: Mia's only again.
+  await page.getByTestId('profile.unlock').click();
+  await enterPin(page, PIN);
+  await expect(items(page)).toHaveCount(2);
+  await expect(page.getByTestId('gallery')).toHaveAttribute('data-sees-all', 'yes');
+  await expect(page.locator(`[data-testid="gallery.item"][data-profile-id="${sam}"]`)).toHaveCount(1);
+  await page.getByTestId('profile.lock.now').click();
+  await expect(items(page)).toHaveCount(1);
+
+  // Mia deletes her picture: the PIN dialog asks; cancelled, nothing is deleted; with the PIN, it is.
+  await items(page).first().click();
+  await page.getByTestId('gallery.delete').click();
+  await expect(page.getByTestId('lock.dialog')).toContainText("delete a protected profile's picture");
+  await page.getByTestId('lock.cancel').click();
+  await expect(page.getByTestId('gallery.error')).toHaveAttribute('data-code', 'PIN_REQUIRED');
+  await expect(items(page)).toHaveCount(1);
+  await page.getByTestId('gallery.delete').click();
+  await enterPin(page, PIN);
+  await expect(items(page)).toHaveCount(1); // the parent's session is open now: Sam's picture is what is left
+  await expect(items(page).first()).toHaveAttribute('data-profile-id', sam);
+});
+
+test('offline after the first visit: the gallery opens from the device, the picture shows and downloads with no network', async ({ page, context }) => {
+  await openApp(page);
+  await chooseNoProfile(page);
+  await ready(page);
+  await makePicture(page, 'a paper boat', 7);
+  await expect(items(page)).toHaveCount(1);
+  // The offline shell is in place once the service worker is active (it precaches while the page works).
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await expect(items(page)).toHaveCount(1);
+    await items(page).first().click();
+    const image = page.getByTestId('gallery.image');
+    await expect(image).toHaveAttribute('src', /^blob:/);
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery.download').click()]);
+    expect(readTextChunks(new Uint8Array(fs.readFileSync((await download.path())!))).parameters).toMatch(/^a paper boat\n[\s\S]*Seed: 7,/);
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test('a picture the image check blurred is kept only blurred: the stored PNG is the blurred picture that was shown', async ({ page }) => {
+  // As guard.spec does: the app's request is recorded unchanged, then page-side its `adjustment` is raised to 1 when
+  // window.__forceFlag is set, so the tiny demo checker flags for sure and the worker blurs.
+  await page.addInitScript(() => {
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, ...rest: unknown[]) {
+      const m = msg as { type?: unknown; params?: { imageCheck?: object } };
+      if ((window as unknown as { __forceFlag?: boolean }).__forceFlag && m?.type === 'generate' && m.params?.imageCheck) {
+        msg = { ...m, params: { ...m.params, imageCheck: { ...m.params.imageCheck, adjustment: 1 } } };
+      }
+      return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
+    } as Worker['postMessage'];
+  });
+  await openApp(page);
+  await ready(page);
+  const kid = await createProfile(page, 'child', { name: 'Noa', protected: false });
+  await page.getByTestId('profile.select').selectOption(kid);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+
+  // The same seed twice: first as the checker passes it, then flagged (blurred in the worker).
+  await makePicture(page, 'a cat on a sofa', 5);
+  const clear = await resultPixels(page);
+  await page.evaluate(() => ((window as unknown as { __forceFlag: boolean }).__forceFlag = true));
+  await makePicture(page, 'a cat on a sofa', 5);
+  await expect(page.getByTestId('result.blurred')).toBeVisible();
+  const shown = await resultPixels(page);
+  expect(shown).not.toEqual(clear);
+  await expect(items(page)).toHaveCount(2);
+
+  await items(page).first().click(); // newest first: the blurred one
+  await expect(page.getByTestId('gallery.dialog').locator('dd[data-field="safety"]')).toContainText('Blurred by the picture check');
+  expect(await downloadedPixels(page)).toEqual(shown);
+  await page.getByTestId('gallery.close').click();
+  await items(page).nth(1).click();
+  await expect(page.getByTestId('gallery.dialog').locator('dd[data-field="safety"]')).not.toContainText('Blurred');
+  expect(await downloadedPixels(page)).toEqual(clear);
+});
+
+test('a second tab follows: a picture kept in one tab shows in the other, and a deletion goes from both', async ({ page, context }) => {
+  await openApp(page);
+  await chooseNoProfile(page);
+  const other = await context.newPage();
+  await openApp(other);
+  await expect(other.getByTestId('gallery.empty')).toBeVisible();
+  await ready(page);
+  await makePicture(page, 'a kite over the hill', 3);
+  await expect(items(other)).toHaveCount(1); // no reload: the other tab was nudged and read storage again
+  await expect(items(other).first()).toHaveAttribute('data-seed', '3');
+  await items(other).first().click();
+  await other.getByTestId('gallery.delete').click();
+  await expect(items(other)).toHaveCount(0);
+  await expect(items(page)).toHaveCount(0);
+});

@@ -1,0 +1,103 @@
+// The gallery (`gallery`): the pictures kept on this device, a grid per profile — every profile's for the parent
+// (no lock, or the lock open), only the active profile's otherwise (the slice decides and reads only those) — with
+// the storage they use. An item (`gallery.item`) opens the picture large (GalleryDetail). The list is read again
+// whenever who is looking changes (the active profile, the lock, the moment the parent's session runs out) and when
+// another tab keeps or deletes a picture.
+import { useEffect, useMemo, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { GalleryEntry } from '../../state/gallery-slice';
+import { useApp } from '../../state/store';
+import { fmtBytes } from '../components/models/format';
+import { useObjectUrl } from '../hooks/useObjectUrl';
+import { describeGalleryError, GALLERY_TEXT } from '../messages';
+import { GalleryDetail } from './GalleryDetail';
+import './gallery.css';
+
+function GalleryItem({ entry, onOpen }: { entry: GalleryEntry; onOpen: () => void }) {
+  const url = useObjectUrl(entry.png);
+  return (
+    <li>
+      <button
+        type="button"
+        className="gallery-item"
+        data-testid="gallery.item"
+        data-entry-id={entry.id}
+        data-profile-id={entry.profile.id ?? ''}
+        data-seed={entry.settings.seed}
+        onClick={onOpen}
+        aria-label={`${GALLERY_TEXT.open}: ${entry.settings.prompt}`}
+      >
+        {url && <img src={url} alt="" width={entry.settings.width} height={entry.settings.height} />}
+        <span className="caption">{entry.settings.prompt}</span>
+      </button>
+    </li>
+  );
+}
+
+export function Gallery() {
+  const { gallery, loadGallery, follow, profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles } = useApp(
+    useShallow((s) => ({
+      gallery: s.gallery,
+      loadGallery: s.loadGallery,
+      follow: s.followGalleryInOtherTabs,
+      profilesLoaded: s.profilesLoaded,
+      activeProfileId: s.activeProfileId,
+      lockExists: s.lock.exists,
+      unlockedUntil: s.lock.unlockedUntil,
+      profiles: s.profiles,
+    })),
+  );
+  const [openId, setOpenId] = useState<string>();
+  useEffect(() => follow(), [follow]);
+  useEffect(() => {
+    if (profilesLoaded) void loadGallery();
+  }, [profilesLoaded, activeProfileId, lockExists, unlockedUntil, loadGallery]);
+  useEffect(() => {
+    // The parent's session ends by time alone (no state change): read again then, so a child's screen narrows.
+    const left = unlockedUntil - Date.now();
+    if (!lockExists || left <= 0) return;
+    const t = setTimeout(() => void loadGallery(), left + 50);
+    return () => clearTimeout(t);
+  }, [lockExists, unlockedUntil, loadGallery]);
+
+  // One grid per profile, in the order of each profile's newest picture; a profile's current name when it still
+  // exists (renamed since), the name it had otherwise.
+  const groups = useMemo(() => {
+    const byKey = new Map<string, GalleryEntry[]>();
+    for (const e of gallery.entries) byKey.set(e.profileKey, [...(byKey.get(e.profileKey) ?? []), e]);
+    return [...byKey].map(([key, entries]) => ({
+      key,
+      name: key === '' ? GALLERY_TEXT.noProfile : (profiles.find((p) => p.id === key)?.name ?? entries[0].profile.name),
+      entries,
+    }));
+  }, [gallery.entries, profiles]);
+  const open = gallery.entries.find((e) => e.id === openId);
+
+  return (
+    <section className="panel gallery" aria-labelledby="gallery-title" data-testid="gallery" data-sees-all={gallery.seesAll ? 'yes' : 'no'}>
+      <h2 id="gallery-title">{GALLERY_TEXT.title}</h2>
+      <p className="hint">{GALLERY_TEXT.intro}</p>
+      {lockExists && <p className="hint">{gallery.seesAll ? GALLERY_TEXT.seesAll : GALLERY_TEXT.seesOwn}</p>}
+      <p data-testid="gallery.storage" data-bytes={gallery.bytes} data-count={gallery.entries.length}>
+        {GALLERY_TEXT.storage}: {fmtBytes(gallery.bytes)} ({gallery.entries.length} {gallery.entries.length === 1 ? 'picture' : 'pictures'})
+      </p>
+      {gallery.error && (
+        <p role="alert" className="message error" data-testid="gallery.error" data-code={gallery.error.code}>
+          {describeGalleryError(gallery.error)}
+        </p>
+      )}
+      {gallery.status === 'ready' && gallery.entries.length === 0 && <p data-testid="gallery.empty">{GALLERY_TEXT.empty}</p>}
+      {groups.map((g) => (
+        <section key={g.key} aria-label={g.name} data-testid="gallery.profile" data-profile-id={g.key}>
+          {(gallery.seesAll || groups.length > 1) && <h3>{g.name}</h3>}
+          <ul className="gallery-grid">
+            {g.entries.map((e) => (
+              <GalleryItem key={e.id} entry={e} onOpen={() => setOpenId(e.id)} />
+            ))}
+          </ul>
+        </section>
+      ))}
+      {open && <GalleryDetail entry={open} detailed={gallery.seesAll} onClose={() => setOpenId(undefined)} />}
+    </section>
+  );
+}
