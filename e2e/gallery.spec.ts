@@ -102,8 +102,8 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
 test('a protected child sees only their own pictures; the parent sees everyone\'s; deleting the child\'s needs the PIN', async ({ page }) => {
   await openApp(page);
   await ready(page);
-  await page.getByTestId('profile.pin').fill(PIN);
-  await page.getByTestId('profile.pin.set').click();
+  await page.getByTestId('lock.new').fill(PIN);
+  await page.getByTestId('lock.new.set').click();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
   const sam = await createProfile(page, 'adult', { name: 'Sam', protected: false });
   await page.getByTestId('profile.select').selectOption(sam);

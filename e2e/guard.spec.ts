@@ -49,8 +49,8 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   const problems = watchConsole(page);
   await page.goto('/');
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
-  await page.getByTestId('profile.pin').fill(PIN);
-  await page.getByTestId('profile.pin.set').click();
+  await page.getByTestId('lock.new').fill(PIN);
+  await page.getByTestId('lock.new.set').click();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
 
   // An adult who banned Violence: a prompt about it is steered, not blocked.

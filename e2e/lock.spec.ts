@@ -14,8 +14,8 @@ async function openApp(page: Page) {
 }
 
 async function setPin(page: Page) {
-  await page.getByTestId('profile.pin').fill(PIN);
-  await page.getByTestId('profile.pin.set').click();
+  await page.getByTestId('lock.new').fill(PIN);
+  await page.getByTestId('lock.new.set').click();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
 }
 
@@ -174,9 +174,9 @@ test('an open parent log closes on Lock now and on a handover; clearing it asks 
   });
   await openApp(page);
   // A short PIN is allowed, with a hint toward a longer one.
-  await page.getByTestId('profile.pin').fill('4821');
+  await page.getByTestId('lock.new').fill('4821');
   await expect(page.getByTestId('lock.pin.hint')).toBeVisible();
-  await page.getByTestId('profile.pin').fill(PIN);
+  await page.getByTestId('lock.new').fill(PIN);
   await expect(page.getByTestId('lock.pin.hint')).toBeHidden();
   await setPin(page);
   expect(await page.evaluate(() => (window as unknown as { __persist: number }).__persist)).toBeGreaterThan(0);

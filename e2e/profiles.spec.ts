@@ -74,8 +74,8 @@ async function openApp(page: Page) {
 }
 
 async function setPin(page: Page, pin = PIN) {
-  await page.getByTestId('profile.pin').fill(pin);
-  await page.getByTestId('profile.pin.set').click();
+  await page.getByTestId('lock.new').fill(pin);
+  await page.getByTestId('lock.new.set').click();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
 }
 

@@ -352,6 +352,9 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
           if (!(await authorize(draft.protected || !!existing?.protected, 'profile', { pin }))) return false;
           const now = Date.now();
           await deps.saveProfile({ ...draft, createdAt: existing?.createdAt ?? draft.createdAt ?? now, updatedAt: now });
+          // The first profile made while nobody is chosen becomes the active one: whoever made it is who the next
+          // picture is for. (Not a handover: the parent, still setting up, keeps the session until Lock now or its end.)
+          if (!existing && !get().activeProfileId && !get().noProfileChosen) await deps.setActiveProfileId(draft.id);
           await refresh();
           announce('profiles');
           return ok('SAVED');
@@ -376,7 +379,13 @@ export function createProfilesSlice(deps: ProfileDeps, embed: EmbedFn): StateCre
         return guardStorage(async () => {
           await refresh(); // the active profile as stored, not as this tab last saw it
           const { activeProfileId, profiles, noProfileChosen } = get();
-          if (id === activeProfileId && (id !== undefined || noProfileChosen)) return true;
+          if (id === activeProfileId && (id !== undefined || noProfileChosen)) {
+            // Choosing the profile that is already active (e.g. the one just created) is still a handover.
+            if (!profiles.find((p) => p.id === id)?.protected || !get().isUnlocked()) return true;
+            endSession();
+            announce('locked');
+            return ok('LOCKED');
+          }
           if (id !== undefined && !profiles.some((p) => p.id === id)) return fail('PROFILE_NOT_FOUND');
           const current = profiles.find((p) => p.id === activeProfileId);
           if (!(await authorize(!!current?.protected, 'switch', { pin }))) return false;

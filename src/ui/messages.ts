@@ -45,7 +45,7 @@ export const PROFILE_ERROR_TEXT: Record<ProfileErrorCode, string> = {
   WRONG_PIN: 'That PIN is not right.',
   THROTTLED: 'Too many wrong tries.',
   PIN_INVALID: 'That PIN or passphrase cannot be used.',
-  NO_LOCK: 'Set a parent PIN first: a protected profile needs one.',
+  NO_LOCK: 'A protected profile needs a parent PIN: type one in the field above (or untick “Protected”).',
   PROFILE_INVALID: 'This profile cannot be saved yet.',
   PROFILE_NOT_FOUND: 'That profile no longer exists (perhaps it was deleted in another tab).',
   IMPORT_FAILED: 'Nothing was imported: the file is not a profile file this app can read.',

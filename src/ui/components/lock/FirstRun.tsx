@@ -20,7 +20,7 @@ export function FirstRun() {
     if (await saveProfile(me)) await selectProfile(me.id);
   };
   const family = () => {
-    const field = document.querySelector<HTMLInputElement>('[data-testid="profile.pin"]');
+    const field = document.querySelector<HTMLInputElement>('[data-testid="lock.new"]');
     field?.scrollIntoView({ block: 'center' });
     field?.focus();
   };

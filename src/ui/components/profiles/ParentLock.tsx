@@ -1,4 +1,4 @@
-// The parent lock: its indicator (profile.lock), a field (profile.pin) to set the first PIN, Unlock (which opens the
+// The parent lock: its indicator (profile.lock), a field (lock.new) to set the first PIN, Unlock (which opens the
 // one PIN dialog, lock.dialog), and while open: Lock now, a new PIN to change it, Remove lock (the dialog asks for
 // the current PIN). The wait after wrong tries is read from storage, so it survives a reload and holds in every tab.
 import { useState, type FormEvent } from 'react';
@@ -53,9 +53,9 @@ export function ParentLock() {
         <div className="row">
           <label>
             New parent PIN (4+ digits) or passphrase
-            <input data-testid="profile.pin" type="password" autoComplete="new-password" value={pin} onChange={(e) => setPinText(e.target.value)} />
+            <input data-testid="lock.new" type="password" autoComplete="new-password" value={pin} onChange={(e) => setPinText(e.target.value)} />
           </label>
-          <button data-testid="profile.pin.set" type="submit" disabled={busy || !pin}>
+          <button data-testid="lock.new.set" type="submit" disabled={busy || !pin}>
             Set PIN
           </button>
           {isShortPin(pin) && <p className="hint" data-testid="lock.pin.hint">{SHORT_PIN_HINT}</p>}

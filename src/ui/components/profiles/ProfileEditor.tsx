@@ -1,10 +1,12 @@
 // The form for one profile (new from a preset, or saved): every field with PSA's choices, the categories with
 // their reasons, custom words, explanation style and protection. Saving goes through the slice, which applies
-// the parent lock; nothing is stored until Save.
+// the parent lock; nothing is stored until Save. A protected profile with no parent PIN yet asks for one right here
+// (profile.pin): no dead end, and the form is kept whatever goes wrong.
 import { useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { MAX_AGE, MIN_AGE, type Category, type CategoryChoice, type ExplanationStyle, type Profile } from '../../../shared/profile';
 import { useApp } from '../../../state/store';
+import { SHORT_PIN_HINT } from '../../messages';
 import { CategoryControls } from './CategoryControls';
 import { ageBand, FIELD_CHOICES, OTHER_LABEL } from './vocabulary';
 
@@ -17,7 +19,7 @@ interface Props {
 const wordsOf = (text: string) => [...new Set(text.split(/[\n,]/).map((w) => w.trim()).filter(Boolean))];
 
 export function ProfileEditor({ initial, isNew, onDone }: Props) {
-  const { policyOf, outOfVocabulary, problemsOf, saveProfile, deleteProfile, lockExists } = useApp(
+  const { policyOf, outOfVocabulary, problemsOf, saveProfile, deleteProfile, lockExists, setPin } = useApp(
     useShallow((s) => ({
       policyOf: s.policyOf,
       outOfVocabulary: s.outOfVocabulary,
@@ -25,6 +27,7 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
       saveProfile: s.saveProfile,
       deleteProfile: s.deleteProfile,
       lockExists: s.lock.exists,
+      setPin: s.setPin,
     })),
   );
   const [draft, setDraft] = useState<Profile>(initial);
@@ -32,6 +35,7 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
   const [wordsText, setWordsText] = useState(initial.customWords.join('\n'));
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [newPin, setNewPin] = useState('');
 
   const profile: Profile = { ...draft, customWords: wordsOf(wordsText) };
   const policy = policyOf(profile);
@@ -52,6 +56,9 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
     e.preventDefault();
     setBusy(true);
     try {
+      // The PIN first (when this protected profile is the first thing behind the lock), then the profile.
+      if (profile.protected && !lockExists && newPin && !(await setPin(newPin))) return;
+      setNewPin('');
       if (await saveProfile(profile)) onDone(profile);
     } finally {
       setBusy(false);
@@ -128,11 +135,19 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
           </select>
         </label>
         <label className="check">
-          <input data-testid="profile.protected" type="checkbox" checked={draft.protected} disabled={!lockExists && !draft.protected} onChange={(e) => update({ protected: e.target.checked })} />
+          <input data-testid="profile.protected" type="checkbox" checked={draft.protected} onChange={(e) => update({ protected: e.target.checked })} />
           Protected: changing, deleting, switching away and exporting need the parent PIN
-          {!lockExists && <span className="hint"> (set a parent PIN first)</span>}
         </label>
       </div>
+      {draft.protected && !lockExists && (
+        <div className="row">
+          <label>
+            A protected profile needs a parent PIN: choose one (4+ digits) or a passphrase
+            <input data-testid="profile.pin" type="password" autoComplete="new-password" value={newPin} onChange={(e) => setNewPin(e.target.value)} />
+          </label>
+          {/^[0-9]{4,5}$/.test(newPin) && <p className="hint" data-testid="profile.pin.hint">{SHORT_PIN_HINT}</p>}
+        </div>
+      )}
       {draft.protected && (
         <label className="check">
           <input data-testid="profile.allowIncomplete" type="checkbox" checked={!!draft.allowIncompleteModel} onChange={(e) => update({ allowIncompleteModel: e.target.checked || undefined })} />
