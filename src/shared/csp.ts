@@ -10,7 +10,8 @@
 // - connect-src 'self' + model hosts: fetch() reaches only the app's origin (its demo bundle, its wasm files) and
 //   the hosts that serve model bundles. A host admin lists fixed hosts (PSA_CSP_CONNECT); hosts the user types are
 //   added per browser by the service worker.
-// - img-src 'self' data:: index.html's empty favicon is `data:,`; generated images are drawn into a canvas.
+// - img-src 'self' data: blob:: index.html's empty favicon is `data:,`; the gallery shows its stored PNGs through blob: URLs
+//   (object URLs of Blobs read from IndexedDB: nothing from elsewhere); generated images are drawn into a canvas.
 // - style-src 'self': the built CSS is a file, and React sets `style` through the CSSOM, which CSP does not govern.
 // - object-src 'none', base-uri 'self', form-action 'self', frame-ancestors 'none': nothing embedded, no <base>
 //   rewriting, no form posts elsewhere, and no page may frame the app (frame-ancestors works only as a header).
@@ -36,7 +37,7 @@ export function contentSecurityPolicy(o: CspOptions = {}): string {
     ['script-src', ["'self'", "'wasm-unsafe-eval'", ...nonce]],
     ['worker-src', ["'self'", 'blob:']],
     ['connect-src', ["'self'", ...new Set(connect)]],
-    ['img-src', ["'self'", 'data:']],
+    ['img-src', ["'self'", 'data:', 'blob:']],
     ['style-src', ["'self'", ...nonce]],
     ['object-src', ["'none'"]],
     ['base-uri', ["'self'"]],

@@ -22,7 +22,7 @@ describe('contentSecurityPolicy', () => {
     expect(d['script-src']).toEqual(["'self'", "'wasm-unsafe-eval'"]);
     expect(d['worker-src']).toEqual(["'self'", 'blob:']);
     expect(d['connect-src']).toEqual(["'self'"]);
-    expect(d['img-src']).toEqual(["'self'", 'data:']);
+    expect(d['img-src']).toEqual(["'self'", 'data:', 'blob:']);
     expect(d['style-src']).toEqual(["'self'"]);
     expect(d['object-src']).toEqual(["'none'"]);
     expect(d['frame-ancestors']).toEqual(["'none'"]);
