@@ -2,9 +2,10 @@
 // SwiftShader, a software GPU, so `auto` takes WASM), names the active model, generates a picture from the built-in
 // demo bundle, makes no request outside its own origin and logs no console error. WebGPU can still be chosen.
 import { test, expect, type Page } from '@playwright/test';
-import { chooseNoProfile, SLOW, watchConsole } from './helpers';
+import { chooseNoProfile, SLOW, watchConsole, moreOptions } from './helpers';
 
 async function generate(page: Page, steps: number): Promise<void> {
+  await moreOptions(page);
   await page.getByTestId('generate.steps').fill(String(steps));
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
@@ -57,6 +58,7 @@ test('Stop ends a generation early, says so, and the next one works', async ({ p
   await chooseNoProfile(page);
   await ready(page);
   // Many steps, so that Stop always lands mid-run even on a fast machine.
+  await moreOptions(page);
   await page.getByTestId('generate.steps').fill('150');
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('generate.progress')).toBeVisible();

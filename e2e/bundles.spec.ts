@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { expect, test, type BrowserContext, type CDPSession, type Page, type Request } from '@playwright/test';
 import type { RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
-import { chooseNoProfile, ROOT, SLOW, serveForApp, storedSha } from './helpers';
+import { chooseNoProfile, ROOT, SLOW, serveForApp, storedSha, moreOptions } from './helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -167,6 +167,7 @@ test('offline with the built-in demo after one online visit: first visit → off
     await page.reload();
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
     await expect(page.getByTestId('bundle.name')).toHaveAttribute('data-bundle-id', /demo/);
+    await moreOptions(page);
     await page.getByTestId('generate.steps').fill('2');
     await page.getByTestId('generate.submit').click();
     await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });

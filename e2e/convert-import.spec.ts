@@ -11,7 +11,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { convert } from '../scripts/convert/bundle';
 import { adapterWithE32 } from '../tests/convert/adapter-e32';
 import { makeSd15, tmpDir } from '../tests/convert/helpers';
-import { createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole } from './helpers';
+import { createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole, moreOptions } from './helpers';
 
 const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
 
@@ -63,6 +63,7 @@ test('a converted PSA bundle imports from its folder, embeds a profile on the de
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
 
   await page.getByTestId('generate.prompt').fill('a lighthouse at dusk');
+  await moreOptions(page);
   await page.getByTestId('generate.seed').fill('7');
   await page.getByTestId('generate.steps').fill('3');
   const withProfile = await generate(page);

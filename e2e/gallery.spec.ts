@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { readTextChunks } from '../src/shared/png-text';
-import { chooseNoProfile, createProfile, enterPin, generateImage, resultPixels, SLOW } from './helpers';
+import { chooseNoProfile, createProfile, enterPin, generateImage, resultPixels, SLOW, moreOptions } from './helpers';
 
 const PIN = '739146';
 
@@ -80,6 +80,7 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
 
   // Use these settings: the form takes the picture's prompt, seed and steps.
   await page.getByTestId('generate.prompt').fill('something else');
+  await moreOptions(page);
   await page.getByTestId('generate.seed').fill('1');
   await page.getByTestId('generate.steps').fill('9');
   await item.click();

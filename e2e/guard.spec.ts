@@ -7,7 +7,7 @@
 // the Worker's postMessage; to make the tiny checker flag for sure, the test (page-side, after recording what the
 // app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
 import { test, expect, type Page } from '@playwright/test';
-import { createProfile, enterPin, SLOW, watchConsole } from './helpers';
+import { createProfile, enterPin, SLOW, watchConsole, moreOptions } from './helpers';
 
 const PIN = '582017';
 
@@ -40,7 +40,11 @@ async function countGenerates(page: Page) {
 
 async function submit(page: Page, prompt: string) {
   await page.getByTestId('generate.prompt').fill(prompt);
-  await page.getByTestId('generate.steps').fill('3');
+  // A child-style profile has no "More options" (its pictures take the default steps).
+  if (await page.getByTestId('generate.options').count()) {
+    await moreOptions(page);
+    await page.getByTestId('generate.steps').fill('3');
+  }
   await page.getByTestId('generate.submit').click();
 }
 

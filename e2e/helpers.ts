@@ -131,8 +131,12 @@ export async function storedSha(page: Page, key: string, file: string): Promise<
  * past its value before the click and an image is shown.
  */
 export async function generateImage(page: Page, o: { seed?: number; steps?: number } = {}): Promise<void> {
-  if (o.seed !== undefined) await page.getByTestId('generate.seed').fill(String(o.seed));
-  if (o.steps !== undefined) await page.getByTestId('generate.steps').fill(String(o.steps));
+  // A child-style profile has no "More options": its pictures take the form's own seed and steps (42, 8).
+  if ((o.seed !== undefined || o.steps !== undefined) && (await page.getByTestId('generate.options').count())) {
+    await moreOptions(page);
+    if (o.seed !== undefined) await page.getByTestId('generate.seed').fill(String(o.seed));
+    if (o.steps !== undefined) await page.getByTestId('generate.steps').fill(String(o.steps));
+  }
   const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
   await page.getByTestId('generate.submit').click();
   await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
@@ -156,4 +160,11 @@ export async function enterPin(page: Page, pin: string): Promise<void> {
   await page.getByTestId('lock.pin').fill(pin);
   await page.getByTestId('lock.submit').click();
   await expect(page.getByTestId('lock.dialog')).toBeHidden();
+}
+
+/** Unfolds the form's "More options" (negative prompt, seed, steps, sampler, guidance) when it is folded. */
+export async function moreOptions(page: Page): Promise<void> {
+  const options = page.getByTestId('generate.options');
+  if ((await options.getAttribute('open')) === null) await options.locator('summary').click();
+  await expect(options).toHaveAttribute('open', '');
 }

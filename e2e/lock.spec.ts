@@ -2,7 +2,7 @@
 // review is a test here that the attempt fails — a model swap, a second tab opened earlier, an open parent log after
 // "Lock now", a cleared store, and a system clock moved forward. The one PIN dialog (lock.dialog) is what asks.
 import { test, expect, type BrowserContext, type Page } from '@playwright/test';
-import { createProfile, enterPin, SLOW } from './helpers';
+import { createProfile, enterPin, SLOW, moreOptions } from './helpers';
 
 const PIN = '739146';
 
@@ -114,7 +114,7 @@ test('a model swap needs the PIN; a protected child refuses a model without its 
   await enterPin(page, PIN);
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
   await page.getByTestId('profile.lock.now').click();
-  await page.getByTestId('generate.steps').fill('2');
+  await expect(page.getByTestId('generate.options')).toHaveCount(0); // a child-style profile: no "More options"
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
   await expect(page.getByTestId('generate.refused')).toHaveCount(0);
@@ -228,6 +228,7 @@ test('an emptied store fails closed: the first-run question, and Generate makes 
   // A person's choice ("no profile" on purpose) is what makes pictures for nobody in particular.
   await page.getByTestId('setup.none').click();
   await expect(page.getByTestId('setup')).toBeHidden();
+  await moreOptions(page);
   await page.getByTestId('generate.steps').fill('2');
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });

@@ -1,7 +1,7 @@
 // Without a WebGPU adapter (Chromium without --enable-unsafe-webgpu has navigator.gpu but no adapter here), the
 // app falls back to WASM, says why in plain words, and still generates.
 import { test, expect } from '@playwright/test';
-import { chooseNoProfile, SLOW } from './helpers';
+import { chooseNoProfile, SLOW, moreOptions } from './helpers';
 
 test.use({
   launchOptions: {
@@ -16,6 +16,7 @@ test('the shell falls back to WASM, says why, and still generates', async ({ pag
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
   await expect(page.getByTestId('engine.backend')).toContainText(/WASM.*no adapter/);
+  await moreOptions(page);
   await page.getByTestId('generate.steps').fill('2');
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('result.meta')).toContainText('wasm', { timeout: SLOW });

@@ -207,6 +207,9 @@ export function validateProfile(p: unknown): string[] {
   if (p.allowIncompleteModel !== undefined && typeof p.allowIncompleteModel !== 'boolean') {
     problems.push(`allowIncompleteModel must be true or false (got ${shown(p.allowIncompleteModel)})`);
   }
+  if (p.allowOptions !== undefined && typeof p.allowOptions !== 'boolean') {
+    problems.push(`allowOptions must be true or false (got ${shown(p.allowOptions)})`);
+  }
   checkTime(problems, 'createdAt', p.createdAt);
   checkTime(problems, 'updatedAt', p.updatedAt);
   if (typeof p.createdAt === 'number' && typeof p.updatedAt === 'number' && p.updatedAt < p.createdAt) {

@@ -74,6 +74,8 @@ export interface Profile {
    * (the image checker for a Sexuality ban, the profile encoder / user token for its embedding). Off by default.
    */
   allowIncompleteModel?: boolean;
+  /** A child-style profile sees "More options" (negative prompt, seed, steps, sampler, guidance) only when true. */
+  allowOptions?: boolean;
   createdAt: number;
   updatedAt: number;
 }

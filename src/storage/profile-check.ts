@@ -129,6 +129,7 @@ const FIELD_CHECKS = {
   preset: optional(oneOf(PROFILE_PRESETS)),
   logPrompts: optional(bool),
   allowIncompleteModel: optional(bool),
+  allowOptions: optional(bool),
   createdAt: timestamp,
   updatedAt: timestamp,
 } satisfies { [K in keyof Required<Profile>]: Check };

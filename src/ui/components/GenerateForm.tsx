@@ -1,5 +1,6 @@
-// Prompt, negative prompt, seed, steps, scheduler, guidance; Generate and Stop. Shows the active profile and its
-// embedding's progress; a picture is always generated for the active profile (through the profiles slice).
+// The home screen's form: who the picture is for, the prompt, one big Generate and Stop, progress. "More options"
+// (negative prompt, seed, steps, sampler, guidance) stays folded, and is not there at all for a child-style profile
+// unless the parent allowed it (profile.allowOptions). A picture is always generated for the active profile.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
@@ -8,8 +9,9 @@ import { describeRefusal } from '../messages';
 import { ActiveProfile } from './profiles/ActiveProfile';
 
 export function GenerateForm() {
-  const { bundle, status, generateForActive, cancel, step, embeddingStatus, refusal } = useApp(
+  const { bundle, status, generateForActive, cancel, step, embeddingStatus, refusal, profile } = useApp(
     useShallow((s) => ({
+      profile: s.profiles.find((p) => p.id === s.activeProfileId),
       bundle: s.bundle,
       status: s.status,
       generateForActive: s.generateForActive,
@@ -38,6 +40,7 @@ export function GenerateForm() {
     setScheduler(pending.scheduler);
     clearPending();
   }, [pending, clearPending]);
+  const optionsShown = !profile || profile.explanationStyle !== 'child' || !!profile.allowOptions;
   const generating = status === 'generating';
   // While the profile's embedding is computed the engine is busy with it; the picture waits for it anyway.
   const busy = generating || embeddingStatus === 'computing';
@@ -63,34 +66,39 @@ export function GenerateForm() {
         Describe the picture
         <textarea data-testid="generate.prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={2} />
       </label>
-      <label>
-        Leave out (negative prompt)
-        <input data-testid="generate.negative" value={negative} onChange={(e) => setNegative(e.target.value)} />
-      </label>
+      {optionsShown && (
+        <details className="options" data-testid="generate.options">
+          <summary>More options</summary>
+          <label>
+            Leave out (negative prompt)
+            <input data-testid="generate.negative" value={negative} onChange={(e) => setNegative(e.target.value)} />
+          </label>
+          <div className="row">
+            <label>
+              Seed <input data-testid="generate.seed" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
+            </label>
+            <label>
+              Steps <input data-testid="generate.steps" type="number" min={1} max={150} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
+            </label>
+            <label>
+              Guidance <input data-testid="generate.guidance" type="number" step={0.5} min={0} value={guidance} onChange={(e) => setGuidance(Number(e.target.value))} />
+            </label>
+            <label>
+              Sampler
+              <select data-testid="generate.scheduler" value={scheduler} onChange={(e) => setScheduler(e.target.value as SchedulerName | '')}>
+                <option value="">model default{bundle ? ` (${bundle.defaultScheduler})` : ''}</option>
+                {SCHEDULER_NAMES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        </details>
+      )}
       <div className="row">
-        <label>
-          Seed <input data-testid="generate.seed" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
-        </label>
-        <label>
-          Steps <input data-testid="generate.steps" type="number" min={1} max={150} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
-        </label>
-        <label>
-          Guidance <input data-testid="generate.guidance" type="number" step={0.5} min={0} value={guidance} onChange={(e) => setGuidance(Number(e.target.value))} />
-        </label>
-        <label>
-          Sampler
-          <select data-testid="generate.scheduler" value={scheduler} onChange={(e) => setScheduler(e.target.value as SchedulerName | '')}>
-            <option value="">model default{bundle ? ` (${bundle.defaultScheduler})` : ''}</option>
-            {SCHEDULER_NAMES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      <div className="row">
-        <button data-testid="generate.submit" type="submit" disabled={!bundle || busy}>
+        <button data-testid="generate.submit" className="primary" type="submit" disabled={!bundle || busy}>
           Generate
         </button>
         <button data-testid="generate.cancel" type="button" onClick={cancel} disabled={!generating}>

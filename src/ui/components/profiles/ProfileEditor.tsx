@@ -139,6 +139,12 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
           Protected: changing, deleting, switching away and exporting need the parent PIN
         </label>
       </div>
+      {draft.explanationStyle === 'child' && (
+        <label className="check">
+          <input data-testid="profile.allowOptions" type="checkbox" checked={!!draft.allowOptions} onChange={(e) => update({ allowOptions: e.target.checked || undefined })} />
+          Show “More options” (seed, steps, sampler, guidance, leave-out words) to this profile
+        </label>
+      )}
       {draft.protected && !lockExists && (
         <div className="row">
           <label>
