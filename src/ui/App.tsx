@@ -1,5 +1,6 @@
-// The app shell: the first-run question, engine status, the profiles panel, the generate form and the result, the
-// gallery of kept pictures, and the one PIN dialog. Later issues add settings. Other tabs' profile and lock changes are followed.
+// The app shell, in the order a person uses it: the first-run question, home (who it is for, the prompt, Generate,
+// the result), the gallery of kept pictures, then the parent area (profiles and the lock, models, the engine), and
+// the one PIN dialog. Other tabs' profile and lock changes are followed.
 import { useEffect } from 'react';
 import { useApp } from '../state/store';
 import { EngineStatus } from './components/EngineStatus';
@@ -30,12 +31,15 @@ export function App() {
         <p>Pictures made on this device. Nothing you type leaves it.</p>
       </header>
       <FirstRun />
-      <EngineStatus />
-      <ModelsPanel />
-      <ProfilesPanel />
       <GenerateForm />
       <ImageView />
       <Gallery />
+      <section className="parent-area" aria-labelledby="parent-area-title">
+        <h2 id="parent-area-title" className="area-title">For parents: profiles, lock, models and engine</h2>
+        <ProfilesPanel />
+        <ModelsPanel />
+        <EngineStatus />
+      </section>
       <PinDialog />
     </main>
   );
