@@ -266,3 +266,30 @@ test('a system clock moved forward does not shorten the wrong-PIN wait', async (
   await expect(page.getByTestId('lock.error')).toHaveAttribute('data-code', 'THROTTLED');
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
 });
+
+test('erase everything: the PIN again even in an open session, then the device starts as a first visit', async ({ page, baseURL }) => {
+  await openApp(page);
+  await ready(page);
+  await setPin(page);
+  await page.getByTestId('bundle.url').fill(`${baseURL}/models/demo-plain/`);
+  await page.getByTestId('bundle.download').click();
+  await expect(page.getByTestId('bundle.notice')).toContainText('is installed', { timeout: SLOW });
+  await createProfile(page, 'child', { name: 'Mia' });
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
+
+  await page.getByTestId('parent.erase').click();
+  await page.getByTestId('parent.erase.confirm').click();
+  await refuseDialog(page, 'erase everything');
+  expect((await stored(page)).profiles).toHaveLength(1);
+  await expect(page.getByTestId('bundle.item')).toHaveCount(1);
+
+  await page.getByTestId('parent.erase').click();
+  await page.getByTestId('parent.erase.confirm').click();
+  await enterPin(page, PIN);
+  await expect(page.getByTestId('setup')).toBeVisible({ timeout: SLOW }); // reloaded into a first visit
+  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'none');
+  await expect(page.getByTestId('profile.item')).toHaveCount(0);
+  await expect(page.getByTestId('bundle.list')).toContainText('None yet.');
+  expect(await stored(page)).toEqual({ profiles: [], active: undefined });
+  await ready(page); // back on the built-in demo
+});

@@ -53,6 +53,12 @@ export interface BundlesSlice {
 let client: BundlesClient | undefined;
 const bundlesClient = () => (client ??= new BundlesClient());
 
+/** Deletes a stored bundle's files and forgets it as the active one, with no check (the caller authorized it). */
+export async function removeStoredBundleFiles(key: string): Promise<void> {
+  remember(undefined);
+  await bundlesClient().remove(key);
+}
+
 /** The engine URL of the remembered stored bundle, for the first load (undefined → the demo). */
 export function rememberedBundleUrl(): string | undefined {
   try {

@@ -49,7 +49,7 @@ export interface ProfileError {
 }
 
 /** Why the PIN dialog is open (its title says it in words: src/ui/messages.ts PIN_PURPOSE_TEXT). */
-export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import' | 'gallery';
+export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import' | 'gallery' | 'erase';
 
 /** The open PIN dialog: its purpose and the last refusal (wrong PIN, or the wait before the next try). */
 export interface PinPrompt {

@@ -3,7 +3,8 @@
 // gallery (the pictures kept on the device). Persistence goes on the combined store only (zustand's slices pattern);
 // profiles and pictures persist through src/storage, not zustand.
 import { create } from 'zustand';
-import { createBundlesSlice, type BundlesSlice } from './bundles-slice';
+import { createBundlesSlice, removeStoredBundleFiles, type BundlesSlice } from './bundles-slice';
+import { createDeviceSlice, realDeviceDeps, type DeviceSlice } from './device-slice';
 import { embedThroughEngine } from './engine-embed';
 import { createEngineSlice, type EngineSlice } from './engine-slice';
 import { createGallerySlice, type GallerySlice } from './gallery-slice';
@@ -13,10 +14,11 @@ import { createProfilesSlice, type ProfilesSlice } from './profiles-slice';
 
 export type AppState = EngineSlice & ProfilesSlice & BundlesSlice;
 
-export const useApp = create<AppState & LogSlice & GallerySlice>()((...a) => ({
+export const useApp = create<AppState & LogSlice & GallerySlice & DeviceSlice>()((...a) => ({
   ...createEngineSlice(...a),
   ...createProfilesSlice(realProfileDeps, embedThroughEngine)(...a),
   ...createBundlesSlice(...a),
   ...createLogSlice()(...a),
   ...createGallerySlice()(...a),
+  ...createDeviceSlice(realDeviceDeps(removeStoredBundleFiles))(...a),
 }));

@@ -12,6 +12,7 @@ import { useActiveEmbedding } from './components/profiles/useActiveEmbedding';
 import { FirstRun } from './components/lock/FirstRun';
 import { Gallery } from './gallery/Gallery';
 import { PinDialog } from './components/lock/PinDialog';
+import { EraseDevice } from './components/parent/EraseDevice';
 import './app.css';
 
 export function App() {
@@ -39,6 +40,7 @@ export function App() {
         <ProfilesPanel />
         <ModelsPanel />
         <EngineStatus />
+        <EraseDevice />
       </section>
       <PinDialog />
     </main>

@@ -127,6 +127,7 @@ export const PIN_PURPOSE_TEXT: Record<PinPurpose, string> = {
   export: 'Parent PIN to export a protected profile',
   import: 'Parent PIN to import protected profiles',
   gallery: "Parent PIN to delete a protected profile's picture",
+  erase: 'Parent PIN again to erase everything on this device',
 };
 
 const PART_TEXT = { imageChecker: 'a picture safety check', embedding: 'the part that applies a personal profile' } as const;
