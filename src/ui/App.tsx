@@ -1,8 +1,6 @@
 // The app shell, in the order a person uses it: the first-run question, home (who it is for, the prompt, Generate,
 // the result), the gallery of kept pictures, then the parent area (profiles and the lock, models, the engine), and
 // the one PIN dialog. Other tabs' profile and lock changes are followed.
-import { useEffect } from 'react';
-import { useApp } from '../state/store';
 import { EngineStatus } from './components/EngineStatus';
 import { GenerateForm } from './components/GenerateForm';
 import { ImageView } from './components/ImageView';
@@ -16,14 +14,7 @@ import { EraseDevice } from './components/parent/EraseDevice';
 import './app.css';
 
 export function App() {
-  const startEngine = useApp((s) => s.startEngine);
-  const loadProfiles = useApp((s) => s.loadProfiles);
-  const followOtherTabs = useApp((s) => s.followOtherTabs);
-  useEffect(() => {
-    void loadProfiles();
-    void startEngine();
-  }, [startEngine, loadProfiles]);
-  useEffect(() => followOtherTabs(), [followOtherTabs]);
+  // Start-up (profiles, engine, stored bundles, other tabs) is state/boot.ts, called once from main.tsx.
   useActiveEmbedding();
   return (
     <main>

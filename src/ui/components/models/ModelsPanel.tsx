@@ -6,15 +6,13 @@
 // encoder" (only those files; cached embeddings stay and still apply), then "Download encoder again" (URL sources).
 // A URL whose files no SHA-256 pins is shown as "cannot be checked", with those files, before anything is
 // downloaded; it downloads only on "Download anyway". A stored bundle that was never checked says so in the list.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { describeError, UNVERIFIED_BUNDLE_TEXT } from '../../messages';
-import { rememberedBundleUrl } from '../../../state/bundles-slice';
 import { useApp } from '../../../state/store';
 import type { BundlePlan, StoredBundle } from '../../../engine/client';
 import { DownloadProgress } from './DownloadProgress';
 import { FolderImport } from './FolderImport';
 import { fmtBytes } from './format';
-import { registerShellWorker } from './register-sw';
 
 function sourceText(b: StoredBundle): string {
   if (b.source.kind === 'import') return `folder ${b.source.folderName}`;
@@ -58,16 +56,6 @@ function UnverifiedPlan({ plan, busy, onConfirm, onDismiss }: { plan: BundlePlan
 export function ModelsPanel() {
   const s = useApp();
   const [url, setUrl] = useState('');
-  useEffect(() => {
-    // A child's effects run before App's: starting the engine on the remembered stored bundle here makes App's own
-    // start (the demo over HTTP) a no-op, so the first load — offline too — uses the stored bundle.
-    const remembered = rememberedBundleUrl();
-    if (remembered) void s.startEngine(remembered);
-    void s.refreshBundles();
-    // The offline shell belongs with stored models: without them there is nothing to run offline.
-    registerShellWorker();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
   const resumable = s.bundles.find((b) => b.source.kind !== 'import' && (b.status === 'paused' || b.status === 'error' || b.status === 'downloading'));
   const progress = s.install ?? (resumable && !s.installing ? {
     key: resumable.key, status: resumable.status, files: [], loaded: resumable.bytes, total: resumable.totalBytes, bytesPerSec: 0,
