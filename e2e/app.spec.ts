@@ -63,6 +63,8 @@ test('Stop ends a generation early, says so, and the next one works', async ({ p
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('generate.progress')).toBeVisible();
   await expect.poll(async () => Number(await page.getByTestId('generate.progress').getAttribute('value')), { timeout: SLOW }).toBeGreaterThanOrEqual(1);
+  // Progress says where it is and about how long is left.
+  await expect(page.getByTestId('generate.eta')).toContainText(/step \d+ of \d+ · (about \d+ (s|min) left|almost done)/);
   await page.getByTestId('generate.cancel').click();
   await expect(page.getByTestId('notice')).toHaveText('Stopped.', { timeout: SLOW });
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');

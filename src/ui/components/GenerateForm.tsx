@@ -5,8 +5,14 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
-import { describeRefusal } from '../messages';
+import { describeRefusal, formatWait } from '../messages';
 import { ActiveProfile } from './profiles/ActiveProfile';
+
+/** "about 12 s left", from the steps done so far (the first steps include warm-up, so this errs long). */
+function timeLeft(step: { step: number; total: number; elapsedMs: number }): string {
+  const left = (step.elapsedMs / step.step) * (step.total - step.step);
+  return left < 1000 ? 'almost done' : `about ${formatWait(left)} left`;
+}
 
 export function GenerateForm() {
   const { bundle, status, generateForActive, cancel, step, embeddingStatus, refusal, profile } = useApp(
@@ -108,6 +114,11 @@ export function GenerateForm() {
           <progress data-testid="generate.progress" max={step?.total ?? 1} value={step?.step ?? 0}>
             {step ? `${step.step}/${step.total}` : ''}
           </progress>
+        )}
+        {generating && step && step.step > 0 && (
+          <span className="hint" data-testid="generate.eta" role="status">
+            step {step.step} of {step.total} · {timeLeft(step)}
+          </span>
         )}
       </div>
       {refusal && (
