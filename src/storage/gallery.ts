@@ -5,22 +5,15 @@
 // Also the AUTOMATIC1111-style `parameters` text written into each PNG (png-text.ts), so the file names its settings.
 
 import { del, get, set } from 'idb-keyval';
-import { SCHEDULER_NAMES, type Backend, type SchedulerName } from '../shared/types';
+import { SCHEDULER_NAMES, type Backend, type GenerateParams, type SchedulerName } from '../shared/types';
 import { guarded, keyvalStore, transact } from './db';
 import { GALLERY_BY_PROFILE, STORES } from './stores';
 
 /** What the generate form needs to make the same picture again (the person's own request, not the steered one). */
-export interface GallerySettings {
-  prompt: string;
+export type GallerySettings = Pick<GenerateParams, 'prompt' | 'seed' | 'steps' | 'scheduler' | 'guidance' | 'width' | 'height'> & {
   /** As typed ('' for none). The steering's own negative prompt is not in it: it is derived from the profile anew. */
   negativePrompt: string;
-  seed: number;
-  steps: number;
-  scheduler: SchedulerName;
-  guidance: number;
-  width: number;
-  height: number;
-}
+};
 
 export interface GalleryModel {
   id: string;
