@@ -109,6 +109,20 @@ export async function deleteGalleryEntry(id: string): Promise<void> {
 }
 
 /** The bytes `entries` take (the PNG files; the small metadata beside them is not counted). */
+/**
+ * Within a profile's deletion transaction (profiles.ts deleteProfile): deletes every picture kept for it — a deleted
+ * profile's pictures go with it, as its other data does.
+ */
+export function forgetProfilePictures(tx: IDBTransaction, profileId: string): void {
+  const cursor = tx.objectStore(STORES.gallery).index(GALLERY_BY_PROFILE).openKeyCursor(IDBKeyRange.only(profileKeyOf(profileId)));
+  cursor.onsuccess = () => {
+    const c = cursor.result;
+    if (!c) return;
+    tx.objectStore(STORES.gallery).delete(c.primaryKey);
+    c.continue();
+  };
+}
+
 export const totalBytes = (entries: readonly GalleryEntry[]): number => entries.reduce((n, e) => n + e.bytes, 0);
 
 /** Our scheduler names → the names AUTOMATIC1111 writes, so tools that read its files recognize the sampler. */

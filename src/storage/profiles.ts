@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors';
 import type { Profile } from '../shared/profile';
 import { guarded, keyvalStore, transact } from './db';
 import { forgetProfileEmbeddings } from './embeddings';
+import { forgetProfilePictures } from './gallery';
 import { checkProfile } from './profile-check';
 import { META_KEYS, STORES } from './stores';
 
@@ -63,13 +64,15 @@ export async function saveProfiles(ps: Profile[]): Promise<Profile[]> {
 
 /**
  * Deletes a profile; if it was the active one, the active id is cleared, and its cached embeddings (derived from
- * its age, religion, health…) are deleted unless another profile uses them, all in the same transaction.
+ * its age, religion, health…) are deleted unless another profile uses them, and its kept pictures with it, all in
+ * the same transaction.
  */
 export function deleteProfile(id: string): Promise<void> {
   return guarded('deleting the profile', () =>
-    transact([STORES.profiles, STORES.meta, STORES.embeddings], 'readwrite', (tx) => {
+    transact([STORES.profiles, STORES.meta, STORES.embeddings, STORES.gallery], 'readwrite', (tx) => {
       tx.objectStore(STORES.profiles).delete(id);
       forgetProfileEmbeddings(tx, id);
+      forgetProfilePictures(tx, id);
       const meta = tx.objectStore(STORES.meta);
       const active = meta.get(META_KEYS.activeProfileId);
       active.onsuccess = () => {

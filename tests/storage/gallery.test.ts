@@ -14,7 +14,8 @@ import {
   type GalleryEntry,
 } from '../../src/storage/gallery';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/migrations';
-import { getActiveProfileId, getProfile } from '../../src/storage/profiles';
+import { deleteProfile, getActiveProfileId, getProfile, saveProfile } from '../../src/storage/profiles';
+import { createProfile } from '../../src/safety/profile';
 import { GALLERY_BY_PROFILE, STORES } from '../../src/storage/stores';
 
 beforeEach(freshDatabase);
@@ -38,6 +39,18 @@ function entry(profileId: string | undefined, over: Partial<GalleryEntry> = {}):
 }
 
 describe('gallery records', () => {
+  it('a deleted profile takes its pictures with it; other profiles keep theirs', async () => {
+    const a = { ...createProfile('adult', { name: 'A' }), protected: false };
+    const b = { ...createProfile('adult', { name: 'B' }), protected: false };
+    await saveProfile(a);
+    await saveProfile(b);
+    const pics = [entry(a.id), entry(b.id), entry(a.id), entry(undefined)];
+    for (const e of pics) await saveGalleryEntry(e);
+    await deleteProfile(a.id);
+    expect((await listGallery('all')).map((e) => e.id).sort()).toEqual([pics[1].id, pics[3].id].sort());
+    expect(await getProfile(b.id)).toBeDefined();
+  });
+
   it('saves a picture and reads it back with its Blob and metadata', async () => {
     const e = entry('kid', { safety: { decision: 'steered', interventions: [{ stage: 'text', category: 'Violence', action: 'steered' }], imageCheck: { flagged: true, blurred: true } } });
     await saveGalleryEntry(e);

@@ -51,7 +51,8 @@ export function Gallery() {
   useEffect(() => follow(), [follow]);
   useEffect(() => {
     if (profilesLoaded) void loadGallery();
-  }, [profilesLoaded, activeProfileId, lockExists, unlockedUntil, loadGallery]);
+    // `profiles` too: a deleted profile's pictures went with it (storage/profiles.ts deleteProfile).
+  }, [profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles, loadGallery]);
   useEffect(() => {
     // The parent's session ends by time alone (no state change): read again then, so a child's screen narrows.
     const left = unlockedUntil - Date.now();

@@ -182,7 +182,7 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
         )}
         {confirming && (
           <span role="group" aria-label="Confirm delete">
-            Delete “{initial.name}” for good?{' '}
+            Delete “{initial.name}” and the pictures kept for this profile, for good?{' '}
             <button data-testid="profile.delete.confirm" type="button" className="danger" onClick={remove}>
               Yes, delete
             </button>{' '}
