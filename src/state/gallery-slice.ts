@@ -5,7 +5,7 @@
 // Visibility is decided here, on a fresh read of the lock, not in the UI: with no lock, or with the parent's session
 // open, every profile's pictures; otherwise only the active profile's — and only those are read from storage, so the
 // state never holds another profile's pictures for a child's screen to leak. A picture kept or deleted in one tab is
-// announced to the others (a nudge on a BroadcastChannel, never the picture) so their grids re-read storage.
+// announced to the others (tab-sync.ts: a nudge, never the picture) so their grids re-read storage.
 import type { StateCreator } from 'zustand';
 import { toErrorInfo, type ErrorCode } from '../shared/errors';
 import { withTextChunk } from '../shared/png-text';
@@ -15,6 +15,7 @@ import type { GalleryEntry, GalleryScope, GallerySettings, GallerySafety } from 
 import { hasLock } from '../storage/lock';
 import type { GuardOutcome } from './guard-flow';
 import type { ProfilesSlice } from './profiles-slice';
+import { announce, onOtherTab } from './tab-sync';
 
 export type { GalleryEntry, GallerySettings } from '../storage/gallery';
 export { a1111Parameters, A1111_SAMPLER } from '../storage/gallery';
@@ -63,9 +64,6 @@ export interface GallerySlice {
   /** Re-reads the gallery whenever another tab keeps or deletes a picture (returns the unsubscribe). */
   followGalleryInOtherTabs(): () => void;
 }
-
-/** The channel the gallery's nudges travel on (its own: tab-sync's carries profile and lock changes). */
-export const GALLERY_CHANNEL = 'psa-web.gallery';
 
 export interface GalleryDeps {
   hasLock(): Promise<boolean>;
@@ -144,26 +142,6 @@ export const createGallerySlice =
       return { code, detail: info.message, cause: info.code };
     };
     const scopeNow = async (): Promise<GalleryScope> => galleryScope(await deps.hasLock(), get().isUnlocked(), get().activeProfileId);
-    // One channel per store (so per tab) for sending and listening: a channel never hears its own messages, so a
-    // tab is not nudged about its own change. The message says only that something changed.
-    let channel: BroadcastChannel | undefined;
-    let followers = 0;
-    const openChannel = () => {
-      if (!channel && typeof BroadcastChannel !== 'undefined') {
-        channel = new BroadcastChannel(GALLERY_CHANNEL);
-        channel.onmessage = () => {
-          if (followers > 0) void get().loadGallery();
-        };
-      }
-      return channel;
-    };
-    const announceChange = () => {
-      try {
-        openChannel()?.postMessage('changed');
-      } catch {
-        // The page is going away: the other tabs read the gallery again on their next profile or lock change.
-      }
-    };
 
     return {
       gallery: EMPTY,
@@ -221,7 +199,7 @@ export const createGallerySlice =
           set({ gallery: { ...get().gallery, error: storageFailure('SAVE_FAILED', e) } });
           return;
         }
-        announceChange();
+        announce('gallery');
         await get().loadGallery();
       },
 
@@ -256,7 +234,7 @@ export const createGallerySlice =
           set({ gallery: { ...get().gallery, error: storageFailure('STORAGE_FAILED', e) } });
           return false;
         }
-        announceChange();
+        announce('gallery');
         await get().loadGallery();
         return true;
       },
@@ -271,15 +249,9 @@ export const createGallerySlice =
       },
 
       followGalleryInOtherTabs() {
-        followers++;
-        openChannel();
-        return () => {
-          followers--;
-          if (followers === 0) {
-            channel?.close();
-            channel = undefined;
-          }
-        };
+        return onOtherTab((change) => {
+          if (change === 'gallery') void get().loadGallery();
+        });
       },
     };
   };

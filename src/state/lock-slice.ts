@@ -74,8 +74,7 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
     // The PIN dialog: how many are on screen, and who waits for the open one's answer.
     let dialogs = 0;
     let answer: ((pin: string | undefined) => void) | undefined;
-    const { fail, ok, failFrom, guardStorage } = feedback(set);
-    const guarded = (fn: () => Promise<boolean>) => guardStorage(fn, () => get().refreshLock());
+    const { fail, ok, failFrom, guarded } = feedback(set, () => get().refreshLock());
     const openSession = () => set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
 
     /** Checks `pin` against the stored lock (with the throttle); a refusal sets the error with its wait. */

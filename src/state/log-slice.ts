@@ -10,7 +10,7 @@ import { AppError } from '../shared/errors';
 import { hasLock } from '../storage/lock';
 import * as store from '../storage/parent-log';
 import type { ListedLogEntry, LogEvent, LogFilter, ProfileLogCounts } from '../storage/parent-log';
-import type { PinPurpose } from './profiles-slice';
+import type { PinPurpose } from './lock-slice';
 
 /** What the log needs of the profiles slice's lock (absent when the slice is composed alone, as in its tests). */
 interface LockAccess {
@@ -131,8 +131,11 @@ export const createLogSlice =
       exportParentLog: () => guarded(() => deps.exportLog(secret ?? '', get().log.filter)),
       async clearParentLog(pin) {
         // Destructive: the PIN again, even with the view open (a parent who walked away left it open).
-        if (pin === undefined && get().askPin && (await deps.hasLock())) pin = await get().askPin!('clear-log');
-        if (pin === undefined && (await deps.hasLock()) && get().askPin) return;
+        const askPin = get().askPin;
+        if (pin === undefined && askPin && (await deps.hasLock())) {
+          pin = await askPin('clear-log');
+          if (pin === undefined) return; // the dialog was cancelled
+        }
         const done = await guarded(async () => {
           await deps.clearLog(pin ?? secret ?? '');
           return true;

@@ -36,8 +36,11 @@ export interface FeedbackState {
   profileNotice?: { code: ProfileNoticeCode; count?: number };
 }
 
-/** fail / ok (each returns the action's boolean answer) and failFrom (a coded failure from below → the error). */
-export function feedback(set: (s: Partial<FeedbackState>) => void) {
+/**
+ * fail / ok (each returns the action's boolean answer), failFrom (a coded failure from below → the error) and
+ * guarded (runs a storage-backed action; `refreshLock` re-reads the throttle a refused PIN changed).
+ */
+export function feedback(set: (s: Partial<FeedbackState>) => void, refreshLock: () => Promise<unknown>) {
   const fail = (code: ProfileErrorCode, detail?: string, retryAt?: number) => {
     set({ profileError: { code, detail, retryAt }, profileNotice: undefined });
     return false as const;
@@ -67,7 +70,7 @@ export function feedback(set: (s: Partial<FeedbackState>) => void) {
     }
   };
   /** Runs a storage-backed action: a thrown coded failure becomes the error; the lock's throttle is re-read. */
-  const guardStorage = async (fn: () => Promise<boolean>, refreshLock: () => Promise<unknown>): Promise<boolean> => {
+  const guarded = async (fn: () => Promise<boolean>): Promise<boolean> => {
     try {
       return await fn();
     } catch (e) {
@@ -77,5 +80,5 @@ export function feedback(set: (s: Partial<FeedbackState>) => void) {
       return r;
     }
   };
-  return { fail, ok, failFrom, guardStorage };
+  return { fail, ok, failFrom, guarded };
 }

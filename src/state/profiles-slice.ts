@@ -74,8 +74,7 @@ export function choiceOf(p: Profile, c: Category): CategoryChoice | 'follow' {
 
 function createRecordsSlice(deps: ProfileDeps): StateCreator<All, [], [], ProfileRecordsSlice> {
   return (set, get) => {
-    const { fail, ok, failFrom, guardStorage } = feedback(set);
-    const guarded = (fn: () => Promise<boolean>) => guardStorage(fn, () => get().refreshLock());
+    const { fail, ok, failFrom, guarded } = feedback(set, () => get().refreshLock());
     const refresh = async () => {
       const [profiles, activeProfileId, noProfileChosen] = await Promise.all([deps.listProfiles(), deps.getActiveProfileId(), deps.noProfileChosen()]);
       const active = profiles.some((p) => p.id === activeProfileId) ? activeProfileId : undefined;

@@ -1,6 +1,7 @@
 // The parent lock: a PIN (≥ 4 digits) or passphrase (≥ 8 characters), kept only as PBKDF2-SHA256(secret, 16-byte
 // random salt, ≥ 600 000 iterations), and the throttle on wrong tries, persisted in IndexedDB so a reload or a new
-// tab keeps it; its waits run down on this tab's monotonic clock, not the system clock (throttle.ts). Which actions need the lock is the state layer's rule; it calls verifyLock / requireUnlocked.
+// tab keeps it; its waits run down on this tab's monotonic clock, not the system clock (throttle.ts). Which actions
+// need the lock is the state layer's rule; it calls verifyLock / requireUnlocked.
 // The secret itself is never stored, returned or logged.
 
 import { del, get, update } from 'idb-keyval';
@@ -51,7 +52,7 @@ const isLockRecord = (v: unknown): v is LockRecord => {
   );
 };
 
-/** Both clocks now (Date.now() is only an upper bound for waits; performance.now() is what they run down on). */
+/** Both clocks now: waits run down on performance.now(); Date.now() is only written into the record. */
 const clocks = (): Clocks => ({ wall: Date.now(), mono: performance.now() });
 
 // This tab's count of the current wait (throttle.ts): the wrong try it belongs to and its monotonic deadline.

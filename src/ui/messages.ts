@@ -139,6 +139,9 @@ export function describeRefusal(r: GenerationRefusal): string {
   return `No picture: the model in use lacks ${parts}, which ${r.profileName}'s safety settings need. A parent can choose a model that has it, or allow this model in ${r.profileName}'s profile.`;
 }
 
+/** A new PIN of digits only, shorter than 6: worth a hint (never a refusal: 4 digits are allowed). */
+export const isShortPin = (s: string) => /^[0-9]{4,5}$/.test(s);
+
 /** Shown while a new PIN of only 4 or 5 digits is typed. */
 export const SHORT_PIN_HINT = 'A PIN of 6 or more digits is much harder to guess; a passphrase is harder still.';
 

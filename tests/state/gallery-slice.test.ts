@@ -5,7 +5,7 @@
 // protected profile's picture needs the PIN; "use these settings" hands back the person's own request.
 import '../storage/helpers';
 import { PNG } from 'pngjs';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { create } from 'zustand';
 import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { readTextChunks } from '../../src/shared/png-text';
@@ -48,14 +48,14 @@ const bundle = {
 } as unknown as LoadedBundleInfo;
 
 let clock = 1_700_000_000_000;
-function makeStore(opts: { blur?: boolean } = {}) {
+function makeStore(opts: { blur?: boolean } = {}, gallerySlice: typeof createGallerySlice = createGallerySlice) {
   const sent: GenerateParams[] = [];
   const s = create<Store>()((...a) => ({
     ...createEngineSlice(...a),
     ...createProfilesSlice(realProfileDeps, embed)(...a),
     ...createLogSlice(realLogDeps)(...a),
     // The real storage and lock; Node has no canvas, so pngjs encodes (the browser's encoder is in the e2e test).
-    ...createGallerySlice({ ...realGalleryDeps, encodePng: async (rgba, w, h) => encodePng(rgba, w, h), now: () => ++clock })(...a),
+    ...gallerySlice({ ...realGalleryDeps, encodePng: async (rgba, w, h) => encodePng(rgba, w, h), now: () => ++clock })(...a),
   }));
   s.setState({ bundle, generate: fakeGenerate(s, opts, sent) });
   return { s, sent };
@@ -243,7 +243,9 @@ describe('deleting', () => {
 describe('other tabs', () => {
   it('a picture kept or deleted in one tab shows up in, or goes from, another tab\'s gallery', async () => {
     const a = makeStore().s;
-    const b = makeStore().s; // a second tab: its own store on the same database
+    // A second tab: its own store on the same database, and its own modules (so its own tab channel, as a real tab).
+    vi.resetModules();
+    const b = makeStore({}, (await import('../../src/state/gallery-slice')).createGallerySlice).s;
     for (const s of [a, b]) {
       await s.getState().loadProfiles();
       expect(await s.getState().selectProfile(undefined)).toBe(true);

@@ -4,11 +4,8 @@
 import { useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../../state/store';
-import { formatWait, SHORT_PIN_HINT } from '../../messages';
+import { formatWait, isShortPin, SHORT_PIN_HINT } from '../../messages';
 import { useNow } from './useNow';
-
-/** A PIN of digits only, shorter than 6: worth a hint (never a refusal: 4 digits are allowed). */
-const isShortPin = (s: string) => /^[0-9]{4,5}$/.test(s);
 
 export function ParentLock() {
   const { lock, unlock, lockNow, setPin, removePin } = useApp(

@@ -6,7 +6,7 @@ import { useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { MAX_AGE, MIN_AGE, type Category, type CategoryChoice, type ExplanationStyle, type Profile } from '../../../shared/profile';
 import { useApp } from '../../../state/store';
-import { SHORT_PIN_HINT } from '../../messages';
+import { isShortPin, SHORT_PIN_HINT } from '../../messages';
 import { CategoryControls } from './CategoryControls';
 import { ageBand, FIELD_CHOICES, OTHER_LABEL } from './vocabulary';
 
@@ -151,7 +151,7 @@ export function ProfileEditor({ initial, isNew, onDone }: Props) {
             A protected profile needs a parent PIN: choose one (4+ digits) or a passphrase
             <input data-testid="profile.pin" type="password" autoComplete="new-password" value={newPin} onChange={(e) => setNewPin(e.target.value)} />
           </label>
-          {/^[0-9]{4,5}$/.test(newPin) && <p className="hint" data-testid="profile.pin.hint">{SHORT_PIN_HINT}</p>}
+          {isShortPin(newPin) && <p className="hint" data-testid="profile.pin.hint">{SHORT_PIN_HINT}</p>}
         </div>
       )}
       {draft.protected && (
