@@ -1,15 +1,16 @@
-// Generation slice: Generate for the active profile — fail closed first (nobody chosen; a protected profile on a
-// model lacking a part its policy needs), then the prompt guard and steering (guard-flow.ts) before any engine work,
-// the profile's embedding, the engine, the semantic and image stages after it, each intervention logged, and every
-// picture shown kept in the gallery. Which profile it is for is re-read from storage first (another tab may have
+// Generation slice: Generate for the active profile — fail closed first when nobody is chosen, then the flow the
+// Node CLI shares (guarded-generation.ts: a protected profile on a model lacking a part its policy needs is refused;
+// the prompt guard and steering before any engine work, the profile's embedding, the engine, the semantic and image
+// stages after it, each intervention logged), and every picture shown kept in the gallery. Which profile it is for is re-read from storage first (another tab may have
 // switched or protected it).
 import type { StateCreator } from 'zustand';
-import type { Policy, Profile } from '../shared/profile';
-import type { GenerateParams, LoadedBundleInfo } from '../shared/types';
+import type { Profile } from '../shared/profile';
+import type { GenerateParams } from '../shared/types';
 import type { EmbeddingSlice } from './embedding-slice';
 import type { EngineSlice } from './engine-slice';
 import type { GallerySlice } from './gallery-slice';
-import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
+import type { GuardOutcome } from './guard-flow';
+import { runGuarded } from './guarded-generation';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
 
@@ -38,18 +39,7 @@ export interface GenerationSlice {
   generateForActive(params: GenerateParams): Promise<void>;
 }
 
-/**
- * What a protected profile's policy needs that the loaded model lacks (the parent may allow it per profile): the
- * image checker when Sexuality is banned, and the parts that carry its embedding (PSA's user token and the profile
- * encoder — a removed encoder still counts when the embedding is cached; ensureEmbedding refuses otherwise).
- */
-export function missingParts(profile: Profile, policy: Policy, bundle: LoadedBundleInfo | undefined): ('imageChecker' | 'embedding')[] {
-  if (!profile.protected || profile.allowIncompleteModel || !bundle) return [];
-  const missing: ('imageChecker' | 'embedding')[] = [];
-  if (policy.banned.includes('Sexuality') && !bundle.imageChecker) missing.push('imageChecker');
-  if (!bundle.psa || !bundle.profileEncoder) missing.push('embedding');
-  return missing;
-}
+export { missingParts } from './guarded-generation';
 
 // The log and gallery slices are optional so the slice can be composed without them (tests); the app's store has them.
 type All = GenerationSlice &
@@ -71,42 +61,32 @@ export function createGenerationSlice(deps: Pick<ProfileDeps, 'computePolicy'>):
         return;
       }
       const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
-      // The guard runs before any engine work, the embedding included: a blocked prompt costs the engine nothing.
-      const policy = profile && deps.computePolicy(profile);
-      const missing = profile && policy ? missingParts(profile, policy, get().bundle) : [];
-      if (profile && missing.length) {
-        set({ result: undefined, resultProfile: label, generationRefusal: { code: 'MODEL_LACKS_PARTS', profileName: profile.name, missing } });
-        return;
-      }
-      const plan = profile && policy ? planGeneration(params, profile, policy) : undefined;
-      if (profile && plan) for (const e of textLogEvents(profile, plan.guard, params.prompt)) await get().recordLog?.(e);
-      if (plan?.decision === 'blocked') {
-        set({ result: undefined, resultProfile: label, guardOutcome: { decision: 'blocked', explanations: plan.guard.explanations } });
-        return;
-      }
-      let userEmbedding: Float32Array | undefined;
-      try {
-        userEmbedding = await get().ensureEmbedding();
-      } catch {
-        // Never fall back to the zero embedding for a profile: its safety would silently not apply.
-        return;
-      }
-      const before = get().result;
-      const toRun = plan ? plan.params : params;
-      await get().generate(userEmbedding ? { ...toRun, userEmbedding } : toRun);
-      const result = get().result;
-      if (result === before || !result) return;
-      // The engine's semantic check may have blocked (a blank result: never shown) or steered on top of the guard.
-      const semantic = profile && policy && plan ? withSemantic({ decision: plan.decision, explanations: plan.guard.explanations }, result, profile, policy, params.prompt) : undefined;
-      if (semantic?.outcome.decision === 'blocked') set({ result: undefined, resultProfile: label, guardOutcome: semantic.outcome });
-      for (const e of semantic?.log ?? []) await get().recordLog?.(e);
-      if (semantic?.outcome.decision === 'blocked') return;
-      const image = profile && policy ? imageStage(profile, policy, result, params.prompt) : undefined;
-      if (image) await get().recordLog?.(image.log);
-      set({
-        resultProfile: { ...label, personalized: !!userEmbedding },
-        guardOutcome: semantic && { ...semantic.outcome, imageExplanation: image?.explanation },
+      // The shared flow (guarded-generation.ts): the guard before any engine work, the embedding included.
+      const who = profile && { profile, policy: deps.computePolicy(profile) };
+      const run = await runGuarded(params, who, get().bundle, {
+        embed: () => get().ensureEmbedding(),
+        async generate(p) {
+          const before = get().result;
+          await get().generate(p);
+          const result = get().result;
+          return result === before ? undefined : result;
+        },
+        log: async (e) => {
+          await get().recordLog?.(e);
+        },
+        withhold: () => set({ result: undefined, resultProfile: label }),
       });
+      if (run.status === 'refused' && profile) {
+        set({ result: undefined, resultProfile: label, generationRefusal: { code: 'MODEL_LACKS_PARTS', profileName: profile.name, missing: run.missing } });
+        return;
+      }
+      if (run.status === 'blocked') {
+        set({ result: undefined, resultProfile: label, guardOutcome: run.outcome });
+        return;
+      }
+      if (run.status !== 'done') return;
+      const { result } = run;
+      set({ resultProfile: { ...label, personalized: run.personalized }, guardOutcome: run.outcome });
       // Every picture shown is kept on the device, with the person's own request (not the steered one).
       await get().keepInGallery?.({
         result,
