@@ -1,5 +1,9 @@
 // `npm run generate -- --prompt TEXT --out FILE.png [...]`: the engine's pipeline under onnxruntime-node.
-// Bad flags, a missing bundle or a contract mismatch print one line and exit non-zero (2 = usage, 1 = failure).
+// With --profile it runs the app's own safety flow (src/state/guarded-generation.ts): the prompt guard before any
+// embedding or generation, steering, the semantic check and the image stage, each decision said on stderr (and in
+// --json); a blocked prompt writes nothing and exits 3. Without --profile nothing is guarded, as the app's explicit
+// "no profile" choice (the app's first run, with nobody chosen yet, refuses instead; a CLI call names its profile or
+// none). Bad flags, a missing bundle or a contract mismatch print one line and exit non-zero (2 = usage, 1 = failure).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +13,9 @@ import { LATENT_CHANNELS } from '../src/shared/contract';
 import { toErrorInfo } from '../src/shared/errors';
 import { SCHEDULER_NAMES, type GenerateParams, type SchedulerName } from '../src/shared/types';
 import { nodeEngine } from '../src/engine/node-host';
+import { runGuarded } from '../src/state/guarded-generation';
+import type { LogEvent } from '../src/state/log-slice';
+import { guardLines, guardReport } from './lib/guard-report';
 import { ensureDemoBundles, modelsDir } from './lib/demo-bundles';
 import { readNpy, writeNpy } from './lib/npy';
 import { encodePng } from './lib/png';
@@ -19,7 +26,14 @@ import { safetyConcept, steeringCategoriesFromFields } from '../src/safety/steer
 
 const USAGE = `usage: npm run generate -- --prompt TEXT --out FILE.png [--bundle DIR] [--negative TEXT] [--seed N] [--steps N]
   [--scheduler ${SCHEDULER_NAMES.join('|')}] [--cfg X] [--width W --height H] [--user-embedding FILE.json]
-  [--psa-scale X] [--profile PRESET|FILE.json] [--sld ${SLD_PRESET_NAMES.join('|')} [--safety-concept TEXT]] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--variant fp32|fp16|int8|q4] [--json]`;
+  [--psa-scale X] [--profile PRESET|FILE.json [--no-guard]] [--sld ${SLD_PRESET_NAMES.join('|')} [--safety-concept TEXT]] [--latents FILE.npy] [--save-latents FILE.npy] [--eta X] [--loop reference|kernel] [--variant fp32|fp16|int8|q4] [--json]
+  --profile runs the app's safety flow for that profile: prompt guard, steering (personalized negative prompt + Safe
+    Latent Diffusion; a steered prompt's SLD is the profile's, replacing --sld), semantic check, image stage (blur).
+  --no-guard (research only) keeps the profile's embedding but skips its guard, steering and image stage.
+exit status: 0 picture written, 1 failure, 2 usage error, 3 prompt blocked by the profile's guard (nothing written).`;
+
+/** Exit status of a prompt the profile's guard blocked (distinct from 2 = usage and 1 = failure). */
+const BLOCKED_EXIT = 3;
 
 class Usage extends Error {}
 const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'q4'];
@@ -44,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
         height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
         out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
         loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
-        sld: { type: 'string' }, 'safety-concept': { type: 'string' }, variant: { type: 'string' },
+        sld: { type: 'string' }, 'safety-concept': { type: 'string' }, variant: { type: 'string' }, 'no-guard': { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -63,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
   // --variant picks the bundle's U-Net weights (default: the engine's choice for the CPU, fp32 first).
   if (values.variant !== undefined && !VARIANTS.includes(values.variant as Variant)) throw new Usage(`--variant must be one of ${VARIANTS.join(', ')} (got "${values.variant}")`);
   if (values.profile && values['user-embedding']) throw new Usage('give --profile or --user-embedding, not both');
+  if (values['no-guard'] && !values.profile) throw new Usage('--no-guard needs --profile (without a profile nothing is guarded)');
   if (values.sld !== undefined && !isSldPresetName(values.sld)) throw new Usage(`--sld must be one of ${SLD_PRESET_NAMES.join(', ')} (got "${values.sld}")`);
   if (values['safety-concept'] !== undefined && values.sld === undefined) throw new Usage('--safety-concept needs --sld PRESET');
   // The profile (a preset or PSA-named JSON) is checked before any model loads; its embedding is computed below.
@@ -106,13 +121,6 @@ async function main(argv: string[]): Promise<number> {
     if (!Array.isArray(arr) || arr.some((x) => typeof x !== 'number')) throw new Error(`${values['user-embedding']} must hold a JSON array of numbers (or {"embedding": [...]})`);
     params.userEmbedding = arr as number[];
   }
-  if (profile) {
-    if (!info.profileEncoder) throw new Error(`the bundle at ${bundleDir} has no profile encoder, so --profile cannot be used`);
-    const emb = await engine.embed('cli-embed', renderEmbeddingText(info.profileEncoder.template, profile.fields));
-    params.userEmbedding = emb.embedding;
-    params.profile = profile.label;
-    console.error(`profile "${profile.label}": ${describeFields(profile.fields)} → embedding [${emb.embedding.length}] in ${Math.round(emb.ms)} ms`);
-  }
   if (values.sld !== undefined && isSldPresetName(values.sld)) {
     // Diffusers' preset values exactly (no warm-up scaling, unlike the app), so the images compare with diffusers'.
     // Concept: --safety-concept, else the profile's banned categories, else StableDiffusionPipelineSafe's default.
@@ -130,14 +138,57 @@ async function main(argv: string[]): Promise<number> {
     }
     params.initialNoise = npy.data;
   }
-  const result = await engine.generate('cli', params);
+  const guarded = profile && !values['no-guard'];
+  if (profile && !guarded) {
+    console.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    console.error(`!!! WARNING --no-guard: the safety flow of profile "${profile.label}" is OFF: no prompt guard, no steering, no image`);
+    console.error('!!! stage (safety checker, blur). Only the profile\'s embedding applies. For research only: the picture is unchecked.');
+    console.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+  } else if (!profile) console.error('note: no --profile: nothing is guarded (as the app\'s "no profile" choice); give --profile to run its safety flow');
+  // The app's own sequence; only the hooks are the CLI's. A failed embedding stops it (never the zero embedding).
+  const log: LogEvent[] = [];
+  let embedError: unknown;
+  const run = await runGuarded(params, guarded ? { profile: profile.profile, policy: profile.policy } : undefined, info, {
+    async embed() {
+      if (!profile) return undefined; // --user-embedding, if given, is already in params
+      try {
+        if (!info.profileEncoder) throw new Error(`the bundle at ${bundleDir} has no profile encoder, so --profile cannot be used`);
+        const emb = await engine.embed('cli-embed', renderEmbeddingText(info.profileEncoder.template, profile.fields));
+        console.error(`profile "${profile.label}": ${describeFields(profile.fields)} → embedding [${emb.embedding.length}] in ${Math.round(emb.ms)} ms`);
+        return emb.embedding;
+      } catch (e) {
+        embedError = e;
+        throw e;
+      }
+    },
+    generate: (p) => engine.generate('cli', profile ? { ...p, profile: profile.label } : p),
+    log: async (e) => {
+      log.push(e);
+    },
+  });
+  if (run.status === 'refused') {
+    throw new Error(`profile "${profile?.label}" is protected and the bundle at ${bundleDir} lacks ${run.missing.map((m) => (m === 'imageChecker' ? 'the image checker' : 'the profile encoder / user token')).join(' and ')} its policy needs; the app refuses it too`);
+  }
+  if (run.status === 'stopped') throw embedError ?? new Error('the engine made no picture');
+  const report = guarded ? guardReport(profile.label, run, log) : undefined;
+  if (report) for (const line of guardLines(report)) console.error(line);
+  if (run.status === 'blocked') {
+    await engine.unload();
+    if (values.json) console.log(JSON.stringify({ out: null, blocked: true, profile: profile?.label, guard: report }));
+    const words = report?.decisions.filter((d) => d.action === 'blocked').map((d) => `${d.category}${d.matched.length ? ` (matched ${d.matched.map((w) => `"${w}"`).join(', ')})` : ''}`).join(', ');
+    console.error(`generate: blocked by the ${run.stage === 'text' ? 'prompt guard' : 'semantic check'} of profile "${profile?.label}": ${words}; no picture was written (exit ${BLOCKED_EXIT})`);
+    return BLOCKED_EXIT;
+  }
+  const result = run.result;
+  const ran = run.params;
+  if (params.sld && ran.sld && ran.sld !== params.sld) console.error(`note: the prompt was steered, so the profile's SLD preset replaced --sld ${values.sld} (as in the app)`);
   await fs.mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
   await fs.writeFile(values.out, encodePng(result.rgba, result.width, result.height));
   if (values['save-latents'] && result.noise) {
     await fs.writeFile(values['save-latents'], writeNpy({ shape: [1, LATENT_CHANNELS, height / 8, width / 8], data: result.noise }));
   }
   await engine.unload();
-  const summary = { out: values.out, variant: info.variants.unet, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, ...(params.sld ? { sld: values.sld, safetyConcept: result.appliedSafetyConcept ?? null, unet: result.unet } : {}), timings: result.timings };
+  const summary = { out: values.out, variant: info.variants.unet, ...(result.profile !== undefined ? { profile: result.profile } : {}), width, height, seed: params.seed, scheduler: params.scheduler, steps: params.steps, truncated: result.truncated, ...(ran.sld ? { sld: ran.sld === params.sld ? values.sld : 'profile', safetyConcept: result.appliedSafetyConcept ?? null } : {}), unet: result.unet, ...(profile ? { guard: report ?? 'off' } : {}), timings: result.timings };
   console.log(values.json ? JSON.stringify(summary) : `wrote ${values.out} (${width}×${height}, ${params.scheduler}, ${params.steps} steps, seed ${params.seed}) in ${Math.round(result.timings.totalMs)} ms${result.profile !== undefined ? ` for profile "${result.profile}"` : ''}`);
   if (result.truncated.prompt) console.error(`note: the prompt was cut to 77 tokens (${result.truncated.prompt} tokens dropped)`);
   if (result.truncated.concept) console.error(`note: the safety concept was cut to 77 tokens (${result.truncated.concept} tokens dropped)`);

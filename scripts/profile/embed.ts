@@ -7,11 +7,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGE_GROUPS, CATEGORIES, PROFILE_PRESETS, type Category, type Profile, type ProfilePreset, type PsaFields } from '../../src/shared/profile';
+import { AGE_GROUPS, CATEGORIES, PROFILE_PRESETS, type Category, type Policy, type Profile, type ProfilePreset, type PsaFields } from '../../src/shared/profile';
 import { toErrorInfo } from '../../src/shared/errors';
 import { PSA_EMBEDDING_TEMPLATE, renderEmbeddingText } from '../../src/safety/embedding-text';
 import { computePolicy } from '../../src/safety/policy';
-import { ageGroupOf, createProfile, profileToPsaFields } from '../../src/safety/profile';
+import { ADULT_AGE, ageGroupOf, createProfile, profileToPsaFields } from '../../src/safety/profile';
 import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { embeddingTemplateOf } from '../../src/engine/embedding/bundle-encoder';
 import { computeEmbedding } from '../../src/engine/embedding/compute';
@@ -25,10 +25,15 @@ const USAGE = 'usage: npm run profile -- embed --encoder DIR --profile FILE.json
 
 export class UsageError extends Error {}
 
-/** A profile for the embedding: a label for people and the PSA fields that fill the template. */
+/**
+ * A profile for the CLIs: a label for people, the PSA fields that fill the embedding template, and the profile and
+ * policy the app's safety flow (prompt guard, steering, image stage) judges with.
+ */
 export interface ProfileInput {
   label: string;
   fields: PsaFields;
+  profile: Profile;
+  policy: Policy;
 }
 
 const PSA_KEYS = ['Age', 'Age_Group', 'Gender', 'Religion', 'Physical_Condition', 'Mental_Condition', 'Banned_Categories', 'Allowed_Categories', 'User_ID', 'name'];
@@ -42,6 +47,14 @@ function categoryList(v: unknown, key: string, file: string): Category[] {
 
 /** PSA-named JSON → fields; lists from the JSON when given (a missing one is the complement), else from the policy. */
 export function fieldsFromPsaJson(o: unknown, file: string): PsaFields {
+  return profileFromPsaJson(o, file).fields;
+}
+
+/**
+ * PSA-named JSON → its fields and the profile the app would hold for that person: the JSON's explicit lists become
+ * the parent's choices and, as for a new profile in the app, a minor is protected with child-style wording.
+ */
+function profileFromPsaJson(o: unknown, file: string): { fields: PsaFields; profile: Profile } {
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError(`${file} must hold a JSON object with PSA's fields (${PSA_KEYS.slice(0, 6).join(', ')})`);
   const j = o as Record<string, unknown>;
   const unknownKeys = Object.keys(j).filter((k) => !PSA_KEYS.includes(k));
@@ -68,7 +81,7 @@ export function fieldsFromPsaJson(o: unknown, file: string): PsaFields {
   const profile: Profile = {
     id: 'cli', name: 'cli', age, gender: str('Gender') as Profile['gender'], religion: str('Religion') as Profile['religion'],
     physical: str('Physical_Condition') as Profile['physical'], mental: str('Mental_Condition') as Profile['mental'],
-    choices: {}, customWords: [], explanationStyle: 'adult', protected: false, createdAt: 0, updatedAt: 0,
+    choices: {}, customWords: [], explanationStyle: age < ADULT_AGE ? 'child' : 'adult', protected: age < ADULT_AGE, createdAt: 0, updatedAt: 0,
   };
   const hasBanned = j.Banned_Categories !== undefined, hasAllowed = j.Allowed_Categories !== undefined;
   let banned: Category[], allowed: Category[];
@@ -79,6 +92,7 @@ export function fieldsFromPsaJson(o: unknown, file: string): PsaFields {
     if (!hasAllowed) allowed = CATEGORIES.filter((c) => !banned.includes(c));
     const both = banned.filter((c) => allowed.includes(c));
     if (both.length) throw new UsageError(`${file}: ${both.join(', ')} cannot be both banned and allowed`);
+    profile.choices = Object.fromEntries([...banned.map((c) => [c, 'ban']), ...allowed.map((c) => [c, 'allow'])]);
   } else {
     let policy;
     try {
@@ -88,17 +102,19 @@ export function fieldsFromPsaJson(o: unknown, file: string): PsaFields {
     }
     ({ banned, allowed } = policy);
   }
-  return {
+  const fields = {
     Age: age, Age_Group: group, Gender: profile.gender, Religion: profile.religion,
     Physical_Condition: profile.physical, Mental_Condition: profile.mental, Banned_Categories: banned, Allowed_Categories: allowed,
   };
+  return { fields, profile };
 }
 
 /** `--profile` value: a preset name, or a JSON file with PSA's field names. */
 export async function profileFromArg(arg: string): Promise<ProfileInput> {
   if ((PROFILE_PRESETS as readonly string[]).includes(arg)) {
-    const p = createProfile(arg as ProfilePreset, { id: arg, now: 0 });
-    return { label: arg, fields: profileToPsaFields(p, computePolicy(p)) };
+    const p = createProfile(arg as ProfilePreset, { id: arg, name: arg, now: 0 });
+    const policy = computePolicy(p);
+    return { label: arg, fields: profileToPsaFields(p, policy), profile: p, policy };
   }
   let text: string;
   try {
@@ -112,9 +128,11 @@ export async function profileFromArg(arg: string): Promise<ProfileInput> {
   } catch (e) {
     throw new UsageError(`${arg} is not valid JSON (${(e as Error).message})`);
   }
-  const fields = fieldsFromPsaJson(json, arg);
+  const { fields, profile } = profileFromPsaJson(json, arg);
   const name = (json as { name?: unknown; User_ID?: unknown }).name ?? (json as { User_ID?: unknown }).User_ID;
-  return { label: name !== undefined ? String(name) : path.basename(arg, '.json'), fields };
+  const label = name !== undefined ? String(name) : path.basename(arg, '.json');
+  // The JSON's lists are the parent's choices; the policy adds only the floor no choice can lower (Sexuality < 18).
+  return { label, fields, profile: { ...profile, id: label, name: label }, policy: computePolicy(profile) };
 }
 
 export function describeFields(f: PsaFields): string {
