@@ -2,6 +2,7 @@
 // `npm test`: every suite, in order, with one closing line `N passed, N failed` totalled over all of them.
 // Suites: build the tiny models → type check → layering → Vitest (Node: pure code + real ORT on tiny models) →
 // production build → Playwright (Debian Chromium: WebGPU on SwiftShader and WASM, real IndexedDB).
+// Measurements (timings, memory: e2e/measure/, their own config e2e/measure.config.ts) are never run here.
 // A suite that crashes before reporting counts as one failure, so a broken step can never read as green.
 // `PSA_TEST_LOAD=N npm test` or `npm test -- --load N`: N busy processes keep N cores at 100% for the whole run
 // (started and ended here, also on a crash or Ctrl-C), to prove the suite does not depend on the machine's speed.
