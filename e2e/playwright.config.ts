@@ -3,6 +3,8 @@
 // Timeouts are sized for a slow, busy machine (SwiftShader runs WebGPU on the processor): a test may take 15 min,
 // and each wait for machine-dependent work (session creation, generation) names its own limit (helpers.ts SLOW);
 // the 30 s expect default is left for what does not scale with the machine (a click's effect on the page).
+// Measurements (e2e/measure/: timings, memory) have their own config, e2e/measure.config.ts, so that `npm test`
+// never runs them and their numbers never depend on which tests ran before.
 import { defineConfig } from '@playwright/test';
 
 const PORT = Number(process.env.E2E_PORT ?? 4181);
@@ -10,6 +12,7 @@ const PORT = Number(process.env.E2E_PORT ?? 4181);
 export default defineConfig({
   testDir: '.',
   testMatch: /.*\.spec\.ts$/,
+  testIgnore: ['measure/**'],
   workers: 1,
   timeout: 15 * 60_000,
   expect: { timeout: 30_000 },

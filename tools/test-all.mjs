@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every suite, in order, with one closing line `N passed, N failed` totalled over all of them.
 // Suites: build the tiny models → type check → layering → Vitest (Node: pure code + real ORT on tiny models) →
-// production build → Playwright (Debian Chromium: WebGPU on SwiftShader and WASM, real IndexedDB).
+// production build → JavaScript budget (scripts/build/js-budget.ts, ≤ 250 kB gzip for the first screen) → Playwright (Debian Chromium: WebGPU on SwiftShader and WASM, real IndexedDB).
+// Measurements (timings, memory: e2e/measure/, their own config e2e/measure.config.ts) are never run here.
 // A suite that crashes before reporting counts as one failure, so a broken step can never read as green.
 // `PSA_TEST_LOAD=N npm test` or `npm test -- --load N`: N busy processes keep N cores at 100% for the whole run
 // (started and ended here, also on a crash or Ctrl-C), to prove the suite does not depend on the machine's speed.
@@ -130,6 +131,8 @@ if (fs.existsSync(path.join(root, '..', 'shared', 'tools', 'check-layers.mjs')))
 vitest();
 // The browser suites drive the test harness pages too: a test build has them (a production build does not).
 step('build', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { PSA_HARNESS: '1' });
+// The first screen's JavaScript (index.html's graph only; the harness pages are not counted) against its budget.
+step('js-budget', ['node_modules/tsx/dist/cli.mjs', 'scripts/build/js-budget.ts']);
 playwright();
 
 stopLoad();

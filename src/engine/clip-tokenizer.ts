@@ -3,7 +3,9 @@
 // `vocab.json` + `merges.txt`, described as the same tokenizer.json CLIP's fast tokenizer uses.
 // Encoding follows diffusers' `tokenizer(padding="max_length", max_length=77, truncation=True)`.
 
-import { CLIPTokenizer } from '@huggingface/transformers';
+// transformers.js is loaded when a tokenizer is first built (dynamic import), not with the engine worker: it is most
+// of the worker's JavaScript, and the first screen's JavaScript has a budget (tools/js-budget.mjs).
+import type { CLIPTokenizer } from '@huggingface/transformers';
 import { CLIP_BOS, CLIP_EOS, CLIP_MAX_LENGTH } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import { readJson, readJsonIfPresent, readText, type BundleReader } from './bundle-reader';
@@ -90,6 +92,7 @@ export async function loadClipTokenizer(r: BundleReader, folder: string): Promis
     if (!merges.length) throw new AppError('BUNDLE_INVALID', `${folder}/merges.txt in ${r.label} has no merges`);
     json = clipTokenizerJson(vocab, merges);
   }
+  const { CLIPTokenizer } = await import('@huggingface/transformers');
   try {
     return new CLIPTokenizer(json, config);
   } catch (e) {

@@ -12,6 +12,9 @@ import { loadClipTokenizer, type ClipTokenizer } from './clip-tokenizer';
 import type { InferenceSession } from './ort-types';
 import { createSession, inputMeta, outputMeta, type Runtime } from './sessions';
 import type { Elem } from './tensors';
+import { variantOrder } from './variant-order';
+
+export { variantOrder } from './variant-order';
 
 export interface ModelIOFacts {
   idsType: Elem;
@@ -48,12 +51,6 @@ export interface LoadedModels {
 }
 
 export type Progress = (file: string, loaded: number, total: number) => void;
-
-/** Variant preference per backend: fp16 only where the GPU has shader-f16. */
-export function variantOrder(backend: Runtime['backend'], shaderF16: boolean): Variant[] {
-  if (backend === 'webgpu') return shaderF16 ? ['fp16', 'fp32', 'int8', 'q4'] : ['fp32', 'int8', 'q4'];
-  return ['fp32', 'int8', 'fp16', 'q4'];
-}
 
 /**
  * Whether a file's declared needs hold on this backend: `shader-f16` (an fp16 file, or q4 with fp16 activations)

@@ -12,7 +12,7 @@
 // "Alive" is enforced, not left to the garbage collector: each read detaches the previous read's buffer
 // (`ArrayBuffer.prototype.transfer(0)`), which frees its memory at once. Left to V8, the reads of a 200 MB file in
 // 2.7 MB initializers piled up to 146–155 MB of ArrayBuffers in the engine worker during session creation (one long
-// task, so no collection), 85–155 MB of it still there after (bundles-measure.spec).
+// task, so no collection), 85–155 MB of it still there after (e2e/measure/bundles.spec.ts).
 //
 // Everything else about the object is an empty Uint8Array (length 0): it must only be handed to ORT as external data.
 // If an ORT update reads it some other way, session creation fails loudly (ORT reports the external data as

@@ -9,7 +9,7 @@ import { AppError, toErrorInfo } from '../../shared/errors';
 import { watchViolations } from '../../shared/csp';
 import type { DeviceFeature } from '../../shared/bundle';
 import { detectCapabilities } from '../capabilities';
-import { variantOrder } from '../models';
+import { variantOrder } from '../variant-order';
 import { Installer, type DeviceChoice } from './installer';
 import { OpfsStore, folderOf, opfsLegacyStateDir } from './opfs-store';
 import { importLegacyRecords } from './legacy-records';

@@ -2,12 +2,12 @@
 // encoder folder's tokenizer.json + tokenizer_config.json (never a hub request). PSA's text is wrapped as ONE user
 // message with the tokenizer's chat template and `add_generation_prompt`, exactly as get_embeds.py did; the real
 // Qwen2.5 template inserts its default system message by itself, so nothing is added here.
-import { GemmaTokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
+// transformers.js is loaded here, when an encoder's tokenizer is first built, never with the worker: it is most of
+// the engine worker's JavaScript and the first screen does not need it (the app's JavaScript budget).
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { AppError } from '../../shared/errors';
 import type { BundleReader } from '../bundle-reader';
 
-/** Tokenizer classes whose behaviour differs from the base class (transformers.js picks by `tokenizer_class`). */
-const CLASSES: Record<string, typeof PreTrainedTokenizer> = { Qwen2Tokenizer, LlamaTokenizer, GemmaTokenizer };
 
 export interface ChatTokenizer {
   tokenizer: PreTrainedTokenizer;
@@ -42,7 +42,10 @@ export async function loadChatTokenizer(r: BundleReader, folder: string): Promis
     throw new AppError('BUNDLE_INVALID', `${at('tokenizer_config.json')} in ${r.label} has no chat_template; the profile encoder needs its own chat template`);
   }
   const name = String(config.tokenizer_class ?? '').replace(/Fast$/, '');
-  const Cls = CLASSES[name] ?? PreTrainedTokenizer;
+  const tf = await import('@huggingface/transformers');
+  /** Tokenizer classes whose behaviour differs from the base class (transformers.js picks by `tokenizer_class`). */
+  const classes: Record<string, typeof PreTrainedTokenizer> = { Qwen2Tokenizer: tf.Qwen2Tokenizer, LlamaTokenizer: tf.LlamaTokenizer, GemmaTokenizer: tf.GemmaTokenizer };
+  const Cls = classes[name] ?? tf.PreTrainedTokenizer;
   try {
     return { tokenizer: new Cls(json, config), files };
   } catch (e) {

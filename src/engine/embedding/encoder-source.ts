@@ -10,7 +10,7 @@ import type { ModelFile, Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { BundleReader } from '../bundle-reader';
 import type { ResolvedBundle } from '../bundle-resolve';
-import { variantOrder } from '../models';
+import { variantOrder } from '../variant-order';
 import type { Runtime } from '../sessions';
 import { GROUPS_INDEX } from './groups';
 

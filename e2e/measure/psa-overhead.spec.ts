@@ -1,4 +1,4 @@
-// Opt-in benchmark (PSA_MEASURE_OVERHEAD=1; skipped otherwise): PSA's cost per U-Net step in Chromium, on the WASM EP
+// Measurement (e2e/measure.config.ts, never in `npm test`): PSA's cost per U-Net step in Chromium, on the WASM EP
 // and on the WebGPU EP (SwiftShader here), through the app's ORT-web setup (harness.html). The committed plain tiny
 // U-Net (fixtures/convert/unet, diffusers' own export) against the same U-Net converted with PSA's fixture adapter
 // (default broadcast graft), batch 2 as CFG runs it, same sample shapes, psa_scale 1. Rounds alternate plain and PSA
@@ -10,13 +10,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { convert } from '../scripts/convert/bundle';
-import { noise } from '../scripts/models/feeds';
-import type { PlainTensor, RunResult } from '../src/engine/dev/harness';
-import { makeSd15, tmpDir } from '../tests/convert/helpers';
-import { record, ROOT } from './helpers';
+import { convert } from '../../scripts/convert/bundle';
+import { noise } from '../../scripts/models/feeds';
+import type { PlainTensor, RunResult } from '../../src/engine/dev/harness';
+import { makeSd15, tmpDir } from '../../tests/convert/helpers';
+import { record, ROOT } from '../helpers';
 
-const ENABLED = process.env.PSA_MEASURE_OVERHEAD === '1';
 const ROUNDS = Number(process.env.PSA_OVERHEAD_ROUNDS ?? 10);
 const RUNS = Number(process.env.PSA_OVERHEAD_RUNS ?? 2);
 const SIZES = {
@@ -30,7 +29,6 @@ const PLAIN_URL = '/__fixtures/convert/unet/model.onnx';
 const PSA_URL = '/psa-overhead-e2e/unet/model.onnx';
 
 test.describe.configure({ mode: 'serial' });
-test.skip(!ENABLED, 'benchmark: set PSA_MEASURE_OVERHEAD=1 to run');
 
 let page: Page;
 test.beforeAll(async ({ browser }) => {

@@ -1,4 +1,4 @@
-// Opt-in measurement (PSA_MEASURE_BUNDLES=1) of a bundle download into OPFS and its loading from OPFS, at two sizes
+// Measurement (e2e/measure.config.ts, never in `npm test`) of a bundle download into OPFS and its loading from OPFS, at two sizes
 // of one model's external data (20 MB and 200 MB), on WASM and on WebGPU, so memory that grows with the file shows as
 // a difference:
 // - the bundle is the demo with its user projection swapped for a synthetic one whose MatMul weights (pairs of 16×k
@@ -19,15 +19,14 @@ import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, expect, test, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
-import { GraphBuilder, onnx, encodeModel } from '../scripts/models/onnx-builder';
-import type { RunningServer } from '../scripts/serve-bundle';
-import type { BundleManifest } from '../src/shared/bundle';
-import { ROOT, SLOW, record, serveForApp } from './helpers';
+import { GraphBuilder, onnx, encodeModel } from '../../scripts/models/onnx-builder';
+import type { RunningServer } from '../../scripts/serve-bundle';
+import type { BundleManifest } from '../../src/shared/bundle';
+import { ROOT, SLOW, record, serveForApp } from '../helpers';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const MB = 1e6;
 
-test.skip(process.env.PSA_MEASURE_BUNDLES !== '1', 'set PSA_MEASURE_BUNDLES=1 to measure');
 test.describe.configure({ mode: 'serial' });
 
 let server: RunningServer | undefined;
