@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pyListRepr } from '../src/safety/embedding-text';
 import { CUSTOM, GUARD_CATEGORIES, illegalBanReason, isBanned, type GuardCategory, type LexiconCategory } from '../src/safety/guard/categories';
-import { actionFor, decide, findMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
+import { actionFor, classifierModeFor, decide, guardMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
 import { policyReasonFor } from '../src/safety/guard/explain';
 import { computePolicy } from '../src/safety/policy';
 import { ageGroupOf, createProfile } from '../src/safety/profile';
@@ -146,19 +146,20 @@ export function evaluate(prompts: readonly PromptRow[], profiles: readonly EvalP
   const summary: Summary = {};
   const decisions: EvalResult['decisions'] = [];
   let judged = 0;
-  // Matching depends only on the prompt and the custom words, so each prompt is matched once per word list.
+  // Matching depends only on the prompt, the custom words and the classifier's mode, so each prompt is matched once
+  // per word list and mode.
   const cache = new Map<string, GuardMatch[][]>();
-  const matchesOf = (r: PromptRow, words: readonly string[]) => {
-    const key = words.join('\n');
+  const matchesOf = (r: PromptRow, profile: Profile) => {
+    const key = profile.customWords.join('\n') + '\0' + classifierModeFor(profile);
     let perRow = cache.get(key);
     if (!perRow) cache.set(key, (perRow = []));
-    return (perRow[r.row] ??= findMatches(r.prompt, words));
+    return (perRow[r.row] ??= guardMatches(r.prompt, profile));
   };
   for (const p of profiles) {
     const counts: Record<string, Counts> = Object.fromEntries(labels.map((l) => [l, emptyCounts()]));
     for (const r of prompts) {
       if (r.userId !== undefined && r.userId !== p.id) continue;
-      const result = decide(matchesOf(r, p.profile.customWords), p.profile, p.policy);
+      const result = decide(matchesOf(r, p.profile), p.profile, p.policy);
       const label = r.category === '' ? BENIGN : r.category;
       counts[label].total++;
       counts[label][result.decision]++;
