@@ -1,7 +1,8 @@
 // `npx tsx scripts/guard/measure-lists.ts [--split val|test] [--dir .tmp/guard-classifier] [--obscenity DIR]`
 // What each word list adds, on a split written by train-classifier.ts (heldout-<split>.csv: prompt,category,source):
 // per variant — the hand-kept lists alone, with the vendored LDNOOBW terms, and (given --obscenity, the unpacked
-// `obscenity` npm package) with obscenity's English dataset as one more matcher in front of ours — the share of
+// `obscenity` npm package, e.g. `npm pack obscenity@0.4.6 && tar xzf obscenity-0.4.6.tgz` in a scratch folder —
+// measured only, not a dependency) with obscenity's English dataset as one more matcher in front of ours — the share of
 // unsafe prompts in which the lists find ANY category (the child preset bans all: a find is a block), per category,
 // and the share of benign prompts with a find, by source (Flickr8k captions are the false-block measure). Rows that
 // came from the LDNOOBW list itself (source ldnoobw) are reported apart: a list trivially finds its own terms.
