@@ -6,6 +6,8 @@
 // flags, the page says the picture was blurred and the log records it. Engine requests are counted page-side, at
 // the Worker's postMessage; to make the tiny checker flag for sure, the test (page-side, after recording what the
 // app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
+// The text stages' classifier stops a child's prompt no word list holds (no engine request); the engine's semantic
+// check steers an adult's prompt that both text stages let through.
 import { test, expect, type Page } from '@playwright/test';
 import { createProfile, enterPin, SLOW, watchConsole, moreOptions } from './helpers';
 
@@ -144,10 +146,10 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   expect(problems.problems).toEqual([]);
 });
 
-// The semantic check (engine, before any U-Net step) on the demo bundle's concepts: a bare "hate" is one of its Hate
-// phrases but deliberately not a lexicon word ("a cat that hates baths"), so the text guard lets it through and the
-// engine's check stops it.
-test('the semantic check blocks a child\'s prompt the lexicon let through: explanation in child words, no picture, logged', async ({ page }) => {
+// The classifier stage (after the word lists, before any engine work): a bare "hate" is deliberately not a lexicon
+// word ("a cat that hates baths"), but the classifier reads it as Hate over the children's (recall) threshold, so a
+// child's prompt is stopped on the page with no engine request at all.
+test('the classifier blocks a child\'s prompt the word lists let through: child words, no engine request, logged', async ({ page }) => {
   const sent = await countGenerates(page);
   const problems = watchConsole(page);
   await page.goto('/');
@@ -160,17 +162,55 @@ test('the semantic check blocks a child\'s prompt the lexicon let through: expla
   await expect(explanation).toBeVisible({ timeout: SLOW });
   await expect(explanation).toHaveAttribute('data-style', 'child');
   await expect(explanation).toHaveAttribute('data-category', 'Hate');
-  expect((await page.getByTestId('result.blocked').innerText()).toLowerCase()).not.toMatch(/\bhate/);
-  await expect(page.getByTestId('result.image')).toBeHidden();
+  expect((await page.getByTestId('result.blocked').innerText()).toLowerCase()).not.toMatch(/\bhate|classifier|score/);
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
-  const requests = await sent();
-  expect(requests).toHaveLength(1); // the text guard allowed it: the engine was asked, with the semantic check
-  expect(requests[0].semanticGuard?.categories.Hate).toBe('block');
+  expect(await sent()).toHaveLength(0); // stopped before the engine
 
   await page.getByTestId('log.open').click(); // no PIN set in this test
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText('Blocked');
+  await expect(rows.first()).toContainText('Hate');
+  expect(problems.problems).toEqual([]);
+});
+
+// The semantic check (engine, before any U-Net step) on the demo bundle's concepts. Every demo concept phrase but
+// "hate" is a lexicon word, and "hate" is now the classifier's for minors (test above); an adult's strict thresholds
+// let it through both text stages, so the engine's check is what catches it: an adult (unprotected, so a banned
+// category steers) who banned Hate and chose child wording gets the picture steered, explained in child words.
+test('the semantic check steers an adult\'s prompt both text stages let through: explained in child words, logged', async ({ page }) => {
+  const sent = await countGenerates(page);
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  const lee = await createProfile(page, 'adult', {
+    name: 'Lee',
+    protected: false,
+    patch: async (p) => {
+      await p.getByTestId('profile.category.Hate.choice').selectOption('ban');
+      await p.getByTestId('profile.style').selectOption('child');
+    },
+  });
+  await page.getByTestId('profile.select').selectOption(lee);
+  await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
+  const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+  await submit(page, 'hate');
+  await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+  const badge = page.getByTestId('result.adjusted');
+  await expect(badge).toContainText('adjusted for this profile');
+  await badge.locator('summary').click();
+  const explanation = badge.getByTestId('result.explanation');
+  await expect(explanation).toHaveAttribute('data-style', 'child');
+  await expect(explanation).toHaveAttribute('data-category', 'Hate');
+  expect((await badge.innerText()).toLowerCase()).not.toMatch(/\bhate/);
+  const requests = await sent();
+  expect(requests).toHaveLength(1); // the text stages allowed it: the engine was asked, with the semantic check
+  expect(requests[0].semanticGuard?.categories.Hate).toBe('steer');
+
+  await page.getByTestId('log.open').click(); // no PIN set in this test
+  const rows = page.getByTestId('log.entry');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Adjusted');
   await expect(rows.first()).toContainText('Hate');
   expect(problems.problems).toEqual([]);
 });

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pyListRepr } from '../src/safety/embedding-text';
 import { CUSTOM, GUARD_CATEGORIES, illegalBanReason, isBanned, type GuardCategory, type LexiconCategory } from '../src/safety/guard/categories';
-import { actionFor, decide, findMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
+import { actionFor, classifierModeFor, decide, guardMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
 import { policyReasonFor } from '../src/safety/guard/explain';
 import { computePolicy } from '../src/safety/policy';
 import { ageGroupOf, createProfile } from '../src/safety/profile';
@@ -128,8 +128,13 @@ export async function readProfiles(arg: string): Promise<EvalProfile[]> {
 
 const emptyCounts = (): Counts => ({ total: 0, blocked: 0, steered: 0, allowed: 0 });
 
+/** Per profile and category: prompts the guard stopped for that category (blocked or steered), and how many of them carry that label. */
+export type Acted = Record<string, Record<string, { stopped: number; labelled: number }>>;
+
 export interface EvalResult {
   summary: Summary;
+  /** For precision (console only: summary.json and decisions.csv keep their columns). */
+  acted: Acted;
   decisions: { profile: string; row: string; category: string; decision: GuardDecision; matched: string }[];
   judged: number;
 }
@@ -144,31 +149,40 @@ export function evaluate(prompts: readonly PromptRow[], profiles: readonly EvalP
   }
   const labels = [...GUARD_CATEGORIES.filter((c) => prompts.some((r) => r.category === c)), ...(prompts.some((r) => r.category === '') ? [BENIGN] : [])];
   const summary: Summary = {};
+  const acted: Acted = {};
   const decisions: EvalResult['decisions'] = [];
   let judged = 0;
-  // Matching depends only on the prompt and the custom words, so each prompt is matched once per word list.
+  // Matching depends only on the prompt, the custom words and the classifier's mode, so each prompt is matched once
+  // per word list and mode.
   const cache = new Map<string, GuardMatch[][]>();
-  const matchesOf = (r: PromptRow, words: readonly string[]) => {
-    const key = words.join('\n');
+  const matchesOf = (r: PromptRow, profile: Profile) => {
+    const key = profile.customWords.join('\n') + '\0' + classifierModeFor(profile);
     let perRow = cache.get(key);
     if (!perRow) cache.set(key, (perRow = []));
-    return (perRow[r.row] ??= findMatches(r.prompt, words));
+    return (perRow[r.row] ??= guardMatches(r.prompt, profile));
   };
   for (const p of profiles) {
     const counts: Record<string, Counts> = Object.fromEntries(labels.map((l) => [l, emptyCounts()]));
+    const mine: Acted[string] = Object.fromEntries(GUARD_CATEGORIES.map((c) => [c, { stopped: 0, labelled: 0 }]));
     for (const r of prompts) {
       if (r.userId !== undefined && r.userId !== p.id) continue;
-      const result = decide(matchesOf(r, p.profile.customWords), p.profile, p.policy);
+      const result = decide(matchesOf(r, p.profile), p.profile, p.policy);
       const label = r.category === '' ? BENIGN : r.category;
       counts[label].total++;
       counts[label][result.decision]++;
+      for (const c of new Set([...result.blockCategories, ...result.steerCategories])) {
+        if (c === CUSTOM) continue;
+        mine[c].stopped++;
+        if (r.category === c) mine[c].labelled++;
+      }
       const matched = [...new Set(result.matches.map((m) => m.category))];
       decisions.push({ profile: p.id, row: String(r.row), category: r.category, decision: result.decision, matched: matched.join(';') });
       judged++;
     }
     summary[p.id] = counts;
+    acted[p.id] = mine;
   }
-  return { summary, decisions, judged };
+  return { summary, acted, decisions, judged };
 }
 
 /** One policies.csv row per profile: fields, PSA lists, the guard's lists (with Illegal) and actions, reasons. */
@@ -201,8 +215,12 @@ const POLICY_COLUMNS = ['profile', 'Age', 'Age_Group', 'Gender', 'Religion', 'Ph
 
 const pct = (n: number, d: number) => (d === 0 ? '   –  ' : `${((100 * n) / d).toFixed(1).padStart(5)}%`);
 
-/** The console table: per profile and label, how many were stopped (blocked + steered) and blocked. */
-function report(summary: Summary): string {
+/**
+ * The console table: per profile and label, recall (share stopped: blocked + steered) and precision (of the prompts
+ * stopped for that category, the share labelled with it — a prompt of another unsafe category stopped as this one
+ * counts against it), and for benign prompts the false blocks.
+ */
+function report(summary: Summary, acted: Acted): string {
   const lines: string[] = [];
   for (const [id, counts] of Object.entries(summary)) {
     lines.push(`profile ${id}:`);
@@ -210,7 +228,9 @@ function report(summary: Summary): string {
       const stopped = c.blocked + c.steered;
       const what = label === BENIGN ? 'false blocks' : 'recall';
       const value = label === BENIGN ? pct(c.blocked, c.total) : pct(stopped, c.total);
-      lines.push(`  ${label.padEnd(11)} ${String(c.total).padStart(5)} prompts  ${what.padEnd(12)} ${value}  (blocked ${c.blocked}, steered ${c.steered}, allowed ${c.allowed})`);
+      const a = acted[id]?.[label];
+      const precision = label === BENIGN ? '' : `  precision ${a ? pct(a.labelled, a.stopped) : '   –  '}`;
+      lines.push(`  ${label.padEnd(11)} ${String(c.total).padStart(5)} prompts  ${what.padEnd(12)} ${value}${precision}  (blocked ${c.blocked}, steered ${c.steered}, allowed ${c.allowed})`);
     }
   }
   return lines.join('\n');
@@ -287,7 +307,7 @@ export async function runEval(argv: string[]): Promise<number> {
     });
     const prompts = readPrompts(promptsText, args.prompts);
     const t1 = performance.now();
-    const { summary, decisions, judged } = evaluate(prompts, profiles);
+    const { summary, acted, decisions, judged } = evaluate(prompts, profiles);
     const t2 = performance.now();
 
     const out = path.resolve(args.out);
@@ -295,7 +315,7 @@ export async function runEval(argv: string[]): Promise<number> {
     await fs.writeFile(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     await fs.writeFile(path.join(out, 'decisions.csv'), toCsv(decisions, ['profile', 'row', 'category', 'decision', 'matched']));
     await fs.writeFile(path.join(out, 'policies.csv'), toCsv(policyRows(profiles), POLICY_COLUMNS));
-    console.log(report(summary));
+    console.log(report(summary, acted));
     console.log(
       `judged ${judged} prompt×profile pairs (${prompts.length} prompts, ${profiles.length} profiles) in ${((t2 - t1) / 1000).toFixed(2)} s ` +
         `(+${((t1 - t0) / 1000).toFixed(2)} s reading); wrote ${path.relative(process.cwd(), out) || '.'}/summary.json, decisions.csv, policies.csv`,

@@ -3,8 +3,9 @@
 // commit (SOURCES below; provenance and licenses in fixtures/guard/classifier/MODEL_CARD.md), and writes:
 //   src/safety/guard/classifier/model.json   the shipped weights and per-category thresholds
 //   fixtures/guard/classifier/report.json    counts per source/split/category, validation and held-out test metrics
-//   --test-csv FILE (default .tmp/guard-classifier/heldout-test.csv)  the held-out test split as `prompt,category`
-//     rows for `npm run eval` (not committed: Flickr8k's captions may not be redistributed)
+//   --test-csv FILE (default .tmp/guard-classifier/heldout-test.csv)  the held-out test split as `prompt,category,
+//     source` rows for `npm run eval`, and the validation split next to it (heldout-val.csv); not committed:
+//     Flickr8k's captions may not be redistributed
 // --mirrors DIR: where each source repository is, as DIR/<owner>+<name>/repo or DIR/<owner>+<name> (a clone or a
 // bare git dir holding the pinned commit; default /work/.mirror). Files are read with `git show COMMIT:PATH`, so a
 // newer checkout cannot change the data.
@@ -128,6 +129,47 @@ export function splitOf(group: string): Split {
   return h < 70 ? 'train' : h < 85 ? 'val' : 'test';
 }
 
+/**
+ * Per category, the threshold with the best F-beta on the whole validation split (positives: that category;
+ * negatives: everything else — other categories, benign tweets and questions, captions). Captions alone cannot
+ * place a threshold: the model learnt them as the negative class and almost never fires on them, so a threshold
+ * held only to a caption budget sinks to its floor and fires on any prompt unlike a caption ("a school bus" as Hate,
+ * "a paper airplane" as Violence). Both modes weigh precision (beta < 1): the validation split has no benign
+ * prompts unlike captions, so a recall-weighted choice (beta 2 gave thresholds 0.06–0.49) cannot see those false
+ * blocks; the recall mode is still the lower of the two.
+ */
+function fbetaThresholds(scores: number[][], examples: Example[], cats: readonly Cat[], beta: number): number[] {
+  return cats.map((cat, c) => {
+    let best = 0.5;
+    let bestF = -1;
+    for (let t = 0.05; t < 0.99; t += 0.01) {
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      examples.forEach((e, i) => {
+        const y = e.labels.includes(cat);
+        const p = scores[i][c] >= t;
+        if (y && p) tp++;
+        else if (p) fp++;
+        else if (y) fn++;
+      });
+      const b2 = beta * beta;
+      const f = tp === 0 ? 0 : ((1 + b2) * tp) / ((1 + b2) * tp + b2 * fn + fp);
+      if (f > bestF) {
+        bestF = f;
+        best = t;
+      }
+    }
+    return Math.round(best * 100) / 100;
+  });
+}
+
+/** Share of benign validation captions the combined guard may stop: child preset target 3 %, adults 0.5 %, less a margin. */
+const RECALL_BUDGET = 0.025;
+const RECALL_BETA = 0.5;
+const STRICT_BETA = 0.25;
+const STRICT_BUDGET = 0.003;
+
 /** mulberry32: a seeded PRNG, so the training order is the same on every run. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -146,14 +188,21 @@ interface Vec {
   labels: Cat[];
 }
 
+/**
+ * The bias is fixed, not learnt: a prompt with no evidence scores sigmoid(-3) ≈ 0.05 in every category. Learnt, it
+ * rose to +5 for Sexuality: the benign examples are captions, whose words all carry negative weight, so the model
+ * learnt "not a caption → unsafe" and scored "a gory scene" or "a bowl of ramen" as sexual. Fixed, it has to find
+ * positive evidence in the words.
+ */
+const FIXED_BIAS = -3;
+
 /** One-vs-rest logistic regression, AdaGrad, L2; positives up-weighted by sqrt(neg/pos) (capped at 10). */
 function train(vecs: Vec[], cats: readonly Cat[], epochs: number, seed: number): { w: Float64Array[]; b: number[] } {
   const lr = 0.5;
   const l2 = 1e-6;
   const w = cats.map(() => new Float64Array(HASH_SIZE));
   const g2 = cats.map(() => new Float64Array(HASH_SIZE).fill(1e-8));
-  const b = cats.map(() => 0);
-  const bg2 = cats.map(() => 1e-8);
+  const b = cats.map(() => FIXED_BIAS);
   const pos = cats.map((c) => vecs.filter((v) => v.labels.includes(c)).length);
   const pw = cats.map((_, c) => (pos[c] === 0 ? 0 : Math.min(10, Math.sqrt((vecs.length - pos[c]) / pos[c]))));
   const order = vecs.map((_, i) => i);
@@ -179,8 +228,7 @@ function train(vecs: Vec[], cats: readonly Cat[], epochs: number, seed: number):
           gc[f.bucket] += gr * gr;
           wc[f.bucket] -= (lr * gr) / Math.sqrt(gc[f.bucket]);
         }
-        bg2[c] += g * g;
-        b[c] -= (lr * g) / Math.sqrt(bg2[c]);
+
       }
     }
   }
@@ -195,22 +243,23 @@ function toBase64(bytes: Int8Array): string {
 }
 
 /**
- * Thresholds for a target share of benign prompts blocked (any category): each category gets the threshold that
- * lets through all but a share `f` of the benign validation prompts, with `f` lowered until the union of categories
- * stays within the target.
+ * Thresholds for a target share of benign prompts stopped by the COMBINED guard (word lists or classifier, any
+ * category: a child preset bans all of them): each category gets the threshold that lets through all but a share
+ * `f` of the benign validation prompts, never below `floor`, with `f` lowered until the union of the word lists'
+ * finds (`listed`) and the classifier's categories stays within the target.
  */
-function chooseThresholds(scores: number[][], benign: boolean[], cats: readonly Cat[], trained: boolean[], target: number): (number | null)[] {
+function chooseThresholds(scores: number[][], benign: boolean[], listed: boolean[], cats: readonly Cat[], trained: boolean[], target: number, floor: readonly number[]): (number | null)[] {
   const benignIdx = benign.flatMap((b, i) => (b ? [i] : []));
   const sorted = cats.map((_, c) => benignIdx.map((i) => scores[i][c]).sort((a, b) => b - a));
   const at = (f: number) =>
     cats.map((_, c) => {
       if (!trained[c]) return null;
       const k = Math.floor(f * benignIdx.length);
-      // Just above the k-th highest benign score (and never below 0.5 of a probability's middle ground / 5).
-      return Math.max(0.1, (sorted[c][k] ?? 0) + 1e-9);
+      // Just above the k-th highest benign score, and never below the floor.
+      return Math.max(floor[c], (sorted[c][k] ?? 0) + 1e-9);
     });
   const unionFpr = (th: (number | null)[]) =>
-    benignIdx.filter((i) => th.some((t, c) => t !== null && scores[i][c] >= t)).length / Math.max(1, benignIdx.length);
+    benignIdx.filter((i) => listed[i] || th.some((t, c) => t !== null && scores[i][c] >= t)).length / Math.max(1, benignIdx.length);
   let f = target;
   let th = at(f);
   while (f > 0 && unionFpr(th) > target) {
@@ -312,8 +361,11 @@ function main(): void {
   // Thresholds are held to the false-block budget on benign image captions (what prompts to an image app look
   // like); benign tweets and questions are reported separately (report.json, benignBySource).
   const valBenign = split.val.map((e) => e.labels.length === 0 && e.source === 'flickr8k');
-  file.thresholds.recall = chooseThresholds(valScores, valBenign, cats, trained, 0.02);
-  file.thresholds.strict = chooseThresholds(valScores, valBenign, cats, trained, 0.003);
+  const valListed = split.val.map((e) => findMatches(e.text).length > 0);
+  const recallFloor = fbetaThresholds(valScores, split.val, cats, RECALL_BETA);
+  const strictFloor = fbetaThresholds(valScores, split.val, cats, STRICT_BETA).map((t, c) => Math.max(t, recallFloor[c]));
+  file.thresholds.recall = chooseThresholds(valScores, valBenign, valListed, cats, trained, RECALL_BUDGET, recallFloor);
+  file.thresholds.strict = chooseThresholds(valScores, valBenign, valListed, cats, trained, STRICT_BUDGET, strictFloor);
 
   const flaggedBy = (scores: number[][], th: (number | null)[]) => scores.map((s) => cats.filter((_, c) => th[c] !== null && s[c] >= (th[c] as number)));
   const testScores = scoreAll(split.test);
@@ -338,9 +390,13 @@ function main(): void {
   writeFileSync(path.join(root, 'fixtures/guard/classifier/report.json'), JSON.stringify(report, null, 2) + '\n');
   const testCsv = path.resolve(values['test-csv']!);
   mkdirSync(path.dirname(testCsv), { recursive: true });
-  // One row per example; a multi-label example is listed under its first label in category order.
-  const rows = split.test.map((e) => ({ prompt: e.text, category: cats.find((c) => e.labels.includes(c)) ?? '' }));
-  writeFileSync(testCsv, toCsv(rows, ['prompt', 'category']));
+  // One row per example; a multi-label example is listed under its first label in category order. `source` names
+  // the set it came from (npm run eval reads prompt and category and ignores it); the validation split goes next to
+  // the test split, for tuning the word lists (scripts/guard/measure-lists.ts).
+  const rowsOf = (ex: Example[]) => ex.map((e) => ({ prompt: e.text, category: cats.find((c) => e.labels.includes(c)) ?? '', source: e.source }));
+  writeFileSync(testCsv, toCsv(rowsOf(split.test), ['prompt', 'category', 'source']));
+  const valCsv = /test\.csv$/.test(testCsv) ? testCsv.replace(/test\.csv$/, 'val.csv') : testCsv.replace(/(\.csv)?$/, '-val.csv');
+  writeFileSync(valCsv, toCsv(rowsOf(split.val), ['prompt', 'category', 'source']));
   console.log(JSON.stringify({ counts, test: report.test, thresholds: file.thresholds }, null, 1));
 }
 

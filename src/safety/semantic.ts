@@ -82,7 +82,7 @@ export interface SemanticExplanation extends Explanation {
  */
 export function explainSemanticHit(hit: SemanticHit, profile: Profile, policy: Policy): SemanticExplanation {
   const action = hit.action === 'block' ? 'blocked' : 'steered';
-  const base = explain({ stage: 'text', category: hit.category as GuardCategory, action }, profile, policy);
+  const base = explain({ stage: 'text', source: 'semantic', category: hit.category as GuardCategory, action }, profile, policy);
   if (base.style === 'child') return { ...base, source: 'semantic' };
   const words = fill(TEXTS.message.adult[action], {
     label: TEXTS.adultLabel[hit.category as GuardCategory] ?? hit.category,

@@ -73,6 +73,11 @@ export const TEXTS = {
 
   stage: { text: 'your words', image: 'the picture' } satisfies Record<TextStage, string>,
 
+  /** Adult wording's {words} for a classifier decision: the words that pushed its score over the threshold. */
+  classifierMatch: '{words} (prompt classifier, score {score})',
+  /** …when no single word carried the score (the prompt as a whole read as the category). */
+  classifierMatchWhole: 'no single word; the prompt classifier read the prompt as a whole (score {score})',
+
   /** Adult wording's {words} for a semantic hit (no word matched: the prompt's meaning was close to the category's). */
   semanticMatch: 'no listed word, but the meaning of the prompt (similarity {score})',
 

@@ -8,6 +8,6 @@ describe('build inputs', () => {
     expect(buildInputs({ PSA_HARNESS: '0' })).toEqual({ main: 'index.html' });
   });
   it('test builds (PSA_HARNESS=1): the harness pages too', () => {
-    expect(buildInputs({ PSA_HARNESS: '1' })).toEqual({ main: 'index.html', harness: 'harness.html', engine: 'engine-harness.html' });
+    expect(buildInputs({ PSA_HARNESS: '1' })).toEqual({ main: 'index.html', harness: 'harness.html', engine: 'engine-harness.html', guard: 'guard-harness.html' });
   });
 });

@@ -2,14 +2,21 @@
 // stage blurred), worded from the one table in ../texts.ts. Child style names only a gentle label for the kind of
 // thing and a child-facing rule line; it never carries the words that triggered it (nor the policy's reason, which
 // names categories and conditions — that is kept in `policyReason` for the parent log). Adult style quotes the
-// matched words and the policy's reason.
+// matched words and the policy's reason. Every explanation names the stage that made the decision (`source`, see
+// ./stages.ts); for the classifier, adult wording quotes the words that pushed its score over the threshold and the
+// score — what the parent sees — while child wording is the same gentle line whichever stage decided.
 
 import type { ExplanationStyle, Policy, Profile } from '../../shared/profile';
 import { TEXTS, fill, type TextAction, type TextStage } from '../texts';
 import { CUSTOM, ILLEGAL, illegalBanReason, type GuardCategory } from './categories';
+import type { DecisionSource } from './stages';
 
 export interface Explanation {
   stage: TextStage;
+  /** The stage that made the decision: word lists, classifier, semantic check, safety checker or Q16. */
+  source: DecisionSource;
+  /** The classifier's score (adult style, source 'classifier' only; never in child style: a bypass oracle). */
+  score?: number;
   category: GuardCategory;
   action: TextAction;
   style: ExplanationStyle;
@@ -38,6 +45,10 @@ export function policyReasonFor(category: GuardCategory, profile: Profile, polic
 
 export interface InterventionInput {
   stage: TextStage;
+  /** Default: 'lexicon' for the text stage, 'safety-checker' for the image stage. */
+  source?: DecisionSource;
+  /** The classifier's score for the category (source 'classifier'). */
+  score?: number;
   category: GuardCategory;
   action: TextAction;
   /** Trigger words as written in the prompt (ignored in child style). */
@@ -47,18 +58,36 @@ export interface InterventionInput {
 /** Build the explanation of one intervention for a profile. */
 export function explain(input: InterventionInput, profile: Profile, policy: Policy): Explanation {
   const style = profile.explanationStyle;
+  const source: DecisionSource = input.source ?? (input.stage === 'image' ? 'safety-checker' : 'lexicon');
   const policyReason = policyReasonFor(input.category, profile, policy);
   if (style === 'child') {
     const support = TEXTS.childSupport[input.category];
     const words = fill(TEXTS.message.child[input.action], { label: TEXTS.childLabel[input.category] }) + (support ? ' ' + support : '');
-    return { stage: input.stage, category: input.category, action: input.action, style, reason: TEXTS.childReason, policyReason, triggers: [], title: TEXTS.title.child[input.action], words };
+    return { stage: input.stage, source, category: input.category, action: input.action, style, reason: TEXTS.childReason, policyReason, triggers: [], title: TEXTS.title.child[input.action], words };
   }
   const triggers = [...new Set(input.triggers ?? [])];
+  const quoted = triggers.map((t) => `"${t}"`).join(', ');
+  const matched =
+    source === 'classifier'
+      ? fill(triggers.length > 0 ? TEXTS.classifierMatch : TEXTS.classifierMatchWhole, { words: quoted, score: (input.score ?? NaN).toFixed(2) })
+      : triggers.length > 0 ? quoted : '—';
   const words = fill(TEXTS.message.adult[input.action], {
     label: TEXTS.adultLabel[input.category],
     reason: policyReason,
-    words: triggers.length > 0 ? triggers.map((t) => `"${t}"`).join(', ') : '—',
+    words: matched,
     stage: TEXTS.stage[input.stage],
   });
-  return { stage: input.stage, category: input.category, action: input.action, style, reason: policyReason, policyReason, triggers, title: TEXTS.title.adult[input.action], words };
+  return {
+    stage: input.stage,
+    source,
+    ...(source === 'classifier' && input.score !== undefined ? { score: input.score } : {}),
+    category: input.category,
+    action: input.action,
+    style,
+    reason: policyReason,
+    policyReason,
+    triggers,
+    title: TEXTS.title.adult[input.action],
+    words,
+  };
 }

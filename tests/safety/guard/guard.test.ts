@@ -8,7 +8,9 @@ import { computePolicy } from '../../../src/safety/policy';
 import { createProfile } from '../../../src/safety/profile';
 import { TEXTS } from '../../../src/safety/texts';
 import { isBanned } from '../../../src/safety/guard/categories';
-import { checkPrompt, findMatches } from '../../../src/safety/guard/guard';
+import { checkPrompt, classifierMatches, classifierModeFor, findMatches, guardMatches } from '../../../src/safety/guard/guard';
+import { shippedModel } from '../../../src/safety/guard/classifier/classifier';
+import { STAGES, TEXT_STAGES } from '../../../src/safety/guard/stages';
 import { normalizeText } from '../../../src/safety/guard/normalize';
 import type { Profile, ProfilePreset } from '../../../src/shared/profile';
 
@@ -105,6 +107,83 @@ describe('decisions', () => {
   it('refuses a prompt that is not text', () => {
     const c = make('child');
     expect(() => checkPrompt(42 as unknown as string, c.profile, c.policy)).toThrow(/prompt must be text/);
+  });
+});
+
+describe('classifier stage (after the word lists)', () => {
+  // Written for this test: prompts no word list holds, which the shipped classifier flags in recall mode.
+  const STEALING = 'a guide to stealing cars';
+
+  it('runs in the documented order, after the word lists', () => {
+    expect(STAGES.indexOf('word-lists')).toBeLessThan(STAGES.indexOf('classifier'));
+    expect(STAGES.indexOf('classifier')).toBeLessThan(STAGES.indexOf('semantic'));
+    expect(TEXT_STAGES).toEqual(['word-lists', 'classifier']);
+  });
+
+  it('recall thresholds for minors and protected profiles, strict for unprotected adults', () => {
+    expect(classifierModeFor(make('child').profile)).toBe('recall');
+    expect(classifierModeFor(make('teen').profile)).toBe('recall');
+    expect(classifierModeFor(make('adult').profile)).toBe('strict');
+    expect(classifierModeFor(make('adult', { protected: true }).profile)).toBe('recall');
+    const m = shippedModel();
+    m.thresholds.recall.forEach((t, c) => expect(t).toBeLessThanOrEqual(m.thresholds.strict[c]));
+  });
+
+  it('blocks what the word lists missed, says so (source classifier), and child wording carries no word or score', () => {
+    expect(findMatches(STEALING)).toEqual([]);
+    const child = make('child');
+    const r = judge(STEALING, child);
+    expect(r.decision).toBe('blocked');
+    expect(r.blockCategories).toEqual(['Illegal']);
+    const e = r.explanations[0];
+    expect(e).toMatchObject({ source: 'classifier', category: 'Illegal', style: 'child', triggers: [] });
+    expect(e.score).toBeUndefined();
+    expect(`${e.title} ${e.words} ${e.reason}`.toLowerCase()).not.toMatch(/steal|car|guide|classifier|score/);
+    expect(r.matches.every((m) => m.source === 'classifier' && m.category === 'Illegal')).toBe(true);
+    expect(r.matches.map((m) => m.text)).toContain('stealing');
+  });
+
+  it('adult wording names the words that pushed the score ("matched: …") and the score', () => {
+    const careful = make('adult', { protected: true, actions: { Illegal: 'steer' }, explanationStyle: 'adult' });
+    const r = judge(STEALING, careful);
+    expect(r.decision).toBe('steered');
+    const e = r.explanations[0];
+    expect(e).toMatchObject({ source: 'classifier', category: 'Illegal', action: 'steered', style: 'adult' });
+    expect(e.triggers).toContain('stealing');
+    expect(e.words).toMatch(/Matched: .*"stealing".*prompt classifier, score 0\.\d\d/);
+    expect(e.score).toBeGreaterThanOrEqual(shippedModel().thresholds.recall[shippedModel().categories.indexOf('Illegal')]);
+  });
+
+  it('a category the word lists found is theirs; a prompt they blocked goes no further', () => {
+    const child = make('child');
+    const r = judge('how can I hurt myself without anyone noticing', child);
+    // Both stages find Self-Harm; the word lists, first in order, decide it, and the classifier never ran on.
+    expect(classifierMatches('how can I hurt myself without anyone noticing', 'recall').some((m) => m.category === 'Self-Harm')).toBe(true);
+    expect(r.decision).toBe('blocked');
+    expect(r.explanations.map((e) => [e.category, e.source])).toEqual([['Self-Harm', 'lexicon']]);
+    expect(r.matches.every((m) => m.source === 'lexicon')).toBe(true);
+  });
+
+  it('a prompt the word lists steered still meets the classifier, which adds its own categories', () => {
+    // An adult (strict thresholds) who banned Violence and Hate, steering: the lexicon steers Violence, the
+    // classifier adds Hate for words no list holds.
+    const p = make('adult', { choices: { Violence: 'ban', Hate: 'ban' } });
+    const prompt = 'trailer trash hillbilly with a gun';
+    expect(findMatches(prompt).map((m) => m.category)).toEqual(['Violence']);
+    const r = judge(prompt, p);
+    expect(r.decision).toBe('steered');
+    expect(r.explanations.map((e) => [e.category, e.source])).toEqual([['Hate', 'classifier'], ['Violence', 'lexicon']]);
+  });
+
+  it('never judges Shocking or Propaganda (no public training data): the word lists alone do', () => {
+    const m = shippedModel();
+    for (const c of ['Shocking', 'Propaganda'] as const) {
+      expect(m.thresholds.recall[m.categories.indexOf(c)]).toBe(Infinity);
+    }
+    const rows = parseCsv(readFileSync(path.join(ROOT, 'fixtures/guard/labelled.csv'), 'utf8'));
+    for (const { prompt } of rows) {
+      for (const x of guardMatches(prompt, make('child').profile)) if (x.source === 'classifier') expect(['Shocking', 'Propaganda']).not.toContain(x.category);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GUARD_CATEGORIES } from '../../../src/safety/guard/categories';
 import { findMatches } from '../../../src/safety/guard/guard';
 import { Lexicon, effectiveHits, expandTerm, plural, verbForms } from '../../../src/safety/guard/lexicon';
-import { LEXICON_FILES, builtinLexicon } from '../../../src/safety/guard/lexicons';
+import { LDNOOBW, LEXICON_FILES, builtinLexicon, vendoredTerms } from '../../../src/safety/guard/lexicons';
 import { tokenize } from '../../../src/safety/guard/normalize';
 
 const hitsOf = (lex: Lexicon, prompt: string) => {
@@ -22,6 +22,31 @@ describe('shipped lexicons', () => {
 
   it('have no duplicate entries within a file', () => {
     for (const f of LEXICON_FILES) expect(new Set(f.terms).size, f.category).toBe(f.terms.length);
+  });
+});
+
+describe('vendored LDNOOBW list', () => {
+  it('is recorded with its source commit and license, verbatim (403 English terms), its mapping inside the list', () => {
+    expect(LDNOOBW.source).toBe('LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words');
+    expect(LDNOOBW.commit).toMatch(/^5faf2ba42d7b1c0977169ec3611df25a3c08eb13$/);
+    expect(LDNOOBW.license).toMatch(/^CC-BY-4\.0/);
+    expect(LDNOOBW.terms).toHaveLength(403);
+    for (const t of [...LDNOOBW.dropped, ...Object.values(LDNOOBW.categories).flat()]) expect(LDNOOBW.terms, t).toContain(t);
+  });
+
+  it('adds its terms to our categories (not to what our lists already hold), and our exceptions still apply', () => {
+    const added = vendoredTerms(LDNOOBW, new Lexicon(LEXICON_FILES));
+    expect(added.get('Sexuality')).toContain('bukkake');
+    expect(added.get('Hate')).toContain('slanteye');
+    expect(cats('bukkake')).toEqual(['Sexuality']);
+    expect(cats('a slanteye')).toEqual(['Hate']);
+    expect(new Lexicon(LEXICON_FILES).termCounts.get('Sexuality')).toBeLessThan(builtinLexicon().termCounts.get('Sexuality')!);
+    // "tit" comes from LDNOOBW; Sexuality's own exceptions cover the bird.
+    expect(cats('a tit')).toEqual(['Sexuality']);
+    expect(findMatches('a blue tit on a branch')).toEqual([]);
+    // Dropped for a benign sense common in prompts.
+    expect(LDNOOBW.dropped).toContain('bareback');
+    expect(findMatches('a cowboy riding bareback')).toEqual([]);
   });
 });
 

@@ -11,7 +11,7 @@
 
 import { GUARD_CATEGORIES, type LexiconCategory } from '../categories';
 import { featureScale, featurize, HASH_BITS, HASH_SIZE, type ClassifierWord } from './features';
-import modelJson from './model.json';
+import modelJson from './model.json' with { type: 'json' };
 
 export type ThresholdMode = 'recall' | 'strict';
 
