@@ -13,8 +13,10 @@ import { blurRgba } from '../../src/engine/image-check';
 import { nodeEngine } from '../../src/engine/node-host';
 import { renderEmbeddingText } from '../../src/safety/embedding-text';
 import { computePolicy } from '../../src/safety/policy';
+import { PROFILE_PRESETS } from '../../src/shared/profile';
 import { createProfile, profileToPsaFields } from '../../src/safety/profile';
-import { checkPrompt } from '../../src/safety/guard/guard';
+import { profileFromArg } from '../../scripts/profile/embed';
+import { actionFor, checkPrompt } from '../../src/safety/guard/guard';
 import { planGeneration, withSteering } from '../../src/state/guard-flow';
 import { DEMO, ensureDemoBundles } from '../helpers/bundles';
 import { runCli } from '../helpers/cli';
@@ -168,23 +170,43 @@ describe('npm run generate -- --profile: the app’s safety flow', () => {
     expect(d.reason).toMatch(/cannot apply under 18/);
   }, SLOW);
 
-  it('the engine’s semantic check blocks after the text guard allowed: exit 3, no picture, the stage named', async () => {
-    // The demo's semantic section fires on a prompt that is one of its phrases; pick one the text guard lets through.
+  it('the engine’s semantic check acts after the text guard allowed: the stage named, block → exit 3 and no picture, steer → a picture', async () => {
+    // The demo's semantic section fires on a prompt that is one of its phrases. The text stages (word lists and the
+    // classifier in recall mode) catch every phrase for a child, so look over the presets and an adult who bans everything for a profile and phrase the
+    // text stages let through; the semantic stage then acts as that profile's rule says (block for minors and
+    // protected profiles, steer for other adults).
     const manifest = JSON.parse(await fs.readFile(path.join(DEMO, 'manifest.json'), 'utf8'));
-    const child = createProfile('child', { id: 'child', now: 0 });
-    const policy = computePolicy(child);
-    const candidates = Object.entries(manifest.semanticGuard.concepts as Record<string, { phrases: string[] }>)
-      .filter(([c]) => policy.banned.includes(c as never))
-      .flatMap(([c, v]) => v.phrases.map((phrase) => ({ category: c, phrase })));
-    const pick = candidates.find((x) => checkPrompt(x.phrase, child, policy).decision === 'allowed');
-    expect(pick, 'every demo phrase is caught by the text guard: the semantic stage cannot be reached here').toBeDefined();
+    const concepts = Object.entries(manifest.semanticGuard.concepts as Record<string, { phrases: string[] }>);
+    // An adult who bans every category (strict classifier thresholds) joins the presets as a candidate.
+    const adult = path.join(tmp, 'adult-bans-all.json');
+    await fs.writeFile(adult, JSON.stringify({ name: 'adult-bans-all', Age: 35, Gender: 'male', Religion: 'None', Physical_Condition: 'healthy', Mental_Condition: 'healthy', Banned_Categories: ['Hate', 'Harassment', 'Violence', 'Self-Harm', 'Sexuality', 'Shocking', 'Propaganda'], Allowed_Categories: [] }));
+    const picks = [];
+    for (const arg of [...PROFILE_PRESETS, adult]) {
+      const { profile: who, policy, label } = await profileFromArg(arg);
+      for (const [c, v] of concepts) {
+        if (!policy.banned.includes(c as never)) continue;
+        for (const phrase of v.phrases) {
+          if (checkPrompt(phrase, who, policy).decision === 'allowed') picks.push({ arg, label, category: c, phrase, action: actionFor(c as never, who) });
+        }
+      }
+    }
+    const pick = picks.find((x) => x.action === 'block') ?? picks[0];
+    expect(pick, 'every demo phrase is caught by the text stages for every preset: the semantic stage cannot be reached here').toBeDefined();
     const out = path.join(tmp, 'semantic.png');
-    const r = gen(out, '--profile', 'child', '--prompt', pick!.phrase, '--json');
-    expect(r.code, r.stderr).toBe(3);
-    expect(await exists(out)).toBe(false);
-    const j = JSON.parse(r.stdout);
-    expect(j.guard).toMatchObject({ decision: 'blocked', blockedBy: 'semantic', semanticCheck: 'blocked' });
-    expect(j.guard.decisions).toContainEqual(expect.objectContaining({ stage: 'semantic', category: pick!.category, action: 'blocked' }));
-    expect(r.stderr).toMatch(new RegExp(`^generate: blocked by the semantic check of profile "child": ${pick!.category}`, 'm'));
+    const r = gen(out, '--profile', pick.arg, '--prompt', pick.phrase, '--json');
+    if (pick.action === 'block') {
+      expect(r.code, r.stderr).toBe(3);
+      expect(await exists(out)).toBe(false);
+      const j = JSON.parse(r.stdout);
+      expect(j.guard).toMatchObject({ decision: 'blocked', blockedBy: 'semantic', semanticCheck: 'blocked' });
+      expect(j.guard.decisions).toContainEqual(expect.objectContaining({ stage: 'semantic', category: pick.category, action: 'blocked' }));
+      expect(r.stderr).toMatch(new RegExp(`^generate: blocked by the semantic check of profile "${pick.label}": ${pick.category}`, 'm'));
+    } else {
+      expect(r.code, r.stderr).toBe(0);
+      expect(await exists(out)).toBe(true);
+      const j = JSON.parse(r.stdout);
+      expect(j.guard).toMatchObject({ semanticCheck: 'steered' });
+      expect(j.guard.decisions).toContainEqual(expect.objectContaining({ stage: 'semantic', category: pick.category, action: 'steered' }));
+    }
   }, SLOW);
 });
