@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli, UsageError, wholeArg } from './lib/args';
 import { ensureDemoBundles } from './lib/demo-bundles';
 import { JS_BUDGET_BYTES, measureBudget } from './build/js-budget';
 import { benchBrowser } from './bench/browser';
@@ -21,13 +21,6 @@ import { BACKENDS, BENCH_SCHEMA, checkBenchResults, targetsOf, type BackendName,
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const USAGE = 'usage: npm run bench [-- --backends cpu,wasm,webgpu] [--repeats N (default 15 on the CPU, 5 in the browser)] [--steps N (default 20)] [--warmup N (CPU, default 2)] [--out FILE (default bench-results.json)] [--port N (default 4190)]';
-
-const whole = (v: string | undefined, name: string, min: number): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min} (got "${v}")`);
-  return n;
-};
 
 /**
  * Gzip bytes of the first screen's JavaScript, from a production build made in a temporary folder (dist/ untouched).
@@ -45,17 +38,16 @@ function jsGzipBytes(): number {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { backends: { type: 'string' }, repeats: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } },
+  const { values } = parseCli(argv, {
+    backends: { type: 'string' }, repeats: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' },
   });
   if (values.help) return console.log(USAGE);
   const backends = (values.backends ?? BACKENDS.join(',')).split(',').map((s) => s.trim()) as BackendName[];
-  for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: "${b}" is not one of ${BACKENDS.join(', ')}`);
-  const repeats = whole(values.repeats, 'repeats', 1);
-  const steps = whole(values.steps, 'steps', 3) ?? 20;
-  const warmup = whole(values.warmup, 'warmup', 0) ?? 2;
-  const port = whole(values.port, 'port', 1) ?? 4190;
+  for (const b of backends) if (!BACKENDS.includes(b)) throw new UsageError(`--backends: "${b}" is not one of ${BACKENDS.join(', ')}`);
+  const repeats = wholeArg('repeats', values.repeats, 1);
+  const steps = wholeArg('steps', values.steps, 3) ?? 20;
+  const warmup = wholeArg('warmup', values.warmup, 0) ?? 2;
+  const port = wholeArg('port', values.port, 1) ?? 4190;
   const out = path.resolve(values.out ?? path.join(ROOT, 'bench-results.json'));
   ensureDemoBundles((l) => console.log(l));
 
@@ -109,6 +101,6 @@ main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e) => {
     console.error(`bench: ${(e as Error).message.split('\n')[0]}`);
-    process.exit(1);
+    process.exit(e instanceof UsageError ? 2 : 1);
   },
 );
