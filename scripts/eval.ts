@@ -17,7 +17,6 @@
 // Usage errors: one line, exit 2. A bad file or row: one line naming it, exit 1.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pyListRepr } from '../src/safety/embedding-text';
 import { CUSTOM, GUARD_CATEGORIES, illegalBanReason, isBanned, type GuardCategory, type LexiconCategory } from '../src/safety/guard/categories';
 import { actionFor, classifierModeFor, decide, guardMatches, type GuardDecision, type GuardMatch } from '../src/safety/guard/guard';
@@ -32,13 +31,13 @@ import {
   type Profile,
   type ProfilePreset,
 } from '../src/shared/profile';
+import { numberArg, parseCli, UsageError, wholeArg } from './lib/args';
 import { parseCsvTable, toCsv, type CsvTable } from './lib/csv';
 import type { ImageJob } from './eval/images';
 
 const USAGE = 'usage: npm run eval -- --prompts FILE.csv --profiles LIST|FILE.csv [--images N [--bundle DIR] [--steps N] [--cfg X]] --out DIR';
 const BENIGN = 'benign';
 
-class UsageError extends Error {}
 
 export interface Counts {
   total: number;
@@ -236,13 +235,6 @@ function report(summary: Summary, acted: Acted): string {
   return lines.join('\n');
 }
 
-/** A whole number ≥ `min` from a flag's text; undefined when the flag is absent. */
-function wholeArg(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\s*[+-]?\d+\s*$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be a whole number ≥ ${min} (got "${v}")`);
-  return Number(v);
-}
-
 /** The image stage's share of the text stage's work: each profile's first `n` rows, with their decisions. */
 function imageJobs(n: number, prompts: readonly PromptRow[], profiles: readonly EvalProfile[], decisions: EvalResult['decisions']): ImageJob[] {
   const byRow = new Map(prompts.map((r) => [String(r.row), r]));
@@ -256,31 +248,20 @@ function imageJobs(n: number, prompts: readonly PromptRow[], profiles: readonly 
 }
 
 export async function runEval(argv: string[]): Promise<number> {
-  // parseArgs refuses "--images -1" as ambiguous; say what is wrong with the value instead.
-  const dashed = argv.findIndex((a, k) => ['--images', '--steps'].includes(a) && /^-\d/.test(argv[k + 1] ?? ''));
-  if (dashed >= 0) {
-    console.error(`eval: ${argv[dashed]} must be a whole number ≥ ${argv[dashed] === '--steps' ? 1 : 0} (got "${argv[dashed + 1]}") (${USAGE.replace('usage: ', '')})`);
-    return 2;
-  }
   let args;
   try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        prompts: { type: 'string' },
-        profiles: { type: 'string' },
-        bundle: { type: 'string' },
-        images: { type: 'string' },
-        steps: { type: 'string' },
-        cfg: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
+    args = parseCli(argv, {
+      prompts: { type: 'string' },
+      profiles: { type: 'string' },
+      bundle: { type: 'string' },
+      images: { type: 'string' },
+      steps: { type: 'string' },
+      cfg: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean' },
     }).values;
   } catch (e) {
-    console.error(`eval: ${(e as Error).message.split('\n')[0]}`);
+    console.error(`eval: ${(e as Error).message}`);
     return 2;
   }
   if (args.help) {
@@ -293,8 +274,7 @@ export async function runEval(argv: string[]): Promise<number> {
     if (!args.out) throw new UsageError('--out DIR is required');
     const images = wholeArg('images', args.images, 0) ?? 0;
     const steps = wholeArg('steps', args.steps, 1) ?? 8;
-    const cfg = args.cfg === undefined ? 7.5 : Number(args.cfg);
-    if (args.cfg !== undefined && (args.cfg.trim() === '' || !Number.isFinite(cfg))) throw new UsageError(`--cfg must be a number (got "${args.cfg}")`);
+    const cfg = numberArg('cfg', args.cfg) ?? 7.5;
     if (images === 0) {
       // --bundle is accepted and unused (the issue's command line allows it with the text stage alone).
       for (const f of ['steps', 'cfg'] as const) if (args[f] !== undefined) throw new UsageError(`--${f} is only used by the image stage; add --images N (N ≥ 1)`);

@@ -30,6 +30,7 @@ import { createReadStream, appendFileSync, statSync, type Stats } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import path from 'node:path';
+import { parseCli, UsageError, wholeArg } from './lib/args';
 
 export interface ServeOptions {
   dir: string;
@@ -284,50 +285,62 @@ export async function serveBundle(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
-function parseArgs(argv: string[]): ServeOptions {
+function parseServeArgs(argv: string[]): ServeOptions {
   const usage = 'usage: npm run serve-bundle -- DIR [--port N] [--host 127.0.0.1|::1] [--origin URL]... [--throttle BYTES/S] [--cut-after BYTES] [--hold-after-cut] [--flip PATH:OFFSET] [--log FILE]\n'
     + `  --origin: an app origin allowed to read the files (repeatable; default ${DEFAULT_ORIGINS.join(' ')})`;
-  const o: Partial<ServeOptions> = {};
-  const num = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a whole number ≥ 0 (got ${v ?? 'nothing'})\n${usage}`);
-    return n;
+  const fail = (message: string): never => {
+    throw new UsageError(`${message}\n${usage}`);
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--port') o.port = num(a, argv[++i]);
-    else if (a === '--host') o.host = argv[++i] as ServeOptions['host'];
-    else if (a === '--origin') {
-      const v = argv[++i];
-      let origin: string | undefined;
-      try {
-        origin = v ? new URL(v).origin : undefined;
-      } catch {
-        origin = undefined;
-      }
-      if (!origin || origin === 'null') throw new Error(`--origin needs an origin such as https://app.example.org (got ${v ?? 'nothing'})\n${usage}`);
-      o.origins = [...(o.origins ?? []), origin];
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    try {
+      return wholeArg(flag, v, 0);
+    } catch (e) {
+      return fail((e as Error).message);
     }
-    else if (a === '--throttle') o.throttle = num(a, argv[++i]) || undefined;
-    else if (a === '--cut-after') o.cutAfter = num(a, argv[++i]);
-    else if (a === '--hold-after-cut') o.holdAfterCut = true;
-    else if (a === '--log') o.logFile = argv[++i];
-    else if (a === '--flip') {
-      const m = /^(.+):(\d+)$/.exec(argv[++i] ?? '');
-      if (!m) throw new Error(`--flip needs PATH:OFFSET\n${usage}`);
-      o.flip = { path: m[1], offset: Number(m[2]) };
-    } else if (a === '--help' || a === '-h') throw new Error(usage);
-    else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${usage}`);
-    else if (o.dir) throw new Error(`one folder only (got ${o.dir} and ${a})\n${usage}`);
-    else o.dir = a;
+  };
+  let parsed;
+  try {
+    parsed = parseCli(argv, {
+      port: { type: 'string' }, host: { type: 'string' }, origin: { type: 'string', multiple: true }, throttle: { type: 'string' },
+      'cut-after': { type: 'string' }, 'hold-after-cut': { type: 'boolean' }, flip: { type: 'string' }, log: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    }, { positionals: true });
+  } catch (e) {
+    return fail((e as Error).message);
   }
-  if (!o.dir) throw new Error(usage);
+  const { values: v, positionals } = parsed;
+  if (v.help) throw new UsageError(usage);
+  const o: Partial<ServeOptions> = {};
+  if (positionals.length > 1) fail(`one folder only (got ${positionals.join(' and ')})`);
+  o.dir = positionals[0];
+  if (v.port !== undefined) o.port = num('port', v.port);
+  if (v.host !== undefined) o.host = v.host as ServeOptions['host'];
+  for (const value of v.origin ?? []) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(value).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || origin === 'null') fail(`--origin needs an origin such as https://app.example.org (got ${value})`);
+    o.origins = [...(o.origins ?? []), origin!];
+  }
+  if (v.throttle !== undefined) o.throttle = num('throttle', v.throttle) || undefined;
+  if (v['cut-after'] !== undefined) o.cutAfter = num('cut-after', v['cut-after']);
+  if (v['hold-after-cut']) o.holdAfterCut = true;
+  if (v.log !== undefined) o.logFile = v.log;
+  if (v.flip !== undefined) {
+    const m = /^(.+):(\d+)$/.exec(v.flip);
+    if (!m) fail('--flip needs PATH:OFFSET');
+    o.flip = { path: m![1], offset: Number(m![2]) };
+  }
+  if (!o.dir) throw new UsageError(usage);
   return o as ServeOptions;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   try {
-    const opts = parseArgs(process.argv.slice(2));
+    const opts = parseServeArgs(process.argv.slice(2));
     const s = await serveBundle({ port: 8787, ...opts });
     console.log(`serving ${path.resolve(opts.dir)} at ${s.url}`);
     console.log(`readable by ${(opts.origins ?? DEFAULT_ORIGINS).join(', ')} (--origin to change)`);

@@ -124,7 +124,8 @@ export function measureBudget(dist: string, budget = JS_BUDGET_BYTES): BudgetRep
   // On-demand chunks (and what they import in turn, when the first screen does not already load it).
   for (let i = 0; i < dynamic.length; i++) {
     const { file, from } = dynamic[i];
-    if (seen.has(file)) continue;
+    // A literal import() that names no built file is text inside the code (e.g. a library's warning message).
+    if (seen.has(file) || !existsSync(path.join(dist, file))) continue;
     seen.add(file);
     const s = sizes(file);
     later.push({ file, role: 'dynamic import', from, bytes: s.bytes, gzipBytes: s.gzipBytes });

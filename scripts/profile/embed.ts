@@ -6,7 +6,6 @@
 // `npm run generate -- --profile` uses. Usage errors: one line, exit 2; failures: one line, exit 1.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { AGE_GROUPS, CATEGORIES, PROFILE_PRESETS, type Category, type Policy, type Profile, type ProfilePreset, type PsaFields } from '../../src/shared/profile';
 import { toErrorInfo } from '../../src/shared/errors';
 import { PSA_EMBEDDING_TEMPLATE, renderEmbeddingText } from '../../src/safety/embedding-text';
@@ -19,11 +18,13 @@ import { bundleEncoder, folderEncoder } from '../../src/engine/embedding/encoder
 import { nodeRuntime } from '../../src/engine/node-host';
 import { fsReader } from '../../src/engine/node-reader';
 import { createSession } from '../../src/engine/sessions';
+import { parseCli, UsageError } from '../lib/args';
 import { writeNpy } from '../lib/npy';
 
 const USAGE = 'usage: npm run profile -- embed --encoder DIR --profile FILE.json|PRESET --out FILE.npy [--bundle DIR --tokens FILE.npy] [--json]';
 
-export class UsageError extends Error {}
+// UsageError is the shared one (scripts/lib/args.ts); generate.ts imports it from here.
+export { UsageError };
 
 /**
  * A profile for the CLIs: a label for people, the PSA fields that fill the embedding template, and the profile and
@@ -181,20 +182,10 @@ export async function runEmbed(argv: string[]): Promise<number> {
 }
 
 async function embedMain(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        encoder: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' }, bundle: { type: 'string' },
-        tokens: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const { values } = parseCli(argv, {
+    encoder: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' }, bundle: { type: 'string' },
+    tokens: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;

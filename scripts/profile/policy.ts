@@ -7,7 +7,6 @@
 // Usage errors: one line, exit 2. A bad file or row: one line naming the row, exit 1.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pyListRepr } from '../../src/safety/embedding-text';
 import { computePolicy } from '../../src/safety/policy';
 import { ageGroupOf } from '../../src/safety/profile';
@@ -25,6 +24,7 @@ import {
   type Policy,
   type Profile,
 } from '../../src/shared/profile';
+import { parseCli, UsageError } from '../lib/args';
 import { CsvError, parseCsvTable, toCsv } from '../lib/csv';
 
 const USAGE = 'usage: npm run profile -- policy --users FILE.csv [--out FILE.csv]';
@@ -34,7 +34,6 @@ const BANNED = 'Banned_Categories';
 const ALLOWED = 'Allowed_Categories';
 const REASONS = 'Reasons';
 
-class UsageError extends Error {}
 /** A problem with one data row; the message is prefixed with where it is. */
 class RowError extends Error {}
 
@@ -165,14 +164,9 @@ export async function runPolicy(argv: string[]): Promise<number> {
 async function policyMain(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { users: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
-    }));
+    ({ values } = parseCli(argv, { users: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }));
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}; ${USAGE}`);
+    throw new UsageError(`${(e as Error).message}; ${USAGE}`);
   }
   if (values.help) {
     console.log(USAGE);

@@ -34,7 +34,7 @@ const noise = (n: number, seed: number) => {
 const app = () => ({
   'index.html': '<script type="module" crossorigin src="/assets/main-A1.js"></script><link rel="modulepreload" crossorigin href="/assets/pre-P1.js">',
   'harness.html': '<script type="module" src="/assets/harness-H1.js"></script>',
-  'assets/main-A1.js': `import{a as b}from"./shared-S1.js";import"./side-E1.js";const w=new Worker(new URL(\`/assets/worker-W1.js\`,\`\`+import.meta.url));navigator.serviceWorker.register(u);const l=()=>import(\`./lazy-L1.js\`);/*${noise(400, 1)}*/`,
+  'assets/main-A1.js': `import{a as b}from"./shared-S1.js";import"./side-E1.js";const w=new Worker(new URL(\`/assets/worker-W1.js\`,\`\`+import.meta.url));navigator.serviceWorker.register(u);const l=()=>import(\`./lazy-L1.js\`);const doc="e.g. import(\`./MyComponent\`)";/*${noise(400, 1)}*/`,
   'assets/pre-P1.js': `export const p=1;/*${noise(300, 2)}*/`,
   'assets/shared-S1.js': `export const a="import\\"./not-an-import.js\\"";/*${noise(200, 3)}*/`,
   'assets/side-E1.js': `console.log(1);/*${noise(100, 4)}*/`,
