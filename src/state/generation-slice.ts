@@ -9,7 +9,8 @@ import type { GenerateParams, LoadedBundleInfo } from '../shared/types';
 import type { EmbeddingSlice } from './embedding-slice';
 import type { EngineSlice } from './engine-slice';
 import type { GallerySlice } from './gallery-slice';
-import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
+import { imageStage, planGeneration, q16Stage, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
+import { q16Categories } from '../safety/image-explain';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
 
@@ -40,13 +41,13 @@ export interface GenerationSlice {
 
 /**
  * What a protected profile's policy needs that the loaded model lacks (the parent may allow it per profile): the
- * image checker when Sexuality is banned, and the parts that carry its embedding (PSA's user token and the profile
+ * image checker when Sexuality or any category Q16 stands for is banned, and the parts that carry its embedding (PSA's user token and the profile
  * encoder — a removed encoder still counts when the embedding is cached; ensureEmbedding refuses otherwise).
  */
 export function missingParts(profile: Profile, policy: Policy, bundle: LoadedBundleInfo | undefined): ('imageChecker' | 'embedding')[] {
   if (!profile.protected || profile.allowIncompleteModel || !bundle) return [];
   const missing: ('imageChecker' | 'embedding')[] = [];
-  if (policy.banned.includes('Sexuality') && !bundle.imageChecker) missing.push('imageChecker');
+  if ((policy.banned.includes('Sexuality') || q16Categories(policy).length > 0) && !bundle.imageChecker) missing.push('imageChecker');
   if (!bundle.psa || !bundle.profileEncoder) missing.push('embedding');
   return missing;
 }
@@ -103,9 +104,11 @@ export function createGenerationSlice(deps: Pick<ProfileDeps, 'computePolicy'>):
       if (semantic?.outcome.decision === 'blocked') return;
       const image = profile && policy ? imageStage(profile, policy, result, params.prompt) : undefined;
       if (image) await get().recordLog?.(image.log);
+      const q16 = profile && policy ? q16Stage(profile, policy, result, params.prompt) : undefined;
+      if (q16) await get().recordLog?.(q16.log);
       set({
         resultProfile: { ...label, personalized: !!userEmbedding },
-        guardOutcome: semantic && { ...semantic.outcome, imageExplanation: image?.explanation },
+        guardOutcome: semantic && { ...semantic.outcome, imageExplanation: image?.explanation ?? q16?.explanation },
       });
       // Every picture shown is kept on the device, with the person's own request (not the steered one).
       await get().keepInGallery?.({
