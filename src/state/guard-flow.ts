@@ -43,7 +43,8 @@ export function planGeneration(params: GenerateParams, profile: Profile, policy:
   let next: GenerateParams = params;
   if (guard.decision === 'steered') next = withSteering(next, profile, policy);
   const imageCheck = imageCheckFor(profile, policy);
-  if (imageCheck) next = { ...next, imageCheck };
+  // No live previews when the picture will be checked: a late preview is nearly the picture, shown before the check.
+  if (imageCheck) next = { ...next, imageCheck, previewEveryMs: undefined };
   const semanticGuard = semanticGuardFor(params, guard.decision, profile, policy);
   if (semanticGuard) next = { ...next, semanticGuard };
   return { decision: guard.decision, guard, params: next };

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQ16Prompts, q16Score, Q16_THRESHOLD } from '../../src/engine/image-check/q16';
-import shipped from '../../src/engine/image-check/q16-vit-l-14.json';
+import shipped from '../../src/engine/image-check/q16-vit-l-14.json' with { type: 'json' };
 import { AppError } from '../../src/shared/errors';
 
 const FIX = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'q16', 'vit-l-14-cases.json');

@@ -144,10 +144,18 @@ describe('image stage', () => {
     expect((await logEntries(s)).map((x) => [x.stage, x.category, x.action, x.prompt])).toEqual([['q16', 'Inappropriate', 'blurred', 'a lighthouse at dawn']]);
   });
 
-  it('a profile banning nothing gets no image stage', async () => {
+  it('no live previews when the picture will be checked (a late preview is nearly the picture, before the check)', async () => {
+    const { s, engine } = await storeWith(adultBanningViolence);
+    await s.getState().generateForActive({ ...params('a lighthouse at dawn'), previewEveryMs: 250 });
+    expect(engine.generates[0].imageCheck).toBeDefined();
+    expect(engine.generates[0].previewEveryMs).toBeUndefined();
+  });
+
+  it('a profile banning nothing gets no image stage (and keeps its previews)', async () => {
     const open = (st: Store) => ({ ...st.draftFromPreset('adult', 'Al'), protected: false });
     const { s, engine } = await storeWith(open);
-    await s.getState().generateForActive(params('a lighthouse at dawn'));
+    await s.getState().generateForActive({ ...params('a lighthouse at dawn'), previewEveryMs: 250 });
+    expect(engine.generates[0].previewEveryMs).toBe(250);
     expect(engine.generates[0].imageCheck).toBeUndefined();
     expect(await logEntries(s)).toHaveLength(0);
   });

@@ -24,7 +24,7 @@ import { blurRgba } from './blur';
 import { withScoreOutputs } from './graph-scores';
 import { clipPixelValues, parsePreprocessorConfig, type ClipPreprocessConfig } from './preprocess';
 import { parseQ16Prompts, q16Score, type Q16Prompts, type Q16Score } from './q16';
-import builtInQ16 from './q16-vit-l-14.json';
+import builtInQ16 from './q16-vit-l-14.json' with { type: 'json' };
 import { scoresAt, type CheckerScores } from './scores';
 
 export { blurRgba, blurRadius } from './blur';
