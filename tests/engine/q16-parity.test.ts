@@ -85,7 +85,7 @@ describe('Q16 on the tiny checker equals Q16 in PyTorch', () => {
   });
 });
 
-describe('Q16 in the pipeline (demo bundle, which ships the tiny prompts)', () => {
+describe('Q16 in the pipeline (demo bundle, which ships its own prompts: fixtures/q16/demo)', () => {
   let dir: string;
   const engine = nodeEngine();
   const base: GenerateParams = { prompt: 'a photo of a cat', seed: 3, steps: 3, scheduler: 'euler', guidance: 7.5, width: 64, height: 64 };
@@ -105,6 +105,7 @@ describe('Q16 in the pipeline (demo bundle, which ships the tiny prompts)', () =
     const p = probe.imageCheck!.q16!.probability;
     expect(p).toBeGreaterThan(0); // the thresholds below need an unsaturated probability for this seed
     expect(p).toBeLessThan(1);
+    expect(probe.imageCheck!.q16!.flagged).toBe(false); // the demo's prompts pass the demo's pictures (fixtures/q16/demo)
     expect(Buffer.from(probe.rgba).equals(Buffer.from(plain.rgba))).toBe(true);
     // Thresholds on either side of this image's probability (0 < p < 1 in float64 for any finite logits gap < ~700).
     const flagAt = p / 2;
