@@ -79,9 +79,34 @@ describe('Q16 on the tiny checker equals Q16 in PyTorch', () => {
       const r = await plain.check(img.rgba, img.width, img.height, 0);
       expect(r.imageEmbeds).toHaveLength(16);
       expect(() => plain.q16(r, 0.5)).toThrow(/16 values; Q16's built-in CLIP ViT-L\/14 prompts need 768, and the bundle has no q16\.json/);
+      // A 768-d embedding (SD1.5's checker) gets the built-in ViT-L/14 prompts: Q16's own numbers on a reference case.
+      const cases = (JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'q16', 'vit-l-14-cases.json'), 'utf8')) as { cases: { embedding: string; probs: number[]; inappropriate: boolean }[] }).cases;
+      for (const c of cases) {
+        const e = new Float32Array(Uint8Array.from(atob(c.embedding), (ch) => ch.charCodeAt(0)).buffer);
+        const s = plain.q16({ ...r, imageEmbeds: e }, 0.5);
+        expect(Math.abs(s.probability - c.probs[1])).toBeLessThan(1e-5);
+        expect(s.flagged).toBe(c.inappropriate);
+      }
     } finally {
       await plain.release();
     }
+  });
+
+  it('finds the embedding through the Casts of an fp16 export; without it the checker still loads (Q16 then refuses)', () => {
+    const model = new Uint8Array(readFileSync(path.join(CHECKER, 'model.onnx')));
+    const g = readCheckerGraph(model);
+    const { concept } = findScoreTensors(g, 'm');
+    // Cast between the normalising Div and the cosine's Gemm, as an fp16 conversion with float32 islands inserts.
+    const casted = {
+      ...g,
+      nodes: g.nodes.flatMap((n) => {
+        if (n.op !== 'Gemm') return [n];
+        return [{ op: 'Cast', inputs: [n.inputs[0]], outputs: [n.inputs[0] + '_cast'] }, { ...n, inputs: [n.inputs[0] + '_cast', ...n.inputs.slice(1)] }];
+      }),
+    };
+    expect(findImageEmbeds(casted, concept, 'm')).toBe('/visual_projection/MatMul_output_0');
+    const noDiv = { ...g, nodes: g.nodes.filter((n) => !(n.op === 'Div' && n.inputs[0] === '/visual_projection/MatMul_output_0')) };
+    expect(() => findImageEmbeds(noDiv, concept, 'safety_checker/model.onnx')).toThrow(/safety_checker\/model\.onnx: no normalised image embedding/);
   });
 });
 
