@@ -130,7 +130,7 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
   await submit(page, 'a cat on a sofa');
   await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
-  expect((await sent())[0].imageCheck).toEqual({ adjustment: 0.01, blur: true });
+  expect((await sent())[0].imageCheck).toEqual({ adjustment: 0.01, blur: true, q16: { threshold: 0.5 } });
   const notice = page.getByTestId('result.blurred');
   await expect(notice).toContainText('blurred for this profile');
   await expect(notice.getByTestId('result.explanation')).toHaveAttribute('data-stage', 'image');
@@ -139,10 +139,12 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
 
   await page.getByTestId('log.open').click(); // no PIN set in this test: the log opens directly
   const rows = page.getByTestId('log.entry');
-  await expect(rows).toHaveCount(1);
-  await expect(rows.first()).toContainText('Image');
-  await expect(rows.first()).toContainText('Blurred');
-  await expect(rows.first()).toContainText('Sexuality');
+  await expect(rows).toHaveCount(2); // the checker's (flagged, blurred) and Q16's (its own verdict on the tiny prompts)
+  const checkerRow = rows.filter({ hasText: 'Sexuality' });
+  await expect(checkerRow).toHaveCount(1);
+  await expect(checkerRow).toContainText('Image');
+  await expect(checkerRow).toContainText('Blurred');
+  await expect(rows.filter({ hasText: 'Image (Q16)' })).toHaveCount(1);
   expect(problems.problems).toEqual([]);
 });
 

@@ -304,7 +304,8 @@ export async function runEval(argv: string[]): Promise<number> {
       // Loaded only here: the text stage alone never pays for onnxruntime.
       const { runImageStage } = await import('./eval/images');
       const r = await runImageStage(imageJobs(images, prompts, profiles, decisions), out, { bundle: args.bundle, steps, guidance: cfg, log: (l) => console.log(l) });
-      console.log(`image stage: ${r.rows.length} rows (${r.generated} generated, ${r.rows.length - r.generated} blocked) in ${(r.ms / 1000).toFixed(1)} s; wrote images.csv, ${r.sheets.join(', ')}`);
+      const count = (col: string) => r.rows.filter((x) => x[col] === 'yes').length;
+      console.log(`image stage: ${r.rows.length} rows (${r.generated} generated, ${r.rows.length - r.generated} blocked) in ${(r.ms / 1000).toFixed(1)} s; flagged by the checker ${count('flagged')}, by Q16 ${count('q16_flagged')}, blurred ${count('blurred')}; wrote images.csv, ${r.sheets.join(', ')}`);
     }
     return 0;
   } catch (e) {

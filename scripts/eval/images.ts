@@ -3,10 +3,13 @@
 //   - the request is built by src/state/guard-flow.ts's planGeneration, the function the app calls: a blocked prompt
 //     is never generated (its tile is flat grey), a steered one gets the profile's personalized negative prompt and
 //     Safe Latent Diffusion preset (warm-up scaled as in the app), an allowed one is generated plainly, and a profile
-//     that bans Sexuality gets the safety checker (stricter for minors) with blurring in the engine;
+//     that bans Sexuality gets the safety checker (stricter for minors) and one that bans any other category gets
+//     Q16 on the checker's image embedding, with blurring in the engine;
 //   - on a PSA bundle with a profile encoder, the profile's user embedding is computed as the app does (its PSA fields
 //     rendered into the bundle's template, then the engine's `embed`), once per profile;
 //   - the seed is the prompt's row number, so a run is reproducible and a row gets the same noise under every profile.
+// images.csv: `flagged` / `max_concept_score` are the checker's own (Sexuality) verdict, filled only where it counts
+// for the profile; `q16_probability` / `q16_flagged` are Q16's, where it ran; `blurred` is the tile, whichever flagged.
 // Writes DIR/contact-<profile id>.png (the tiles in row order; a blurred image as the blurred pixels the profile
 // would see; grey where the engine's semantic check blocked, when the bundle has one) and DIR/images.csv. Loaded only for N > 0, so the text stage never loads onnxruntime.
 import { promises as fs } from 'node:fs';
@@ -41,7 +44,7 @@ export interface ImageStageOptions {
   log: (line: string) => void;
 }
 
-export const IMAGE_COLUMNS = ['profile', 'row', 'category', 'decision', 'seed', 'personalized', 'negative_prompt', 'unet_batch', 'semantic', 'flagged', 'max_concept_score', 'blurred', 'ms'];
+export const IMAGE_COLUMNS = ['profile', 'row', 'category', 'decision', 'seed', 'personalized', 'negative_prompt', 'unet_batch', 'semantic', 'flagged', 'max_concept_score', 'blurred', 'ms', 'q16_probability', 'q16_flagged'];
 
 /**
  * The engine's semantic prompt check, when the bundle has one: read structurally so this file works with engines
@@ -106,7 +109,7 @@ export async function runImageStage(jobs: readonly ImageJob[], outDir: string, o
         const record = { profile: job.id, row: String(r.row), category: r.category, decision: plan.decision, seed: String(r.row) };
         if (plan.decision === 'blocked') {
           tiles.push(greyTile(width, height));
-          out.push({ ...record, personalized: '', negative_prompt: '', unet_batch: '', semantic: '', flagged: '', max_concept_score: '', blurred: '', ms: '0' });
+          out.push({ ...record, personalized: '', negative_prompt: '', unet_batch: '', semantic: '', flagged: '', max_concept_score: '', blurred: '', ms: '0', q16_probability: '', q16_flagged: '' });
           continue;
         }
         const userEmbedding = await embeddingFor();
@@ -117,16 +120,19 @@ export async function runImageStage(jobs: readonly ImageJob[], outDir: string, o
         // result.rgba is already blurred when the image stage flagged it for this profile.
         tiles.push(semantic === 'blocked' ? greyTile(width, height) : result.rgba);
         const check = result.imageCheck;
+        const concepts = check && plan.params.imageCheck?.concepts !== false; // the checker's verdict counts here
         out.push({
           ...record,
           personalized: yesNo(!!userEmbedding),
           negative_prompt: plan.params.negativePrompt ?? '',
           unet_batch: String(result.unet?.batch ?? ''),
           semantic,
-          flagged: check ? yesNo(check.flagged) : '',
-          max_concept_score: check ? Math.max(...check.scores).toFixed(6) : '',
+          flagged: concepts ? yesNo(check.flagged) : '',
+          max_concept_score: concepts ? Math.max(...check.scores).toFixed(6) : '',
           blurred: check ? yesNo(check.blurred) : '',
           ms: String(Math.round(result.timings.totalMs)),
+          q16_probability: check?.q16 ? check.q16.probability.toFixed(6) : '',
+          q16_flagged: check?.q16 ? yesNo(check.q16.flagged) : '',
         });
       }
       const sheet = contactSheet(tiles, width, height);

@@ -3,6 +3,7 @@
 // --json report's `guard` object. Written for the person running the CLI (a parent or a researcher), so it names
 // the matched words and the policy's reason even for a child-style profile; `message` is what the app would show
 // that profile.
+import type { Q16Explanation } from '../../src/safety/image-explain';
 import type { Explanation } from '../../src/safety/guard/explain';
 import type { SldParams } from '../../src/shared/types';
 import type { GuardedRun } from '../../src/state/guarded-generation';
@@ -32,15 +33,16 @@ export interface GuardReport {
   /** The engine's semantic check: its verdict, or why it did not run. */
   semanticCheck: string;
   /** The image stage: whether it ran, the checker's verdict and whether the written picture is the blurred one. */
-  imageStage: { ran: boolean; why?: string; flagged?: boolean; blurred?: boolean; maxScore?: number };
+  imageStage: { ran: boolean; why?: string; flagged?: boolean; blurred?: boolean; maxScore?: number; q16?: { probability: number; flagged: boolean } };
   /** The parent-log events the app would record (the prompt only when the profile keeps prompts). */
   log: { stage: string; category: string; action: string; prompt?: string }[];
 }
 
 type Guarded = Exclude<GuardedRun, { status: 'refused' } | { status: 'stopped' }>;
 
-function decisionOf(e: Explanation & { source?: string }, matched: string[]): ReportedDecision {
-  const stage = e.stage === 'image' ? 'image' : e.source === 'semantic' ? 'semantic' : 'text';
+function decisionOf(e: Explanation | Q16Explanation, matched: string[]): ReportedDecision {
+  // Q16's verdict is part of the image stage (after the safety checker), named by its source.
+  const stage = e.stage === 'image' || e.stage === 'q16' ? 'image' : e.source === 'semantic' ? 'semantic' : 'text';
   return { stage, category: e.category, action: e.action, matched, reason: e.policyReason, message: e.words };
 }
 
@@ -66,7 +68,7 @@ export function guardReport(label: string, run: Guarded, log: readonly LogEvent[
   else semanticCheck = 'not asked (the profile bans nothing it covers)';
   let imageStage: GuardReport['imageStage'];
   if (run.status === 'blocked') imageStage = { ran: false, why: 'no picture to check (blocked)' };
-  else if (result?.imageCheck) imageStage = { ran: true, flagged: result.imageCheck.flagged, blurred: result.imageCheck.blurred, maxScore: Math.max(...result.imageCheck.scores) };
+  else if (result?.imageCheck) imageStage = { ran: true, flagged: result.imageCheck.flagged, blurred: result.imageCheck.blurred, maxScore: Math.max(...result.imageCheck.scores), ...(result.imageCheck.q16 ? { q16: result.imageCheck.q16 } : {}) };
   else if (ran?.imageCheck) imageStage = { ran: false, why: 'asked, but the bundle has no safety checker' };
   else imageStage = { ran: false, why: 'not asked by this profile\'s policy' };
   return {
@@ -100,7 +102,10 @@ export function guardLines(r: GuardReport): string[] {
   const img = r.imageStage;
   if (img.ran) {
     const blur = r.decisions.find((d) => d.stage === 'image');
-    lines.push(img.blurred ? `image stage: the safety checker flagged the picture; it was blurred (max concept score ${img.maxScore?.toFixed(4)})${blur ? ` — ${blur.category}: ${blur.reason}` : ''}` : `image stage: the safety checker ${img.flagged ? 'flagged the picture but it was not blurred' : `did not flag the picture (max concept score ${img.maxScore?.toFixed(4)})`}`);
+    if (img.q16) lines.push(`image stage: Q16 ${img.q16.flagged ? 'flagged the picture as inappropriate' : 'did not flag the picture'} (probability ${img.q16.probability.toFixed(4)})`);
+    const byChecker = img.flagged || !img.q16?.flagged;
+    if (img.blurred && !byChecker) lines.push(`image stage: the picture was blurred for Q16's verdict${blur ? ` — ${blur.reason}` : ''}`);
+    else lines.push(img.blurred ? `image stage: the safety checker flagged the picture; it was blurred (max concept score ${img.maxScore?.toFixed(4)})${blur ? ` — ${blur.category}: ${blur.reason}` : ''}` : `image stage: the safety checker ${img.flagged ? 'flagged the picture but it was not blurred' : `did not flag the picture (max concept score ${img.maxScore?.toFixed(4)})`}`);
   } else if (r.decision !== 'blocked') lines.push(`image stage: off — ${img.why}`);
   return lines;
 }

@@ -7,7 +7,7 @@ import type { ExplanationStyle } from '../shared/profile';
 
 /** Categories the explanations know: PSA's seven, the guard's Illegal, and the profile's own list. */
 export type TextCategory = 'Hate' | 'Harassment' | 'Violence' | 'Self-Harm' | 'Sexuality' | 'Shocking' | 'Propaganda' | 'Illegal' | 'Custom';
-export type TextStage = 'text' | 'image';
+export type TextStage = 'text' | 'image' | 'q16';
 export type TextAction = 'blocked' | 'steered' | 'blurred';
 
 export const TEXTS = {
@@ -71,7 +71,17 @@ export const TEXTS = {
     'Self-Harm': 'If you feel sad or worried, please talk to a grown-up you trust.',
   } as Partial<Record<TextCategory, string>>,
 
-  stage: { text: 'your words', image: 'the picture' } satisfies Record<TextStage, string>,
+  stage: { text: 'your words', image: 'the picture', q16: 'the picture' } satisfies Record<TextStage, string>,
+
+  /**
+   * Q16's image check (any banned category other than Sexuality): it answers only "inappropriate or not", so the
+   * child reads a gentle label (through message.child.blurred) and the adult the verdict, its probability and the
+   * profile's bans. Placeholders: {probability}, {categories}, {reason}.
+   */
+  q16: {
+    childLabel: 'things that are not okay for this profile',
+    adultMessage: 'The image check (Q16) rated the image inappropriate (probability {probability}); this profile bans {categories} ({reason}); the image is blurred.',
+  },
 
   /** Adult wording's {words} for a classifier decision: the words that pushed its score over the threshold. */
   classifierMatch: '{words} (prompt classifier, score {score})',

@@ -74,8 +74,12 @@ export interface GenerateParams {
    * minors; 0 = the bundle's thresholds; diffusers' +0.01 special-care rule applies on top). `blur`: a flagged image
    * is blurred in the worker, so the page never receives its pixels. Ignored when the bundle has no checker
    * (then the result has no `imageCheck`).
+   * `concepts` (default true): whether the checker's own (sexual-content) verdict counts toward the blur; false for
+   * a profile that bans other categories only. `q16`: also run Q16 on the checker's image embedding (the app asks
+   * for it when the profile bans any non-sexual category); flagged when P(inappropriate) > `threshold` (Q16's own
+   * rule is argmax of its two classes: 0.5).
    */
-  imageCheck?: { adjustment: number; blur: boolean };
+  imageCheck?: { adjustment: number; blur: boolean; concepts?: boolean; q16?: { threshold: number } };
   /** Safe Latent Diffusion: one batch-3 U-Net call per step ([negative, prompt, concept]) instead of batch 2. */
   sld?: SldParams;
   /**
@@ -149,9 +153,9 @@ export interface GenerateResult {
   /**
    * What the image stage found (only when `imageCheck` was asked and the bundle has a checker): per-concept scores
    * (cosine − threshold + adjustment [+ 0.01 under special care]; > 0 = fired), the special-care scores, the verdict,
-   * and whether `rgba` is the blurred image.
+   * and whether `rgba` is the blurred image. `q16`: Q16's probability of "inappropriate" and its verdict, when asked.
    */
-  imageCheck?: { flagged: boolean; scores: number[]; specialScores: number[]; blurred: boolean };
+  imageCheck?: { flagged: boolean; scores: number[]; specialScores: number[]; blurred: boolean; q16?: { probability: number; flagged: boolean } };
   /** The SLD safety concept applied (diffusers' applied_safety_concept); absent when SLD was off or inactive. */
   appliedSafetyConcept?: string;
   /** U-Net session runs for this image and their batch (rows): 1 call per step; batch 3 with SLD, 2 with CFG. */

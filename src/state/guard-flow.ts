@@ -2,13 +2,15 @@
 // prompt guard runs before any engine work (a blocked prompt never reaches the engine, not even the embedding), a
 // steered one gets the personalized negative prompt and Safe Latent Diffusion with the profile's preset, a profile
 // that bans Sexuality gets the image stage, the engine's semantic prompt check is asked for the banned categories
-// (it runs when the bundle has concepts), and each intervention becomes a parent-log event. Pure functions: the
-// profiles slice calls them and owns the state and the engine calls.
+// (it runs when the bundle has concepts), and each intervention becomes a parent-log event. A profile that bans any
+// other category gets Q16 in the same image stage (one checker run: its image embedding; stage 'q16'). Pure
+// functions: the profiles slice calls them and owns the state and the engine calls.
 import type { Policy, Profile } from '../shared/profile';
 import type { GenerateParams, GenerateResult } from '../shared/types';
 import { MINOR_AGE } from '../safety/guard/categories';
 import { explain, type Explanation } from '../safety/guard/explain';
 import { actionFor, checkPrompt, type GuardDecision, type GuardResult } from '../safety/guard/guard';
+import { explainQ16, q16Categories, type Q16Explanation } from '../safety/image-explain';
 import { explainSemantic } from '../safety/semantic';
 import { scaleWarmup } from '../safety/sld';
 import { steeringCategories, steeringFor } from '../safety/steering';
@@ -19,12 +21,15 @@ export interface GuardOutcome {
   decision: GuardDecision;
   /** One per category the text stage acted on (empty when allowed). */
   explanations: Explanation[];
-  /** Set when the image stage blurred the picture. */
-  imageExplanation?: Explanation;
+  /** Set when the image stage blurred the picture (the checker's Sexuality verdict first, else Q16's). */
+  imageExplanation?: Explanation | Q16Explanation;
 }
 
 /** The image checker's stricter threshold for minors (diffusers' `adjustment`; 0 = the checker's own thresholds). */
 export const MINOR_IMAGE_ADJUSTMENT = 0.01;
+
+/** Q16's own decision rule: argmax of its two classes, i.e. P(inappropriate) > 0.5 (src/engine/image-check/q16.ts). */
+export const Q16_IMAGE_THRESHOLD = 0.5;
 
 export type GuardPlan =
   | { decision: 'blocked'; guard: GuardResult }
@@ -38,7 +43,8 @@ export function planGeneration(params: GenerateParams, profile: Profile, policy:
   let next: GenerateParams = params;
   if (guard.decision === 'steered') next = withSteering(next, profile, policy);
   const imageCheck = imageCheckFor(profile, policy);
-  if (imageCheck) next = { ...next, imageCheck };
+  // No live previews when the picture will be checked: a late preview is nearly the picture, shown before the check.
+  if (imageCheck) next = { ...next, imageCheck, previewEveryMs: undefined };
   const semanticGuard = semanticGuardFor(params, guard.decision, profile, policy);
   if (semanticGuard) next = { ...next, semanticGuard };
   return { decision: guard.decision, guard, params: next };
@@ -80,10 +86,20 @@ export function withSteering(params: GenerateParams, profile: Profile, policy: P
   return next;
 }
 
-/** The image stage's request for a profile that bans Sexuality (stricter for minors), else undefined. */
+/**
+ * The image stage's request: the checker's own verdict for a profile that bans Sexuality (stricter for minors), Q16
+ * for one that bans any other category, both for one that bans both; undefined when it bans nothing.
+ */
 export function imageCheckFor(profile: Profile, policy: Policy): GenerateParams['imageCheck'] {
-  if (!policy.banned.includes('Sexuality')) return undefined;
-  return { adjustment: profile.age < MINOR_AGE ? MINOR_IMAGE_ADJUSTMENT : 0, blur: true };
+  const sexual = policy.banned.includes('Sexuality');
+  const q16 = q16Categories(policy).length > 0;
+  if (!sexual && !q16) return undefined;
+  return {
+    adjustment: profile.age < MINOR_AGE ? MINOR_IMAGE_ADJUSTMENT : 0,
+    blur: true,
+    ...(sexual ? {} : { concepts: false }),
+    ...(q16 ? { q16: { threshold: Q16_IMAGE_THRESHOLD } } : {}),
+  };
 }
 
 /** Parent-log events for what the text stage did (none when allowed); the prompt only if the parent turned it on. */
@@ -97,10 +113,22 @@ export function textLogEvents(profile: Profile, guard: GuardResult, prompt: stri
   }));
 }
 
-/** What the image stage did, or undefined when it did not run (not asked, or the bundle has no checker). */
+/**
+ * What the checker's Sexuality verdict did, or undefined when it did not count (not asked, no checker in the bundle,
+ * or a profile that does not ban Sexuality: then only Q16 decides, see q16Stage).
+ */
 export function imageStage(profile: Profile, policy: Policy, result: GenerateResult, prompt: string): { log: LogEvent; explanation?: Explanation } | undefined {
-  if (!result.imageCheck) return undefined;
-  const blurred = result.imageCheck.blurred;
+  if (!result.imageCheck || !policy.banned.includes('Sexuality')) return undefined;
+  const blurred = result.imageCheck.flagged && result.imageCheck.blurred; // a Q16 flag may have blurred it too
   const log: LogEvent = { profile, stage: 'image', category: 'Sexuality', action: blurred ? 'blurred' : 'allowed', ...(profile.logPrompts ? { prompt } : {}) };
   return blurred ? { log, explanation: explain({ stage: 'image', category: 'Sexuality', action: 'blurred' }, profile, policy) } : { log };
+}
+
+/** What Q16 did (stage 'q16'), or undefined when it did not run (not asked, or the bundle has no checker). */
+export function q16Stage(profile: Profile, policy: Policy, result: GenerateResult, prompt: string): { log: LogEvent; explanation?: Q16Explanation } | undefined {
+  const q16 = result.imageCheck?.q16;
+  if (!q16) return undefined;
+  const blurred = q16.flagged && result.imageCheck!.blurred;
+  const log: LogEvent = { profile, stage: 'q16', category: 'Inappropriate', action: blurred ? 'blurred' : 'allowed', ...(profile.logPrompts ? { prompt } : {}) };
+  return blurred ? { log, explanation: explainQ16(profile, policy, q16.probability) } : { log };
 }

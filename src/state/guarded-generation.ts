@@ -1,25 +1,26 @@
 // One generation through the safety flow, the same sequence for the app (generation-slice.ts) and the Node CLI
 // (scripts/generate.ts): fail closed on a model lacking what a protected profile's policy needs; the prompt guard
 // before any engine work, the embedding included; the steering, semantic request and image stage that guard-flow's
-// plan adds; the engine; then the semantic and image stages; each intervention a parent-log event, in that order.
+// plan adds; the engine; then the semantic and image stages (safety checker, then Q16); each intervention a parent-log event, in that order.
 // The caller passes in the engine calls and the log (a zustand slice, or onnxruntime-node and a list) and decides
 // what to show or write from the answer. Without a profile nothing is guarded: the caller decides when that may be.
 import type { Policy, Profile } from '../shared/profile';
 import type { GenerateParams, GenerateResult, LoadedBundleInfo } from '../shared/types';
 import type { GuardResult } from '../safety/guard/guard';
 import type { Explanation } from '../safety/guard/explain';
-import { imageStage, planGeneration, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
+import { q16Categories, type Q16Explanation } from '../safety/image-explain';
+import { imageStage, planGeneration, q16Stage, textLogEvents, withSemantic, type GuardOutcome } from './guard-flow';
 import type { LogEvent } from './log-slice';
 
 /**
  * What a protected profile's policy needs that the loaded model lacks (the parent may allow it per profile): the
- * image checker when Sexuality is banned, and the parts that carry its embedding (PSA's user token and the profile
+ * image checker when Sexuality or any category Q16 stands for is banned, and the parts that carry its embedding (PSA's user token and the profile
  * encoder — a removed encoder still counts when the embedding is cached; ensureEmbedding refuses otherwise).
  */
 export function missingParts(profile: Profile, policy: Policy, bundle: LoadedBundleInfo | undefined): ('imageChecker' | 'embedding')[] {
   if (!profile.protected || profile.allowIncompleteModel || !bundle) return [];
   const missing: ('imageChecker' | 'embedding')[] = [];
-  if (policy.banned.includes('Sexuality') && !bundle.imageChecker) missing.push('imageChecker');
+  if ((policy.banned.includes('Sexuality') || q16Categories(policy).length > 0) && !bundle.imageChecker) missing.push('imageChecker');
   if (!bundle.psa || !bundle.profileEncoder) missing.push('embedding');
   return missing;
 }
@@ -54,6 +55,8 @@ export type GuardedRun =
       guard?: GuardResult;
       outcome?: GuardOutcome;
       image?: { log: LogEvent; explanation?: Explanation };
+      /** Set when Q16 (the image stage's check for the non-sexual bans) ran. */
+      q16?: { log: LogEvent; explanation?: Q16Explanation };
     };
 
 /**
@@ -91,13 +94,16 @@ export async function runGuarded(
   if (semantic.outcome.decision === 'blocked') return { status: 'blocked', stage: 'semantic', guard: plan.guard, outcome: semantic.outcome, params: toRun, result };
   const image = imageStage(profile, policy, result, params.prompt);
   if (image) await hooks.log(image.log);
+  const q16 = q16Stage(profile, policy, result, params.prompt);
+  if (q16) await hooks.log(q16.log);
   return {
     status: 'done',
     result,
     params: toRun,
     personalized: !!userEmbedding,
     guard: plan.guard,
-    outcome: { ...semantic.outcome, imageExplanation: image?.explanation },
+    outcome: { ...semantic.outcome, imageExplanation: image?.explanation ?? q16?.explanation },
     ...(image ? { image } : {}),
+    ...(q16 ? { q16 } : {}),
   };
 }

@@ -26,7 +26,7 @@ export interface GalleryModel {
 
 /** One intervention of the safety layers on this picture (a blocked one has no picture, so never appears here). */
 export interface GalleryIntervention {
-  stage: 'text' | 'image';
+  stage: 'text' | 'image' | 'q16';
   category: string;
   action: string;
 }

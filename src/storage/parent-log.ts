@@ -20,7 +20,8 @@ export const MAX_PAGE = 500;
 /** Longest prompt text kept (longer ones are cut; CLIP reads 77 tokens anyway). */
 export const MAX_LOGGED_PROMPT = 2000;
 
-export const LOG_STAGES = ['text', 'image'] as const;
+/** 'image': the safety checker (Sexuality); 'q16': Q16 (the profile's other banned categories). */
+export const LOG_STAGES = ['text', 'image', 'q16'] as const;
 export type LogStage = (typeof LOG_STAGES)[number];
 
 export interface ParentLogEntry {

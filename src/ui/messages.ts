@@ -97,7 +97,7 @@ export const LOG_ERROR_TEXT: Record<LogErrorCode, string> = {
   THROTTLED: 'Too many wrong tries.',
   STORAGE_FAILED: 'The browser could not read or change the parent log.',
 };
-export const LOG_STAGE_TEXT: Record<LogStage, string> = { text: 'Prompt', image: 'Image' };
+export const LOG_STAGE_TEXT: Record<LogStage, string> = { text: 'Prompt', image: 'Image', q16: 'Image (Q16)' };
 export const LOG_ACTION_TEXT: Record<LogAction, string> = { blocked: 'Blocked', steered: 'Adjusted', blurred: 'Blurred', allowed: 'Allowed' };
 
 export function describeLogError(e: { code: LogErrorCode; retryAt?: number; detail?: string }, now = Date.now()): string {

@@ -119,7 +119,7 @@ describe('bundle layout', () => {
 
 describe('determinism', () => {
   it('two builds (this process and a fresh CLI process) write byte-identical files', () => {
-    expect(first.bundles.map((b) => b.files.length)).toEqual([28, 14]); // demo: + safety_checker/{model.onnx,config.json}, feature_extractor/preprocessor_config.json
+    expect(first.bundles.map((b) => b.files.length)).toEqual([29, 14]); // demo: + safety_checker/{model.onnx,config.json,q16.json}, feature_extractor/preprocessor_config.json
     for (const b of first.bundles) {
       const other = second.bundles.find((x) => x.name === b.name)!;
       expect(other.files.map((f) => f.path)).toEqual(b.files.map((f) => f.path));

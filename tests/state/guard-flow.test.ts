@@ -1,7 +1,9 @@
 // The safety flow through the profiles slice, on the real guard, policy, steering and storage (fake-indexeddb): a
 // blocked prompt never reaches the engine (not even the embedding) and is logged; a steered one carries SLD and the
-// personalized negative after the user's own; a profile that bans Sexuality asks for the image stage, and a blurred
-// result is explained and logged. The engine is a small fake (generate/embed): the engine has its own suites.
+// personalized negative after the user's own; a profile that bans Sexuality asks for the image stage, one that bans
+// any other category asks for Q16 in it, and a blurred result is explained (in the profile's style) and logged with
+// the stage that flagged it. The engine is a small fake (generate/embed): the engine has its own suites
+// (tests/engine/q16-parity.test.ts runs the real one).
 import '../storage/helpers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SLD_PRESETS } from '../../src/safety/sld';
@@ -11,8 +13,8 @@ import type { EmbedFn } from '../../src/state/profiles-slice';
 import { freshDatabase } from '../storage/helpers';
 import { storeWith as flowStore, type Store } from './flow-store';
 
-/** A fake engine: counts embeds and records generate requests; `blur` says whether its image stage flags. */
-function fakeEngine(opts: { blur?: boolean } = {}) {
+/** A fake engine: counts embeds and records generate requests; `blur` / `q16` say whether the checker / Q16 flag. */
+function fakeEngine(opts: { blur?: boolean; q16?: boolean } = {}) {
   const embeds: string[] = [];
   const generates: GenerateParams[] = [];
   const embed: EmbedFn = async (text) => {
@@ -21,7 +23,10 @@ function fakeEngine(opts: { blur?: boolean } = {}) {
   };
   const generate = (s: { setState(p: Partial<Store>): void }) => async (params: GenerateParams) => {
     generates.push(params);
-    const imageCheck = params.imageCheck && { flagged: !!opts.blur, scores: [0], specialScores: [0], blurred: !!opts.blur && params.imageCheck.blur };
+    const ic = params.imageCheck;
+    const q16 = ic?.q16 && { probability: opts.q16 ? 0.93 : 0.02, flagged: !!opts.q16 };
+    const blurred = !!ic && ic.blur && ((ic.concepts !== false && !!opts.blur) || !!q16?.flagged); // as applyImageCheck
+    const imageCheck = ic && { flagged: !!opts.blur, scores: [0], specialScores: [0], blurred, ...(q16 ? { q16 } : {}) };
     s.setState({ result: { seed: params.seed, ...(imageCheck ? { imageCheck } : {}) } as GenerateResult });
   };
   return { embeds, generates, embed, generate };
@@ -78,19 +83,20 @@ describe('prompt guard before the engine', () => {
     expect(sent.userEmbedding).toBeDefined();
     expect(s.getState().guardOutcome?.decision).toBe('steered');
     expect(s.getState().guardOutcome?.explanations[0].style).toBe('adult');
-    const log = await logEntries(s);
-    expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ stage: 'text', action: 'steered', category: 'Violence', prompt: 'a knife fight in an alley' });
+    const log = await logEntries(s); // newest first: Q16's pass (the fake does not flag), then the text stage's steer
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatchObject({ stage: 'q16', action: 'allowed' });
+    expect(log[1]).toMatchObject({ stage: 'text', action: 'steered', category: 'Violence', prompt: 'a knife fight in an alley' });
   });
 
-  it('allowed: the request goes as asked, nothing logged for a profile without a Sexuality ban', async () => {
+  it('allowed: the request goes as asked (with Q16 only, for a Violence ban); only Q16\'s pass is logged', async () => {
     const { s, engine } = await storeWith(adultBanningViolence);
     await s.getState().generateForActive(params('a lighthouse at dawn', 'blurry'));
     expect(engine.generates[0].negativePrompt).toBe('blurry');
     expect(engine.generates[0].sld).toBeUndefined();
-    expect(engine.generates[0].imageCheck).toBeUndefined();
+    expect(engine.generates[0].imageCheck).toEqual({ adjustment: 0, blur: true, concepts: false, q16: { threshold: 0.5 } });
     expect(s.getState().guardOutcome).toEqual({ decision: 'allowed', explanations: [], imageExplanation: undefined });
-    expect(await logEntries(s)).toHaveLength(0);
+    expect((await logEntries(s)).map((e) => [e.stage, e.category, e.action])).toEqual([['q16', 'Inappropriate', 'allowed']]);
   });
 });
 
@@ -98,13 +104,12 @@ describe('image stage', () => {
   it('a minor banning Sexuality gets the stricter check; a blurred result is explained and logged', async () => {
     const { s, engine } = await storeWith(child, fakeEngine({ blur: true }));
     await s.getState().generateForActive(params('a cat on a sofa'));
-    expect(engine.generates[0].imageCheck).toEqual({ adjustment: 0.01, blur: true });
+    expect(engine.generates[0].imageCheck).toEqual({ adjustment: 0.01, blur: true, q16: { threshold: 0.5 } });
     const out = s.getState().guardOutcome!;
     expect(out.decision).toBe('allowed');
     expect(out.imageExplanation).toMatchObject({ stage: 'image', action: 'blurred', style: 'child' });
     const log = await logEntries(s);
-    expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ stage: 'image', action: 'blurred', category: 'Sexuality' });
+    expect(log.map((e) => [e.stage, e.category, e.action])).toEqual([['q16', 'Inappropriate', 'allowed'], ['image', 'Sexuality', 'blurred']]); // newest first
   });
 
   it('an adult banning Sexuality gets the checker\'s own thresholds; an unflagged image is logged as allowed', async () => {
@@ -114,6 +119,45 @@ describe('image stage', () => {
     expect(engine.generates[0].imageCheck).toEqual({ adjustment: 0, blur: true });
     expect(s.getState().guardOutcome?.imageExplanation).toBeUndefined();
     expect((await logEntries(s)).map((e) => [e.stage, e.action])).toEqual([['image', 'allowed']]);
+  });
+
+  it('Q16 flags for a child: blurred, explained in child words (no probability, no category), logged as stage q16', async () => {
+    const { s, engine } = await storeWith(child, fakeEngine({ q16: true }));
+    await s.getState().generateForActive(params('a cat on a sofa'));
+    expect(engine.generates[0].imageCheck?.q16).toEqual({ threshold: 0.5 });
+    const e = s.getState().guardOutcome!.imageExplanation!;
+    expect(e).toMatchObject({ stage: 'q16', category: 'Inappropriate', action: 'blurred', style: 'child', triggers: [] });
+    expect(e.words).toContain('not okay for this profile');
+    expect(e.words).not.toMatch(/0\.9|Q16|violence|hate|probab/i);
+    expect(e.policyReason).toMatch(/Violence/); // kept for the parent, not shown to the child
+    expect((await logEntries(s)).map((x) => [x.stage, x.category, x.action])).toEqual([['q16', 'Inappropriate', 'blurred'], ['image', 'Sexuality', 'allowed']]); // newest first
+  });
+
+  it('Q16 flags for an adult banning Violence only: the checker\'s verdict does not count; adult words with Q16\'s probability', async () => {
+    const { s, engine } = await storeWith(adultBanningViolence, fakeEngine({ q16: true, blur: true }));
+    await s.getState().generateForActive(params('a lighthouse at dawn'));
+    expect(engine.generates[0].imageCheck).toMatchObject({ concepts: false });
+    const e = s.getState().guardOutcome!.imageExplanation!;
+    expect(e).toMatchObject({ stage: 'q16', category: 'Inappropriate', style: 'adult' });
+    expect(e.words).toMatch(/Q16.*inappropriate \(probability 0\.93\).*bans Violence/);
+    // The checker flagged too, but Sexuality is allowed here: no 'image' (Sexuality) entry.
+    expect((await logEntries(s)).map((x) => [x.stage, x.category, x.action, x.prompt])).toEqual([['q16', 'Inappropriate', 'blurred', 'a lighthouse at dawn']]);
+  });
+
+  it('no live previews when the picture will be checked (a late preview is nearly the picture, before the check)', async () => {
+    const { s, engine } = await storeWith(adultBanningViolence);
+    await s.getState().generateForActive({ ...params('a lighthouse at dawn'), previewEveryMs: 250 });
+    expect(engine.generates[0].imageCheck).toBeDefined();
+    expect(engine.generates[0].previewEveryMs).toBeUndefined();
+  });
+
+  it('a profile banning nothing gets no image stage (and keeps its previews)', async () => {
+    const open = (st: Store) => ({ ...st.draftFromPreset('adult', 'Al'), protected: false });
+    const { s, engine } = await storeWith(open);
+    await s.getState().generateForActive({ ...params('a lighthouse at dawn'), previewEveryMs: 250 });
+    expect(engine.generates[0].previewEveryMs).toBe(250);
+    expect(engine.generates[0].imageCheck).toBeUndefined();
+    expect(await logEntries(s)).toHaveLength(0);
   });
 
   it('no active profile: no guard, no steering, no image stage', async () => {

@@ -177,5 +177,8 @@ describe('fail closed', () => {
     // An adult who bans no Sexuality needs no image checker; the embedding still.
     expect(missingParts(adult, computePolicy(adult), noChecker)).toEqual([]);
     expect(missingParts(adult, computePolicy(adult), { ...full, profileEncoder: undefined } as LoadedBundleInfo)).toEqual(['embedding']);
+    // One who bans Violence needs it for Q16 (the image stage for every category but Sexuality runs on its embedding).
+    const violence = { ...adult, choices: { Violence: 'ban' as const } };
+    expect(missingParts(violence, computePolicy(violence), noChecker)).toEqual(['imageChecker']);
   });
 });

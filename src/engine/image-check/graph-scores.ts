@@ -15,6 +15,10 @@
 // diffusers' special-care rule on those [17]+[3] numbers, and checks its own verdict at adjustment 0 against the
 // graph's boolean on every image, so a misread graph cannot pass silently.
 // A graph that does not have this shape is refused with CONTRACT_MISMATCH (the image stage fails closed).
+// The same edit exposes `image_embeds` (vision tower pooled output → visual_projection) for Q16 (q16.ts): in
+// forward_onnx, cosine_distance(image_embeds, concept_embeds) = normalize(image_embeds) @ normalize(concepts)ᵀ, so
+// behind concept_scores' Sub lies a MatMul/Gemm whose first input is a Div (the normalisation) of image_embeds.
+// Every SD1.5 checker export (the tiny demo's and a real bundle's alike) gets it at load time; nothing is converted.
 
 import { AppError } from '../../shared/errors';
 import { appendGraphOutputs, type OnnxElem } from '../onnx-writer';
@@ -148,10 +152,43 @@ export function findScoreTensors(g: CheckerGraph, file: string): { concept: stri
   return fail('no special-care score comparison found before the concept scores');
 }
 
+/** Ops that may sit between tensors without changing what they mean (fp16 exports add Casts). */
+const PASS_THROUGH = new Set(['Cast', 'Identity']);
+
+/**
+ * The checker's image embedding (visual_projection's output) behind `concept` scores: the cosine's MatMul/Gemm
+ * nearest to them, its first input's normalising Div, that Div's numerator.
+ */
+export function findImageEmbeds(g: CheckerGraph, concept: string, file: string): string {
+  const producer = new Map<string, NodeInfo>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const skip = (t: string): NodeInfo | undefined => {
+    let n = producer.get(t);
+    while (n && PASS_THROUGH.has(n.op)) n = producer.get(n.inputs[0]);
+    return n;
+  };
+  const seen = new Set<string>();
+  const queue = [concept];
+  while (queue.length) {
+    const t = queue.shift()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const n = producer.get(t);
+    if (!n) continue;
+    if (n.op === 'MatMul' || n.op === 'Gemm') {
+      const div = skip(n.inputs[0]);
+      if (div?.op === 'Div' && producer.has(div.inputs[0])) return div.inputs[0];
+      break;
+    }
+    queue.push(...n.inputs);
+  }
+  throw new AppError('CONTRACT_MISMATCH', `${file}: no normalised image embedding (visual_projection output → Div → MatMul) found behind the concept scores; Q16 needs diffusers' StableDiffusionSafetyChecker.forward_onnx export`);
+}
+
 const ELEM_NAMES: Record<number, OnnxElem> = { 1: 'float32', 10: 'float16' };
 
-/** The model bytes with the two score tensors added as outputs (see the header). */
-export function withScoreOutputs(model: Uint8Array, file: string): { bytes: Uint8Array; concept: string; special: string } {
+/** The model bytes with the two score tensors and the image embedding added as outputs (see the header). */
+export function withScoreOutputs(model: Uint8Array, file: string): { bytes: Uint8Array; concept: string; special: string; imageEmbeds?: string } {
   let g: CheckerGraph;
   try {
     g = readCheckerGraph(model);
@@ -159,15 +196,23 @@ export function withScoreOutputs(model: Uint8Array, file: string): { bytes: Uint
     throw new AppError('MODEL_FILE_CORRUPT', `${file} is not a readable ONNX model: ${(e as Error).message}`);
   }
   const { concept, special } = findScoreTensors(g, file);
+  // Without it the checker still works; only a Q16 request fails (loadImageChecker says why).
+  let imageEmbeds: string | undefined;
+  try {
+    imageEmbeds = findImageEmbeds(g, concept, file);
+  } catch {
+    imageEmbeds = undefined;
+  }
   const clip = g.inputs.find((i) => i.name === 'clip_input');
   const elem = ELEM_NAMES[clip?.elem ?? 1];
   if (!elem) throw new AppError('CONTRACT_MISMATCH', `${file}: clip_input has element type ${clip?.elem}; expected float32 or float16`);
   const extra = appendGraphOutputs([
     { name: concept, type: elem, shape: ['batch', 'concepts'] },
     { name: special, type: elem, shape: ['batch', 'special_concepts'] },
+    ...(imageEmbeds ? [{ name: imageEmbeds, type: elem, shape: ['batch', 'projection_dim'] }] : []),
   ]);
   const bytes = new Uint8Array(model.length + extra.length);
   bytes.set(model, 0);
   bytes.set(extra, model.length);
-  return { bytes, concept, special };
+  return { bytes, concept, special, imageEmbeds };
 }

@@ -7,6 +7,10 @@
 // - Per image: CLIP pixels (preprocess.ts) + the image in [0,1] → one run → per-concept scores at the profile's
 //   adjustment (scores.ts) → on a flag with `blur`, the RGBA is blurred in place (blur.ts) so the unblurred bytes
 //   are never posted to the page.
+// - Q16 (q16.ts) on the same run: the graph edit also exposes the checker's image embedding; the prompts are the
+//   bundle's own `q16.json` next to the checker model when it has one (the tiny demo), else the app's built-in CLIP
+//   ViT-L/14 prompts when the embedding is 768-d (SD1.5's checker). A request for Q16 on a checker that has neither
+//   fails with a clear error instead of passing the image unchecked.
 
 import type { ModelFile, Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
@@ -19,22 +23,30 @@ import { floatTensor, fromHalf, type Elem } from '../tensors';
 import { blurRgba } from './blur';
 import { withScoreOutputs } from './graph-scores';
 import { clipPixelValues, parsePreprocessorConfig, type ClipPreprocessConfig } from './preprocess';
+import { parseQ16Prompts, q16Score, type Q16Prompts, type Q16Score } from './q16';
+import builtInQ16 from './q16-vit-l-14.json' with { type: 'json' };
 import { scoresAt, type CheckerScores } from './scores';
 
 export { blurRgba, blurRadius } from './blur';
 export { clipPixelValues, parsePreprocessorConfig } from './preprocess';
 export { scoresAt, SPECIAL_CARE_BUMP, type CheckerScores } from './scores';
-export { withScoreOutputs, readCheckerGraph, findScoreTensors } from './graph-scores';
+export { withScoreOutputs, readCheckerGraph, findScoreTensors, findImageEmbeds } from './graph-scores';
+export { parseQ16Prompts, q16Score, Q16_THRESHOLD, type Q16Prompts, type Q16Score } from './q16';
+
+/** The checker's verdict plus its image embedding (visual_projection output), when the graph exposes it. */
+export type CheckResult = CheckerScores & { imageEmbeds?: Float32Array };
 
 export interface ImageChecker {
   readonly file: string;
   /** Scores one RGBA image at `adjustment` (0 = the bundle's thresholds). */
-  check(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, adjustment: number): Promise<CheckerScores>;
+  check(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, adjustment: number): Promise<CheckResult>;
+  /** Q16 on a check's image embedding (throws a clear error when this checker cannot run Q16). */
+  q16(result: CheckResult, threshold: number): Q16Score;
   release(): Promise<void>;
 }
 
 /** Where the bundle's checker lives, or undefined when it has none. */
-export async function locateChecker(reader: BundleReader, bundle: ResolvedBundle, order: readonly Variant[]): Promise<{ model: ModelFile; config: string } | undefined> {
+export async function locateChecker(reader: BundleReader, bundle: ResolvedBundle, order: readonly Variant[]): Promise<{ model: ModelFile; config: string; q16?: string } | undefined> {
   let model: ModelFile | undefined;
   const variants = bundle.files.safety_checker;
   if (variants) model = order.map((v) => variants[v]).find((f) => f) ?? Object.values(variants)[0];
@@ -44,17 +56,19 @@ export async function locateChecker(reader: BundleReader, bundle: ResolvedBundle
   }
   if (!model) return undefined;
   const dir = model.path.includes('/') ? model.path.slice(0, model.path.lastIndexOf('/') + 1) : '';
+  const q16 = (await reader.exists(`${dir}q16.json`)) ? `${dir}q16.json` : undefined;
   for (const config of [`${dir}preprocessor_config.json`, 'feature_extractor/preprocessor_config.json']) {
-    if (await reader.exists(config)) return { model, config };
+    if (await reader.exists(config)) return { model, config, ...(q16 ? { q16 } : {}) };
   }
   throw new AppError('MODEL_FILE_MISSING', `the bundle at ${reader.label} has a safety checker (${model.path}) but no preprocessor_config.json next to it or in feature_extractor/`);
 }
 
-export async function loadImageChecker(rt: Runtime, reader: BundleReader, where: { model: ModelFile; config: string; staticDims?: Record<string, number> }): Promise<ImageChecker> {
+export async function loadImageChecker(rt: Runtime, reader: BundleReader, where: { model: ModelFile; config: string; q16?: string; staticDims?: Record<string, number> }): Promise<ImageChecker> {
   const cfg: ClipPreprocessConfig = parsePreprocessorConfig(await readJson(reader, where.config), where.config);
   const file = where.model.path;
+  const bundleQ16 = where.q16 ? parseQ16Prompts(await readJson(reader, where.q16), where.q16) : undefined;
   const original = await reader.bytes(file);
-  const { bytes, concept, special } = withScoreOutputs(original, file);
+  const { bytes, concept, special, imageEmbeds } = withScoreOutputs(original, file);
   const externalData = where.model.externalData
     ? await Promise.all(where.model.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await externalBytes(reader, x.path) })))
     : undefined;
@@ -62,6 +76,13 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
   const clipType = inputMeta(session, 'clip_input')!.type as Elem;
   const imagesType = inputMeta(session, 'images')!.type as Elem;
   const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(d as Uint16Array, fromHalf) : Array.from(d as ArrayLike<number>));
+  let builtIn: Q16Prompts | undefined;
+  const q16PromptsFor = (dim: number): Q16Prompts => {
+    if (bundleQ16) return bundleQ16;
+    builtIn ??= parseQ16Prompts(builtInQ16, 'q16-vit-l-14.json');
+    if (builtIn.dim !== dim) throw new AppError('CONTRACT_MISMATCH', `${file}: the checker's image embedding has ${dim} values; Q16's built-in CLIP ViT-L/14 prompts need ${builtIn.dim}, and the bundle has no q16.json of its own`);
+    return builtIn;
+  };
   return {
     file,
     async check(rgba, width, height, adjustment) {
@@ -72,9 +93,14 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
         clip_input: floatTensor(rt.ort, clipType, px.data, [1, 3, px.height, px.width]),
         images: floatTensor(rt.ort, imagesType, images, [1, height, width, 3]),
       };
-      const out = await rt.serial(() => session.run(feeds, ['has_nsfw_concepts', concept, special]));
+      const out = await rt.serial(() => session.run(feeds, ['has_nsfw_concepts', concept, special, ...(imageEmbeds ? [imageEmbeds] : [])]));
       const flag = Boolean((out.has_nsfw_concepts.data as ArrayLike<number | boolean>)[0]);
-      return scoresAt(toNumbers(out[concept].data, out[concept].type), toNumbers(out[special].data, out[special].type), flag, adjustment);
+      const scores = scoresAt(toNumbers(out[concept].data, out[concept].type), toNumbers(out[special].data, out[special].type), flag, adjustment);
+      return imageEmbeds ? { ...scores, imageEmbeds: Float32Array.from(toNumbers(out[imageEmbeds].data, out[imageEmbeds].type)) } : scores;
+    },
+    q16(result, threshold) {
+      if (!result.imageEmbeds) throw new AppError('CONTRACT_MISMATCH', `${file}: Q16 needs the checker's image embedding, and this graph's could not be found (see graph-scores.ts)`);
+      return q16Score(q16PromptsFor(result.imageEmbeds.length), result.imageEmbeds, threshold);
     },
     release: () => session.release(),
   };
@@ -113,7 +139,14 @@ export async function applyImageCheck(checker: LazyImageChecker | undefined, p: 
   const c = await checker?.get();
   if (!c) return undefined;
   const s = await c.check(rgba, width, height, p.imageCheck.adjustment);
-  const blurred = s.flagged && p.imageCheck.blur;
+  const q16 = p.imageCheck.q16 ? c.q16(s, p.imageCheck.q16.threshold) : undefined;
+  // `concepts: false` (a profile that allows sexual content but bans other categories): the concept verdict is
+  // reported, but only Q16's decides the blur.
+  const conceptsCount = p.imageCheck.concepts !== false;
+  const blurred = p.imageCheck.blur && ((conceptsCount && s.flagged) || !!q16?.flagged);
   if (blurred) blurRgba(rgba, width, height);
-  return { flagged: s.flagged, scores: s.scores, specialScores: s.specialScores, blurred };
+  return {
+    flagged: s.flagged, scores: s.scores, specialScores: s.specialScores, blurred,
+    ...(q16 ? { q16: { probability: q16.probability, flagged: q16.flagged } } : {}),
+  };
 }

@@ -3,6 +3,7 @@
 // one, the notice of a blurred one), plus errors in plain words.
 import { useEffect, useRef } from 'react';
 import type { Explanation } from '../../safety/guard/explain';
+import type { Q16Explanation } from '../../safety/image-explain';
 import { TEXTS } from '../../safety/texts';
 import type { GuardOutcome } from '../../state/guard-flow';
 import { useApp } from '../../state/store';
@@ -25,7 +26,7 @@ const numberOf = (r: object | undefined) => {
   return resultNumbers.get(r)!;
 };
 
-function ExplanationText({ e }: { e: Explanation }) {
+function ExplanationText({ e }: { e: Explanation | Q16Explanation }) {
   return (
     <p data-testid="result.explanation" data-stage={e.stage} data-category={e.category} data-action={e.action} data-style={e.style}>
       <strong>{e.title}.</strong> {e.words}
