@@ -68,7 +68,9 @@ describe('npm run generate -- --profile: the app’s safety flow', () => {
     expect(j.guard.decision).toBe('allowed');
     expect(j.guard.decisions.filter((d: { stage: string }) => d.stage !== 'image')).toEqual([]);
     expect(j.guard.imageStage.ran).toBe(true);
-    expect(j.guard.log.at(-1)).toMatchObject({ stage: 'image', category: 'Sexuality' });
+    // The child bans every category: the safety checker's verdict (Sexuality), then Q16's (the other bans), last.
+    expect(j.guard.log.slice(-2)).toMatchObject([{ stage: 'image', category: 'Sexuality' }, { stage: 'q16', category: 'Inappropriate' }]);
+    expect(j.guard.imageStage.q16).toMatchObject({ flagged: expect.any(Boolean), probability: expect.any(Number) });
     expect(r.stderr).toMatch(/^guard: the prompt is allowed for profile "child"/m);
     expect(r.stderr).toMatch(/^image stage: the safety checker /m);
   }, SLOW);
@@ -119,14 +121,14 @@ describe('npm run generate -- --profile: the app’s safety flow', () => {
     const policy = computePolicy(profile);
     const engine = nodeEngine();
     const info = await engine.load({ url: DEMO, backend: 'cpu' });
-    const verdicts = new Map<number, { flagged: boolean; rgba: Uint8ClampedArray }>();
+    const verdicts = new Map<number, { flagged: boolean; q16: boolean; rgba: Uint8ClampedArray }>();
     try {
       const emb = await engine.embed('t', renderEmbeddingText(info.profileEncoder!.template, profileToPsaFields(profile, policy)));
       for (let seed = 0; seed < 24 && !([true, false].every((f) => [...verdicts.values()].some((v) => v.flagged === f))); seed++) {
         const plan = planGeneration({ prompt: 'a photo of a cat', seed, steps: STEPS, guidance: 7.5, scheduler: info.defaultScheduler, width: 64, height: 64 }, profile, policy);
         if (plan.decision === 'blocked' || !plan.params.imageCheck) throw new Error('the child profile should draw this prompt with the image stage');
         const res = await engine.generate('t', { ...plan.params, userEmbedding: emb.embedding, imageCheck: { ...plan.params.imageCheck, blur: false } });
-        verdicts.set(seed, { flagged: res.imageCheck!.flagged, rgba: new Uint8ClampedArray(res.rgba) });
+        verdicts.set(seed, { flagged: res.imageCheck!.flagged, q16: res.imageCheck!.q16?.flagged ?? false, rgba: new Uint8ClampedArray(res.rgba) });
       }
     } finally {
       await engine.unload();
@@ -142,19 +144,22 @@ describe('npm run generate -- --profile: the app’s safety flow', () => {
       const r = gen(out, '--profile', 'child', '--prompt', 'a photo of a cat', '--seed', String(seed), '--json');
       expect(r.code, r.stderr).toBe(0);
       const j = JSON.parse(r.stdout);
-      expect(j.guard.imageStage).toMatchObject({ ran: true, flagged: v.flagged, blurred: v.flagged });
+      // Q16 (the child's other bans) may blur too; the demo ships Q16 prompts its own pictures pass, so usually not.
+      const blurred = v.flagged || v.q16;
+      expect(j.guard.imageStage).toMatchObject({ ran: true, flagged: v.flagged, blurred });
       const expected = new Uint8ClampedArray(v.rgba);
-      if (v.flagged) blurRgba(expected, 64, 64);
+      if (blurred) blurRgba(expected, 64, 64);
       const png = decodePng(await fs.readFile(out));
       expect(Buffer.from(png.rgba).equals(Buffer.from(expected)), `seed ${seed}`).toBe(true);
       if (v.flagged) {
         expect(r.stderr).toMatch(/^image stage: the safety checker flagged the picture; it was blurred/m);
         expect(j.guard.decisions).toContainEqual(expect.objectContaining({ stage: 'image', category: 'Sexuality', action: 'blurred' }));
-        expect(j.guard.log.at(-1)).toEqual({ stage: 'image', category: 'Sexuality', action: 'blurred' });
+        expect(j.guard.log.at(-2)).toEqual({ stage: 'image', category: 'Sexuality', action: 'blurred' });
       } else {
         expect(r.stderr).toMatch(/^image stage: the safety checker did not flag the picture/m);
-        expect(j.guard.log.at(-1)).toEqual({ stage: 'image', category: 'Sexuality', action: 'allowed' });
+        expect(j.guard.log.at(-2)).toEqual({ stage: 'image', category: 'Sexuality', action: 'allowed' });
       }
+      expect(j.guard.log.at(-1)).toEqual({ stage: 'q16', category: 'Inappropriate', action: v.q16 ? 'blurred' : 'allowed' });
     }
   }, SLOW);
 

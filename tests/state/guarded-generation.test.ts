@@ -13,7 +13,7 @@ const child = createProfile('child', { id: 'c', now: 0 });
 const who = { profile: child, policy: computePolicy(child) };
 const bundle = { psa: true, profileEncoder: { template: '' }, imageChecker: true } as unknown as LoadedBundleInfo;
 
-function recorder(answer: { semantic?: Omit<SemanticGuardResult, 'stage' | 'source'>; flagged?: boolean } = {}) {
+function recorder(answer: { semantic?: Omit<SemanticGuardResult, 'stage' | 'source'>; flagged?: boolean; q16?: boolean } = {}) {
   const calls: string[] = [];
   const sent: GenerateParams[] = [];
   const hooks: GuardedHooks = {
@@ -27,7 +27,14 @@ function recorder(answer: { semantic?: Omit<SemanticGuardResult, 'stage' | 'sour
       return {
         width: 64, height: 64, rgba: new Uint8ClampedArray(4), seed: p.seed,
         ...(answer.semantic && p.semanticGuard ? { semanticGuard: { stage: 'text', source: 'semantic', ...answer.semantic } } : {}),
-        ...(p.imageCheck ? { imageCheck: { flagged: !!answer.flagged, blurred: !!answer.flagged, scores: [0], specialScores: [] } } : {}),
+        ...(p.imageCheck
+          ? {
+              imageCheck: {
+                flagged: !!answer.flagged, blurred: !!answer.flagged || !!answer.q16, scores: [0], specialScores: [],
+                ...(p.imageCheck.q16 ? { q16: { probability: answer.q16 ? 0.9 : 0.1, flagged: !!answer.q16 } } : {}),
+              },
+            }
+          : {}),
       } as unknown as GenerateResult;
     },
     async log(e) {
@@ -51,10 +58,18 @@ describe('runGuarded: the app’s and the CLI’s sequence', () => {
   it('an allowed prompt: embedding, engine with the image stage and semantic request, the image verdict logged last', async () => {
     const r = recorder({ flagged: true });
     const run = await runGuarded(params, who, bundle, r.hooks);
-    expect(r.calls).toEqual(['embed', 'generate', 'log image Sexuality blurred']);
-    expect(r.sent[0].imageCheck).toEqual({ adjustment: 0.01, blur: true });
+    // The child bans every category: the checker's verdict (Sexuality) first, then Q16's (the other bans).
+    expect(r.calls).toEqual(['embed', 'generate', 'log image Sexuality blurred', 'log q16 Inappropriate allowed']);
+    expect(r.sent[0].imageCheck).toEqual({ adjustment: 0.01, blur: true, q16: { threshold: 0.5 } });
     expect(r.sent[0].semanticGuard?.categories.Sexuality).toBe('block');
     expect(run.status === 'done' && run.outcome?.imageExplanation?.action).toBe('blurred');
+  });
+
+  it('Q16 flags what the checker passed: the picture blurred for Q16, explained and logged as stage q16', async () => {
+    const r = recorder({ q16: true });
+    const run = await runGuarded(params, who, bundle, r.hooks);
+    expect(r.calls).toEqual(['embed', 'generate', 'log image Sexuality allowed', 'log q16 Inappropriate blurred']);
+    expect(run.status === 'done' && run.outcome?.imageExplanation).toMatchObject({ source: 'q16', category: 'Inappropriate', action: 'blurred' });
   });
 
   it('a semantic block: the picture withheld before the block is logged; no image stage', async () => {
