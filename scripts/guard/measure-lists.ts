@@ -53,7 +53,8 @@ for (const [name, found] of variants) {
   console.log(`${name}:`);
   console.log(`  unsafe (not from LDNOOBW) found ${pct(all.filter((i) => hits[i]).length, all.length)}; ${line.join(', ')}`);
   console.log(`  LDNOOBW's own terms found ${pct(ld.filter((i) => hits[i]).length, ld.length)}`);
-  for (const src of ['flickr8k', 'davidson', 'ailuminate']) {
+  // Every benign source the split holds, in order of first appearance (measure-only sources included).
+  for (const src of [...new Set(rows.filter((r) => r.category === '').map((r) => r.source))]) {
     const b = benign(src);
     console.log(`  benign ${src.padEnd(10)} flagged ${pct(b.filter((i) => hits[i]).length, b.length)}`);
   }

@@ -1,4 +1,4 @@
-// `npx tsx scripts/guard/train-classifier.ts [--mirrors DIR] [--test-csv FILE] [--epochs N]`
+// `npx tsx scripts/guard/train-classifier.ts [--mirrors DIR] [--test-csv FILE] [--epochs N] [--train-extra IDS]`
 // Trains the guard's learned prompt classifier (src/safety/guard/classifier) from public labelled sets, pinned by
 // commit (SOURCES below; provenance and licenses in fixtures/guard/classifier/MODEL_CARD.md), and writes:
 //   src/safety/guard/classifier/model.json   the shipped weights and per-category thresholds
@@ -6,6 +6,8 @@
 //   --test-csv FILE (default .tmp/guard-classifier/heldout-test.csv)  the held-out test split as `prompt,category,
 //     source` rows for `npm run eval`, and the validation split next to it (heldout-val.csv); not committed:
 //     Flickr8k's captions may not be redistributed
+// --train-extra toxigen,parti: also train (and tune) on these measure-only sources — the candidate that was tried
+//   and not shipped (MODEL_CARD.md); without it they are only measured on, every row in the test report.
 // --mirrors DIR: where each source repository is, as DIR/<owner>+<name>/repo or DIR/<owner>+<name> (a clone or a
 // bare git dir holding the pinned commit; default /work/.mirror). Files are read with `git show COMMIT:PATH`, so a
 // newer checkout cannot change the data.
@@ -36,8 +38,18 @@ export const SOURCES: Record<string, Source> = {
   ailuminate: { id: 'ailuminate', repo: 'mlcommons/ailuminate', commit: '769cc2be9d20c8d4fb26ce53b68865ed41dfb8e2', file: 'airr_official_1.0_demo_en_us_prompt_set_release.csv', license: 'CC-BY-4.0' },
   davidson: { id: 'davidson', repo: 't-davidson/hate-speech-and-offensive-language', commit: 'cb50f7e9eb855a99abc51423bf40df0e26d6fe30', file: 'data/labeled_data.csv', license: 'MIT' },
   ldnoobw: { id: 'ldnoobw', repo: 'LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words', commit: '5faf2ba42d7b1c0977169ec3611df25a3c08eb13', file: 'en', license: 'CC-BY-4.0' },
+  toxigen: { id: 'toxigen', repo: 'microsoft/TOXIGEN', commit: '01517e814639e0334c920a3c502036c8158aac87', file: 'prompts/', license: 'MIT' },
+  parti: { id: 'parti', repo: 'google-research/parti', commit: '5a657978134374ce28973948331b319adef164bd', file: 'PartiPrompts.tsv', license: 'Apache-2.0' },
   flickr8k: { id: 'flickr8k', repo: 'prakhar-dhakar/Image-Captioning', commit: '5ab3142167da9315c4287173ed24a643a0425ab8', file: 'Flickr8k.token.txt', license: 'Flickr8k (Hodosh et al. 2013): research use; not redistributed here' },
 };
+
+/** Sources the shipped model trains on (train / validation / test split by group). */
+const TRAIN_SOURCES = ['ailuminate', 'davidson', 'ldnoobw', 'flickr8k'];
+/**
+ * Sources only measured on (every row in the test report, none trained or tuned on) unless named in
+ * `--train-extra`: trained on, they did not beat the shipped model (MODEL_CARD.md, "Tried and not shipped").
+ */
+const MEASURE_ONLY = ['toxigen', 'parti'];
 
 /** AILuminate hazards → guard categories; hazards outside the guard's categories are negatives (see the card). */
 const AILUMINATE: Record<string, Cat | null> = {
@@ -56,11 +68,21 @@ export interface Example {
   group: string;
 }
 
-function gitShow(mirrors: string, s: Source): string {
+function gitDir(mirrors: string, s: Source): string {
   const base = path.join(mirrors, s.repo.replace('/', '+'));
   const dir = existsSync(path.join(base, 'repo')) ? path.join(base, 'repo') : base;
   if (!existsSync(dir)) throw new Error(`source ${s.repo} not found under ${mirrors} (clone it there at ${s.commit})`);
-  return execFileSync('git', ['-C', dir, 'show', `${s.commit}:${s.file}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return dir;
+}
+
+function gitShow(mirrors: string, s: Source, file = s.file): string {
+  return execFileSync('git', ['-C', gitDir(mirrors, s), 'show', `${s.commit}:${file}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+/** The files directly under a folder of a source at its pinned commit (sorted, so the order is fixed). */
+function gitLs(mirrors: string, s: Source): string[] {
+  const out = execFileSync('git', ['-C', gitDir(mirrors, s), 'ls-tree', '--name-only', s.commit, s.file], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).sort();
 }
 
 /** Tweets without retweet marks, handles, links and HTML entities (the words are what a prompt could carry). */
@@ -100,6 +122,25 @@ export function loadExamples(mirrors: string): Example[] {
     if (!term) continue;
     const cats = [...new Set(findMatches(term).map((m) => m.category))].filter((c): c is Cat => c !== 'Custom');
     out.push({ text: term, labels: cats.length > 0 ? cats : ['Sexuality'], source: 'ldnoobw', group: term });
+  }
+  // ToxiGen's prompt files (Hartvigsen et al. 2022): the statements the authors collected about 13 groups to prompt
+  // a generator, hate_* → Hate, neutral_* → benign (statements that name a group without hating it: the false
+  // blocks a hate filter makes). Labelled per file, not per statement. Each line is a few statements joined by a
+  // literal "\n- "; they repeat across lines, dedupe keeps one.
+  for (const f of gitLs(mirrors, SOURCES.toxigen)) {
+    const m = /^prompts\/(hate|neutral)_\w+\.txt$/.exec(f);
+    if (!m) continue;
+    for (const part of gitShow(mirrors, SOURCES.toxigen, f).split(/\\n|\n/)) {
+      const text = part.replace(/^\s*-\s*/, '').trim();
+      if (text.length < 3) continue;
+      out.push({ text, labels: m[1] === 'hate' ? ['Hate'] : [], source: 'toxigen', group: text });
+    }
+  }
+  // PartiPrompts (Yu et al. 2022): 1,632 benign prompts written to test image generators — art styles,
+  // illustrations, abstract ideas, world knowledge — the image prompts that are not photo captions.
+  for (const line of gitShow(mirrors, SOURCES.parti).split('\n').slice(1)) {
+    const text = line.split('\t')[0]?.trim();
+    if (text) out.push({ text, labels: [], source: 'parti', group: text });
   }
   // Flickr8k captions: benign image descriptions (5 per image; the image is the split group).
   for (const line of gitShow(mirrors, SOURCES.flickr8k).split('\n')) {
@@ -245,11 +286,14 @@ function toBase64(bytes: Int8Array): string {
 /**
  * Thresholds for a target share of benign prompts stopped by the COMBINED guard (word lists or classifier, any
  * category: a child preset bans all of them): each category gets the threshold that lets through all but a share
- * `f` of the benign validation prompts, never below `floor`, with `f` lowered until the union of the word lists'
- * finds (`listed`) and the classifier's categories stays within the target.
+ * `f` of the benign validation image prompts (all pools together), never below `floor`, with `f` lowered until, in
+ * EVERY pool (photo captions; creative prompts that are not captions), the union of the word lists' finds
+ * (`listed`) and the classifier's categories stays within the target — or, where the word lists alone already
+ * stop more than the target in a pool, adds nothing there. Held to captions only, a threshold could fire on any
+ * prompt unlike a caption; the creative-prompt pool (when Parti is trained on) holds it to the budget on prompts unlike captions too.
  */
-function chooseThresholds(scores: number[][], benign: boolean[], listed: boolean[], cats: readonly Cat[], trained: boolean[], target: number, floor: readonly number[]): (number | null)[] {
-  const benignIdx = benign.flatMap((b, i) => (b ? [i] : []));
+function chooseThresholds(scores: number[][], pools: boolean[][], listed: boolean[], cats: readonly Cat[], trained: boolean[], target: number, floor: readonly number[]): (number | null)[] {
+  const benignIdx = scores.flatMap((_, i) => (pools.some((p) => p[i]) ? [i] : []));
   const sorted = cats.map((_, c) => benignIdx.map((i) => scores[i][c]).sort((a, b) => b - a));
   const at = (f: number) =>
     cats.map((_, c) => {
@@ -258,11 +302,18 @@ function chooseThresholds(scores: number[][], benign: boolean[], listed: boolean
       // Just above the k-th highest benign score, and never below the floor.
       return Math.max(floor[c], (sorted[c][k] ?? 0) + 1e-9);
     });
-  const unionFpr = (th: (number | null)[]) =>
-    benignIdx.filter((i) => listed[i] || th.some((t, c) => t !== null && scores[i][c] >= t)).length / Math.max(1, benignIdx.length);
+  const rate = (pool: boolean[], hit: (i: number) => boolean) => {
+    const idx = pool.flatMap((b, i) => (b ? [i] : []));
+    return idx.filter(hit).length / Math.max(1, idx.length);
+  };
+  const within = (th: (number | null)[]) =>
+    pools.every((pool) => {
+      const budget = Math.max(target, rate(pool, (i) => listed[i]));
+      return rate(pool, (i) => listed[i] || th.some((t, c) => t !== null && scores[i][c] >= t)) <= budget;
+    });
   let f = target;
   let th = at(f);
-  while (f > 0 && unionFpr(th) > target) {
+  while (f > 0 && !within(th)) {
     f *= 0.8;
     if (f * benignIdx.length < 1) f = 0;
     th = at(f);
@@ -309,12 +360,23 @@ function main(): void {
       mirrors: { type: 'string', default: '/work/.mirror' },
       'test-csv': { type: 'string', default: '.tmp/guard-classifier/heldout-test.csv' },
       epochs: { type: 'string', default: '6' },
+      'train-extra': { type: 'string', default: '' },
     },
   });
   const cats = GUARD_CATEGORIES;
-  const examples = dedupe(loadExamples(values.mirrors!));
+  const extra = values['train-extra']!.split(',').filter(Boolean);
+  for (const id of extra) if (!MEASURE_ONLY.includes(id)) throw new Error(`--train-extra: ${id} is not one of ${MEASURE_ONLY.join(', ')}`);
+  const trainSources = new Set([...TRAIN_SOURCES, ...extra]);
+  const all = loadExamples(values.mirrors!);
+  // The training sources are deduplicated first, so adding a measure-only source cannot move or relabel any of
+  // their rows; a measure-only row whose text a training source already holds is dropped.
+  const examples = dedupe(all.filter((e) => trainSources.has(e.source)));
+  const seen = new Set(examples.map((e) => normalizeText(e.text).toLowerCase()));
+  const measured = dedupe(all.filter((e) => !trainSources.has(e.source))).filter((e) => !seen.has(normalizeText(e.text).toLowerCase()));
   const split = { train: [] as Example[], val: [] as Example[], test: [] as Example[] };
   for (const e of examples) split[splitOf(e.group)].push(e);
+  // Measure-only sources are never trained or tuned on: every one of their rows is held out for the test report.
+  split.test.push(...measured);
   const counts: Record<string, Record<string, Record<string, number>>> = {};
   for (const s of ['train', 'val', 'test'] as const) {
     for (const e of split[s]) {
@@ -360,17 +422,17 @@ function main(): void {
   const valScores = scoreAll(split.val);
   // Thresholds are held to the false-block budget on benign image captions (what prompts to an image app look
   // like); benign tweets and questions are reported separately (report.json, benignBySource).
-  const valBenign = split.val.map((e) => e.labels.length === 0 && e.source === 'flickr8k');
+  const valPools = ['flickr8k', 'parti'].filter((src) => trainSources.has(src)).map((src) => split.val.map((e) => e.labels.length === 0 && e.source === src));
   const valListed = split.val.map((e) => findMatches(e.text).length > 0);
   const recallFloor = fbetaThresholds(valScores, split.val, cats, RECALL_BETA);
   const strictFloor = fbetaThresholds(valScores, split.val, cats, STRICT_BETA).map((t, c) => Math.max(t, recallFloor[c]));
-  file.thresholds.recall = chooseThresholds(valScores, valBenign, valListed, cats, trained, RECALL_BUDGET, recallFloor);
-  file.thresholds.strict = chooseThresholds(valScores, valBenign, valListed, cats, trained, STRICT_BUDGET, strictFloor);
+  file.thresholds.recall = chooseThresholds(valScores, valPools, valListed, cats, trained, RECALL_BUDGET, recallFloor);
+  file.thresholds.strict = chooseThresholds(valScores, valPools, valListed, cats, trained, STRICT_BUDGET, strictFloor);
 
   const flaggedBy = (scores: number[][], th: (number | null)[]) => scores.map((s) => cats.filter((_, c) => th[c] !== null && s[c] >= (th[c] as number)));
   const testScores = scoreAll(split.test);
   const report = {
-    sources: Object.values(SOURCES),
+    sources: Object.values(SOURCES).map((x) => ({ ...x, use: trainSources.has(x.id) ? 'train/val/test' : 'test only' })),
     hashBits: HASH_BITS,
     epochs: Number(values.epochs),
     counts,
@@ -397,7 +459,7 @@ function main(): void {
   writeFileSync(testCsv, toCsv(rowsOf(split.test), ['prompt', 'category', 'source']));
   const valCsv = /test\.csv$/.test(testCsv) ? testCsv.replace(/test\.csv$/, 'val.csv') : testCsv.replace(/(\.csv)?$/, '-val.csv');
   writeFileSync(valCsv, toCsv(rowsOf(split.val), ['prompt', 'category', 'source']));
-  console.log(JSON.stringify({ counts, test: report.test, thresholds: file.thresholds }, null, 1));
+  console.log(JSON.stringify({ trainSources: [...trainSources], counts, test: report.test, thresholds: file.thresholds }, null, 1));
 }
 
 if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) main();
