@@ -156,13 +156,15 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
       const sub = q === 'none' ? '' : `${q}/`;
       const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR, sub), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, quantize: q, copyTokenizer: q === 'none', log });
       const ref = at(sub);
+      const tableInfo = ref(w.tableJson);
       sets[VARIANT_OF[q]] = {
         index: ref(w.groupsJson),
         table: ref(w.table),
         groups: w.groups.map((g) => ({ ...ref(g.model), ...(g.externalData.length ? { externalData: g.externalData.map(ref) } : {}) })),
+        // The older single-set form (none alone) stays as it was; variant sets list their table description too.
+        ...(q !== 'none' || c.encoderQuantize.length > 1 ? { tableInfo } : {}),
         ...(REQUIRES[q] ? { requires: REQUIRES[q] } : {}),
       };
-      ref(w.tableJson);
     }
     if (!c.encoderQuantize.includes('none')) copyEncoderFiles(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR));
     // float32 alone keeps the single-set form older readers know; several variants list each with what it needs.

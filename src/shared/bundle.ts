@@ -94,6 +94,8 @@ export interface EncoderGroupsEntry {
   groups: ModelFile[];
   /** The raw little-endian token-embedding table [vocab, hidden]. */
   table: FileRef;
+  /** The table's description (embed_tokens.json: file, dtype, shape); listed so a variant's set is complete. */
+  tableInfo?: FileRef;
   /** Device features this set needs (default: VARIANT_NEEDS of its variant; q4 with float16 activations: shader-f16). */
   requires?: DeviceFeature[];
 }
@@ -115,7 +117,7 @@ export function encoderGroupVariants(eg: EncoderGroupsEntry | EncoderGroupsVaria
 
 /** Every file of one layer-group set (index, table, groups and their external data). */
 export function encoderGroupFiles(e: EncoderGroupsEntry): FileRef[] {
-  return [e.index, e.table, ...e.groups.flatMap((g) => [g, ...(g.externalData ?? [])])];
+  return [e.index, e.table, ...(e.tableInfo ? [e.tableInfo] : []), ...e.groups.flatMap((g) => [g, ...(g.externalData ?? [])])];
 }
 
 export interface BundleManifest {
@@ -332,7 +334,7 @@ export function checkManifest(m: unknown): string[] {
         continue;
       }
       if (set.requires !== undefined && !(Array.isArray(set.requires) && set.requires.every((x) => FEATURES.includes(x as DeviceFeature)))) p.push(`${at}.requires must list device features (${FEATURES.join(', ')})`);
-      const refs: [unknown, string][] = [[set.index, `${at}.index`], [set.table, `${at}.table`]];
+      const refs: [unknown, string][] = [[set.index, `${at}.index`], [set.table, `${at}.table`], ...(set.tableInfo !== undefined ? [[set.tableInfo, `${at}.tableInfo`] as [unknown, string]] : [])];
       set.groups.forEach((g, i) => {
         refs.push([g, `${at}.groups[${i}]`]);
         if (isObj(g) && Array.isArray(g.externalData)) g.externalData.forEach((x, j) => refs.push([x, `${at}.groups[${i}].externalData[${j}]`]));
