@@ -14,7 +14,7 @@ const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--prof
                      groups (files ≤ --encoder-group-mb, default 1024) + a CPU token-embedding table (--encoder-table)
   --quantize         U-Net variants, comma list (default none = fp32): fp16 (needs shader-f16 on WebGPU), int8
                      (weight-only), q4 (MatMulNBits 4-bit + int8 convs, fp32 activations) or q4f16 (fp16 activations)
-  --encoder-quantize profile encoder variants, same names (default q4: MatMulNBits groups + int8 table rows)
+  --encoder-quantize profile encoder variants, same names (default int8: README says why; q4 ≈ 35 % smaller)
   --graft            broadcast (default: PSA's one-token user term as MatMul + broadcast Add) or attention (literal)
   --chunk-mb         largest external-data file for the U-Net (default 1024)`;
 

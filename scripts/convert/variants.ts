@@ -13,7 +13,7 @@ export const VARIANT_OF: Record<QuantizeOption, Variant> = { none: 'fp32', fp16:
 export const REQUIRES: Partial<Record<QuantizeOption, DeviceFeature[]>> = { q4f16: ['shader-f16'] };
 
 /** Parses `--quantize a,b,…` (default `none`); `none` (the float32 source of the others) is always written first. */
-/** Also parses `--encoder-quantize` (flag 'encoder-quantize', default 'q4'): the profile encoder's variants, same names. */
+/** Also parses `--encoder-quantize` (flag 'encoder-quantize', its own default): the profile encoder's variants, same names. */
 export function parseQuantize(arg: string | undefined, flag = 'quantize', dflt: QuantizeOption = 'none'): QuantizeOption[] {
   const list = (arg ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
   if (!list.length) throw new ConvertError(`--${flag} needs at least one of none, fp16, int8, q4, q4f16`);

@@ -25,7 +25,8 @@ import { writeLayerGroups, type GroupOptions } from './index';
 export const ALL_VARIANTS: QuantizeOption[] = ['none', 'fp16', 'int8', 'q4', 'q4f16'];
 
 export interface Reference {
-  users: { user_id: number; text: string; embedding: number[] }[];
+  /** `embedding`: transformers' fp32 reference, when the source has one (the deep encoder's is optional). */
+  users: { user_id: number; text: string; embedding?: number[] }[];
 }
 
 export interface VariantResult {
@@ -33,11 +34,16 @@ export interface VariantResult {
   /** Bytes of the groups (graphs + external data) and of the table: what a device downloads. */
   groupBytes: number;
   tableBytes: number;
-  /** Worst over the users: vs the float32 groups' embedding, and vs transformers' fp32 reference. */
+  /** Worst over the users: vs the float32 groups' embedding, and vs transformers' fp32 reference (NaN without one). */
   cosVsFp32: number;
   relVsFp32: number;
   cosVsTorch: number;
   relVsTorch: number;
+  /**
+   * Whether each user's embedding in this variant is still nearer (cosine) to that user's float32 embedding than to
+   * any other user's: the margin min_i [cos(e_i, f_i) − max_{j≠i} cos(e_i, f_j)] (> 0: profiles stay apart).
+   */
+  ownMargin: number;
   /** PSA U-Net out_sample at psa_scale 1: max |Δ| / max |fp32-embedding output|, and Δ / (the PSA effect, scale 1 vs 0). */
   unetRel?: number;
   unetOfPsaEffect?: number;
@@ -93,14 +99,15 @@ export async function measureVariants(source: string, refs: Reference, work: str
       tableBytes: sizeOf(dir, [w.table.name]),
       cosVsFp32: worst((e, i) => cosine(e, fp32[i]), Math.min),
       relVsFp32: worst((e, i) => relErr(e, fp32[i]), Math.max),
-      cosVsTorch: worst((e, i) => cosine(e, users[i].embedding), Math.min),
-      relVsTorch: worst((e, i) => relErr(e, users[i].embedding), Math.max),
+      cosVsTorch: users.every((u) => u.embedding) ? worst((e, i) => cosine(e, users[i].embedding!), Math.min) : NaN,
+      relVsTorch: users.every((u) => u.embedding) ? worst((e, i) => relErr(e, users[i].embedding!), Math.max) : NaN,
+      ownMargin: Math.min(...embeddings.map((e, i) => cosine(e, fp32[i]) - Math.max(-1, ...fp32.filter((_, j) => j !== i).map((f) => cosine(e, f))))),
       writeSeconds,
       embedSeconds,
       embeddings,
     });
     const r = results.at(-1)!;
-    o.log?.(`${q}: cos ${r.cosVsFp32.toFixed(6)} rel ${r.relVsFp32.toExponential(2)} vs fp32; vs transformers cos ${r.cosVsTorch.toFixed(6)} rel ${r.relVsTorch.toExponential(2)}; ${(r.groupBytes / 2 ** 20).toFixed(1)} MiB groups + ${(r.tableBytes / 2 ** 20).toFixed(2)} MiB table; write ${writeSeconds.toFixed(1)} s, embed ${embedSeconds.toFixed(2)} s/user`);
+    o.log?.(`${q}: cos ${r.cosVsFp32.toFixed(6)} rel ${r.relVsFp32.toExponential(2)} vs fp32, own-user margin ${r.ownMargin.toFixed(4)}; vs transformers cos ${r.cosVsTorch.toFixed(6)} rel ${r.relVsTorch.toExponential(2)}; ${(r.groupBytes / 2 ** 20).toFixed(1)} MiB groups + ${(r.tableBytes / 2 ** 20).toFixed(2)} MiB table; write ${writeSeconds.toFixed(1)} s, embed ${embedSeconds.toFixed(2)} s/user`);
   }
   return results;
 }
@@ -143,8 +150,9 @@ export async function downstream(results: VariantResult[], E: number, work: stri
 
 /** The README's table rows. */
 export function table(results: VariantResult[]): string {
-  const rows = results.map((r) => `| ${r.variant} | ${((r.groupBytes + r.tableBytes) / 2 ** 20).toFixed(1)} MiB | ${r.cosVsFp32.toFixed(6)} | ${r.relVsFp32.toExponential(2)} | ${r.cosVsTorch.toFixed(6)} | ${r.relVsTorch.toExponential(2)} | ${r.unetRel?.toExponential(2) ?? '–'} | ${r.unetOfPsaEffect?.toExponential(2) ?? '–'} |`);
-  return ['| variant | download | cos vs fp32 | max rel vs fp32 | cos vs transformers | max rel vs transformers | U-Net Δ (rel) | U-Net Δ / PSA effect |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const torch = (x: number, f: (x: number) => string) => (Number.isNaN(x) ? '–' : f(x));
+  const rows = results.map((r) => `| ${r.variant} | ${((r.groupBytes + r.tableBytes) / 2 ** 20).toFixed(1)} MiB | ${r.cosVsFp32.toFixed(6)} | ${r.relVsFp32.toExponential(2)} | ${torch(r.cosVsTorch, (x) => x.toFixed(6))} | ${torch(r.relVsTorch, (x) => x.toExponential(2))} | ${r.ownMargin.toFixed(4)} | ${r.unetRel?.toExponential(2) ?? '–'} | ${r.unetOfPsaEffect?.toExponential(2) ?? '–'} |`);
+  return ['| variant | download | cos vs fp32 | max rel vs fp32 | cos vs transformers | max rel vs transformers | own-user margin | U-Net Δ (rel) | U-Net Δ / PSA effect |', '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
