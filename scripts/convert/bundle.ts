@@ -23,9 +23,10 @@ export const EMBEDDING_TEMPLATE_PATH = 'psa/embedding_template.txt';
 export const PROFILE_ENCODER_DIR = 'profile_encoder';
 /**
  * The profile encoder variant written when `--encoder-quantize` is not given: int8, not q4, because measured
- * (README, "Profile encoder variants"), q4's error is larger than the difference between two PSA profiles'
- * embeddings — each profile's q4 embedding lies nearer another profile's float32 one — while int8 keeps every
- * profile nearest its own. q4 (≈ 4.6 GB for Qwen2.5-7B against int8's ≈ 7.1 GB) stays one flag away.
+ * (README, "Which variant"), q4's error is of the size of the difference between two PSA profiles' embeddings — on
+ * the tiny encoder a profile's q4 embedding lies nearer another profile's float32 one, at 28 layers the margin
+ * shrinks to a third — while int8 keeps every profile nearest its own with the margin intact. q4 (≈ 4.6 GB for
+ * Qwen2.5-7B against int8's ≈ 7.1 GB) stays one flag away.
  */
 export const DEFAULT_ENCODER_VARIANT: QuantizeOption = 'int8';
 
