@@ -3,24 +3,32 @@
 // to --out only when complete, so a failed run leaves nothing behind.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, checkManifest, type BundleManifest, type ComponentEntry, type ModelFile } from '../../src/shared/bundle';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, checkManifest, type BundleManifest, type ComponentEntry, type EncoderGroupsEntry, type ModelFile, type Variant } from '../../src/shared/bundle';
 import { PSA_EMBEDDING_TEMPLATE } from '../../src/safety/embedding-text';
 import { ConvertError } from './errors';
 import { hashFile, HashLedger, listFiles, type HashedFile } from './files';
 import { findAttn2Layers, graftPsa, matchCheckpoint, type GraftForm, type GraftReport } from './graft';
 import { loadOnnx } from './onnx-model';
-import { checkGroupSource, writeLayerGroups } from './encoder/index';
+import { checkGroupSource, copyEncoderFiles, writeLayerGroups } from './encoder/index';
 import { checkProfileEncoder, type ProfileEncoderSource } from './profile-encoder';
 import { loadPsaCheckpoint, type PsaCheckpoint } from './psa-checkpoint';
 import { bundleReadme, licenseText, SD15_LICENSE_URL } from './readme';
 import { checkSd15, COPIED_MODELS, headsFromConfig, type Sd15Layout } from './sd15-layout';
 import { buildUserProjection } from './user-projection';
 import { writeUnetVariants } from './quantize/unet-variants';
-import { parseQuantize, type QuantizeOption } from './variants';
+import { parseQuantize, REQUIRES, VARIANT_OF, type QuantizeOption } from './variants';
 
 export const CONVERTER_VERSION = '1.0.0';
 export const EMBEDDING_TEMPLATE_PATH = 'psa/embedding_template.txt';
 export const PROFILE_ENCODER_DIR = 'profile_encoder';
+/**
+ * The profile encoder variant written when `--encoder-quantize` is not given: int8, not q4, because measured
+ * (README, "Which variant"), q4's error is of the size of the difference between two PSA profiles' embeddings — on
+ * the tiny encoder a profile's q4 embedding lies nearer another profile's float32 one, at 28 layers the margin
+ * shrinks to a third — while int8 keeps every profile nearest its own with the margin intact. q4 (≈ 4.6 GB for
+ * Qwen2.5-7B against int8's ≈ 7.1 GB) stays one flag away.
+ */
+export const DEFAULT_ENCODER_VARIANT: QuantizeOption = 'int8';
 
 export interface ConvertOptions {
   sd15: string;
@@ -39,8 +47,10 @@ export interface ConvertOptions {
   encoderGroups?: number;
   /** Profile encoder: largest external-data file of a group (default 1 GiB; tests cut it to KBs). */
   encoderGroupBytes?: number;
-  /** Profile encoder: CPU embedding table element type (default float16). */
-  encoderTable?: 'float16' | 'float32';
+  /** Profile encoder: CPU embedding table element type (default: int8 rows for q4 / int8 weights, else float16). */
+  encoderTable?: 'float16' | 'float32' | 'int8';
+  /** Profile encoder: `--encoder-quantize` list of weight variants (default DEFAULT_ENCODER_VARIANT). */
+  encoderQuantize?: string;
   id?: string;
   name?: string;
   log?: (line: string) => void;
@@ -60,6 +70,7 @@ interface Checked {
   unet: ReturnType<typeof loadOnnx>;
   layers: ReturnType<typeof findAttn2Layers>;
   quantize: QuantizeOption[];
+  encoderQuantize: QuantizeOption[];
   profile?: ProfileEncoderSource;
   form: GraftForm;
 }
@@ -69,6 +80,7 @@ function check(o: ConvertOptions): Checked {
   if (existsSync(out)) throw new ConvertError(`--out ${o.out} already exists; choose a new folder (nothing is overwritten)`);
   if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new ConvertError(`--out ${o.out}: the parent folder ${dirname(out)} does not exist`);
   const quantize = parseQuantize(o.quantize);
+  const encoderQuantize = parseQuantize(o.encoderQuantize, 'encoder-quantize', DEFAULT_ENCODER_VARIANT);
   const layout = checkSd15(o.sd15);
   const ck = loadPsaCheckpoint(o.psa);
   const unetPath = join(o.sd15, 'unet', 'model.onnx');
@@ -79,7 +91,7 @@ function check(o: ConvertOptions): Checked {
   const form: GraftForm = !o.graft || o.graft === 'auto' ? 'broadcast' : o.graft;
   const profile = o.profileEncoder ? checkProfileEncoder(o.profileEncoder, ck.embeddingSize) : undefined;
   if (o.profileEncoder) checkGroupSource(o.profileEncoder); // cuttable into layer groups, before anything is written
-  return { layout, ck, unet, layers, quantize, profile, form };
+  return { layout, ck, unet, layers, quantize, encoderQuantize, profile, form };
 }
 
 function modelFile(ledger: HashLedger, root: string, path: string, externalNames: string[]): ModelFile {
@@ -139,19 +151,32 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
   ledger.copy(join(layout.dir, 'model_index.json'), join(tmp, 'model_index.json'));
   let encoderGroups: BundleManifest['profileEncoderGroups'];
   if (c.profile) {
-    // The profile encoder as layer groups + a CPU embedding table (scripts/convert/encoder/).
-    const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, log });
-    const at = (f: { name: string; bytes: number; sha256: string }) => {
-      const path = `${PROFILE_ENCODER_DIR}/${f.name}`;
+    // The profile encoder as layer groups + a CPU embedding table (scripts/convert/encoder/): `none` (float32) in
+    // profile_encoder/ itself, as before; every other --encoder-quantize variant in profile_encoder/<variant>/.
+    // The tokenizer and chat template are copied once, into profile_encoder/ (the manifest's profileTokenizer).
+    const at = (sub: string) => (f: { name: string; bytes: number; sha256: string }) => {
+      const path = `${PROFILE_ENCODER_DIR}/${sub}${f.name}`;
       ledger.record(join(tmp, path), { bytes: f.bytes, sha256: f.sha256 });
       return { path, bytes: f.bytes, sha256: f.sha256 };
     };
-    encoderGroups = {
-      index: at(w.groupsJson),
-      table: at(w.table),
-      groups: w.groups.map((g) => ({ ...at(g.model), ...(g.externalData.length ? { externalData: g.externalData.map(at) } : {}) })),
-    };
-    at(w.tableJson);
+    const sets: Partial<Record<Variant, EncoderGroupsEntry>> = {};
+    for (const q of c.encoderQuantize) {
+      const sub = q === 'none' ? '' : `${q}/`;
+      const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR, sub), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, quantize: q, copyTokenizer: q === 'none', log });
+      const ref = at(sub);
+      const tableInfo = ref(w.tableJson);
+      sets[VARIANT_OF[q]] = {
+        index: ref(w.groupsJson),
+        table: ref(w.table),
+        groups: w.groups.map((g) => ({ ...ref(g.model), ...(g.externalData.length ? { externalData: g.externalData.map(ref) } : {}) })),
+        // The older single-set form (none alone) stays as it was; variant sets list their table description too.
+        ...(q !== 'none' || c.encoderQuantize.length > 1 ? { tableInfo } : {}),
+        ...(REQUIRES[q] ? { requires: REQUIRES[q] } : {}),
+      };
+    }
+    if (!c.encoderQuantize.includes('none')) copyEncoderFiles(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR));
+    // float32 alone keeps the single-set form older readers know; several variants list each with what it needs.
+    encoderGroups = c.encoderQuantize.length === 1 && c.encoderQuantize[0] === 'none' ? sets.fp32 : { variants: sets };
   }
 
   // --- PSA's embedding template ---

@@ -27,7 +27,7 @@ export function bundleReadme(r: ReadmeInput): string {
     `Made by psa-web's \`npm run convert\` ${r.converterVersion} from:`,
     `- SD1.5 ONNX export: \`${basename(r.options.sd15)}\` (Optimum/diffusers layout); copied unchanged: text_encoder/, vae_decoder/, tokenizer/, scheduler/, model_index.json${r.optional.map((f) => `, ${f}/`).join('')}.`,
     `- PSA adapter: \`${basename(ck.file)}\` (${ck.format}, ${ck.dtypes.join('/')}; sha256 ${r.psaSha256}) — ${ck.processors.length} PSA processors, user projection E=${ck.embeddingSize} → U=${ck.userTokens} × D=${ck.crossDim}.`,
-    r.profile ? `- Profile encoder: \`${basename(r.options.profileEncoder ?? '')}\` cut into layer groups in profile_encoder/ (encoder_groups.json lists them in run order; embed_tokens.* is the CPU token-embedding table).` : '- No profile encoder: user embeddings must come from elsewhere (e.g. `npm run generate -- --user-embedding FILE`).',
+    r.profile ? `- Profile encoder: \`${basename(r.options.profileEncoder ?? '')}\` cut into layer groups in profile_encoder/ (encoder_groups.json lists them in run order; embed_tokens.* is the CPU token-embedding table)${(r.options.encoderQuantize ?? 'int8') === 'none' ? '' : `; weight variants (--encoder-quantize ${r.options.encoderQuantize ?? 'int8'}): none in profile_encoder/ itself, each other in profile_encoder/<variant>/`}.` : '- No profile encoder: user embeddings must come from elsewhere (e.g. `npm run generate -- --user-embedding FILE`).',
     '',
     '## What changed in the U-Net',
     'PSA (arXiv 2508.01151; reference code github.com/M-E-AGI-Lab/PSAlign) adds, in every cross-attention layer (attn2),',

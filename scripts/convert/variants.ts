@@ -13,11 +13,12 @@ export const VARIANT_OF: Record<QuantizeOption, Variant> = { none: 'fp32', fp16:
 export const REQUIRES: Partial<Record<QuantizeOption, DeviceFeature[]>> = { q4f16: ['shader-f16'] };
 
 /** Parses `--quantize a,b,…` (default `none`); `none` (the float32 source of the others) is always written first. */
-export function parseQuantize(arg: string | undefined): QuantizeOption[] {
-  const list = (arg ?? 'none').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!list.length) throw new ConvertError('--quantize needs at least one of none, fp16, int8, q4, q4f16');
-  for (const q of list) if (!KNOWN.includes(q as QuantizeOption)) throw new ConvertError(`--quantize ${q}: unknown variant (none, fp16, int8, q4, q4f16)`);
-  if (list.includes('q4') && list.includes('q4f16')) throw new ConvertError('--quantize q4 and q4f16 both fill the bundle\'s one q4 variant; choose one');
+/** Also parses `--encoder-quantize` (flag 'encoder-quantize', its own default): the profile encoder's variants, same names. */
+export function parseQuantize(arg: string | undefined, flag = 'quantize', dflt: QuantizeOption = 'none'): QuantizeOption[] {
+  const list = (arg ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+  if (!list.length) throw new ConvertError(`--${flag} needs at least one of none, fp16, int8, q4, q4f16`);
+  for (const q of list) if (!KNOWN.includes(q as QuantizeOption)) throw new ConvertError(`--${flag} ${q}: unknown variant (none, fp16, int8, q4, q4f16)`);
+  if (list.includes('q4') && list.includes('q4f16')) throw new ConvertError(`--${flag} q4 and q4f16 both fill the bundle's one q4 variant; choose one`);
   const set = [...new Set(list)] as QuantizeOption[];
   return set.includes('none') ? ['none', ...set.filter((q) => q !== 'none')] : set;
 }

@@ -4,7 +4,7 @@
 //   loaded unchanged (VAE scaling factor and image size read from the configs when present).
 // Problems name the file at fault.
 
-import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type ModelFile, type PsaSettings, type SemanticGuardEntry, type Variant } from '../shared/bundle';
+import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type EncoderGroupsVariants, type ModelFile, type PsaSettings, type SemanticGuardEntry, type Variant } from '../shared/bundle';
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import type { SchedulerName } from '../shared/types';
@@ -19,7 +19,7 @@ export interface ResolvedBundle {
   tokenizerPath: string;
   profileTokenizerPath?: string;
   /** The profile encoder as layer groups (manifest.profileEncoderGroups). */
-  profileEncoderGroups?: EncoderGroupsEntry;
+  profileEncoderGroups?: EncoderGroupsEntry | EncoderGroupsVariants;
   schedulerConfig: Record<string, unknown>;
   defaultScheduler: SchedulerName;
   vaeScalingFactor: number;

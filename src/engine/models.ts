@@ -56,8 +56,16 @@ export type Progress = (file: string, loaded: number, total: number) => void;
  * Whether a file's declared needs hold on this backend: `shader-f16` (an fp16 file, or q4 with fp16 activations)
  * binds only WebGPU — the CPU and WASM EPs compute float16 themselves.
  */
-function runnable(f: ModelFile, order: Variant[], backend: Runtime['backend'] | undefined): boolean {
+function runnable(f: Pick<ModelFile, 'requires'>, order: Variant[], backend: Runtime['backend'] | undefined): boolean {
   return backend !== 'webgpu' || order.includes('fp16') || !(f.requires ?? []).includes('shader-f16');
+}
+
+/**
+ * The first variant in `order` whose file (or file set) this backend can run — the U-Net's rule, also how the
+ * profile encoder's layer-group variants are picked (embedding/encoder-source.ts).
+ */
+export function pickVariant(variants: Partial<Record<Variant, Pick<ModelFile, 'requires'>>>, order: Variant[], backend: Runtime['backend'] | undefined): Variant | undefined {
+  return order.find((v) => variants[v] && runnable(variants[v]!, order, backend));
 }
 
 function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: Variant, backend?: Runtime['backend']): { variant: Variant; file: ModelFile } | undefined {
@@ -69,7 +77,8 @@ function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: 
     if (!runnable(f, order, backend)) throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${wish} U-Net needs shader-f16, which this GPU lacks`);
     return { variant: wish, file: f };
   }
-  for (const v of order) if (variants[v] && runnable(variants[v]!, order, backend)) return { variant: v, file: variants[v]! };
+  const v = pickVariant(variants, order, backend);
+  if (v) return { variant: v, file: variants[v]! };
   const any = Object.keys(variants)[0] as Variant | undefined;
   if (!any) return undefined;
   if ((any === 'fp16' && !order.includes('fp16')) || !runnable(variants[any]!, order, backend)) {

@@ -94,6 +94,30 @@ export interface EncoderGroupsEntry {
   groups: ModelFile[];
   /** The raw little-endian token-embedding table [vocab, hidden]. */
   table: FileRef;
+  /** The table's description (embed_tokens.json: file, dtype, shape); listed so a variant's set is complete. */
+  tableInfo?: FileRef;
+  /** Device features this set needs (default: VARIANT_NEEDS of its variant; q4 with float16 activations: shader-f16). */
+  requires?: DeviceFeature[];
+}
+
+/**
+ * Several weight variants of the layer-group encoder (`--encoder-quantize q4,fp32,…`), each a complete set in a
+ * folder of its own; a device downloads and runs one, picked like the U-Net's (chooseVariants, engine/models).
+ * A manifest with a single float32 set may give it directly (the older form, still written for `none` alone).
+ */
+export interface EncoderGroupsVariants {
+  variants: Partial<Record<Variant, EncoderGroupsEntry>>;
+}
+
+/** The layer-group encoder's sets by variant, whichever form the manifest uses ({} when it has none). */
+export function encoderGroupVariants(eg: EncoderGroupsEntry | EncoderGroupsVariants | undefined): Partial<Record<Variant, EncoderGroupsEntry>> {
+  if (!eg) return {};
+  return 'variants' in eg ? eg.variants : { fp32: eg };
+}
+
+/** Every file of one layer-group set (index, table, groups and their external data). */
+export function encoderGroupFiles(e: EncoderGroupsEntry): FileRef[] {
+  return [e.index, e.table, ...(e.tableInfo ? [e.tableInfo] : []), ...e.groups.flatMap((g) => [g, ...(g.externalData ?? [])])];
 }
 
 export interface BundleManifest {
@@ -116,8 +140,8 @@ export interface BundleManifest {
   scheduler: Record<string, unknown>;
   tokenizer: TokenizerEntry;
   profileTokenizer?: TokenizerEntry;
-  /** The profile encoder as layer groups (instead of, or besides, components.profile_encoder). */
-  profileEncoderGroups?: EncoderGroupsEntry;
+  /** The profile encoder as layer groups (instead of, or besides, components.profile_encoder), one set or several variants. */
+  profileEncoderGroups?: EncoderGroupsEntry | EncoderGroupsVariants;
   components: Partial<Record<ModelRole, ComponentEntry>> & { text_encoder: ComponentEntry; unet: ComponentEntry; vae_decoder: ComponentEntry };
   /** Present for PSA bundles (U-Net with user tokens); absent for plain SD1.5. */
   psa?: PsaSettings;
@@ -297,12 +321,23 @@ export function checkManifest(m: unknown): string[] {
   }
   const eg = o.profileEncoderGroups;
   if (eg !== undefined) {
-    if (!isObj(eg) || !Array.isArray(eg.groups) || !eg.groups.length) p.push('manifest.profileEncoderGroups needs index, table and a non-empty groups list');
-    else {
-      const refs: [unknown, string][] = [[eg.index, 'manifest.profileEncoderGroups.index'], [eg.table, 'manifest.profileEncoderGroups.table']];
-      eg.groups.forEach((g, i) => {
-        refs.push([g, `manifest.profileEncoderGroups.groups[${i}]`]);
-        if (isObj(g) && Array.isArray(g.externalData)) g.externalData.forEach((x, j) => refs.push([x, `manifest.profileEncoderGroups.groups[${i}].externalData[${j}]`]));
+    const many = isObj(eg) && 'variants' in eg;
+    const sets: [unknown, string][] = many
+      ? (isObj(eg.variants) && Object.keys(eg.variants).length ? Object.entries(eg.variants).map(([v, x]) => [x, `manifest.profileEncoderGroups.variants.${v}`] as [unknown, string]) : [])
+      : [[eg, 'manifest.profileEncoderGroups']];
+    if (many && !sets.length) p.push('manifest.profileEncoderGroups.variants must hold at least one variant');
+    if (many) for (const v of Object.keys((eg as { variants: object }).variants ?? {})) if (!VARIANTS.includes(v as Variant)) p.push(`manifest.profileEncoderGroups.variants.${v}: unknown variant (${VARIANTS.join(', ')})`);
+    if (many && isObj(comps) && comps.profile_encoder) p.push('a manifest with components.profile_encoder cannot also list profileEncoderGroups variants (one profile encoder is chosen per device)');
+    for (const [set, at] of sets) {
+      if (!isObj(set) || !Array.isArray(set.groups) || !set.groups.length) {
+        p.push(`${at} needs index, table and a non-empty groups list`);
+        continue;
+      }
+      if (set.requires !== undefined && !(Array.isArray(set.requires) && set.requires.every((x) => FEATURES.includes(x as DeviceFeature)))) p.push(`${at}.requires must list device features (${FEATURES.join(', ')})`);
+      const refs: [unknown, string][] = [[set.index, `${at}.index`], [set.table, `${at}.table`], ...(set.tableInfo !== undefined ? [[set.tableInfo, `${at}.tableInfo`] as [unknown, string]] : [])];
+      set.groups.forEach((g, i) => {
+        refs.push([g, `${at}.groups[${i}]`]);
+        if (isObj(g) && Array.isArray(g.externalData)) g.externalData.forEach((x, j) => refs.push([x, `${at}.groups[${i}].externalData[${j}]`]));
       });
       for (const [f, where] of refs) {
         checkFileRef(f, where, v2, p);
@@ -381,11 +416,15 @@ export function filesToFetch(m: BundleManifest, chosen: Partial<Record<ModelRole
       for (const path of paths) (chosen[role as ModelRole] === variant ? keep : skip).add(path);
     }
   }
+  // Layer-group encoder variants: the chosen one's files (chosen.profile_encoder), not the others'.
+  if (m.profileEncoderGroups && 'variants' in m.profileEncoderGroups) {
+    for (const [variant, set] of Object.entries(m.profileEncoderGroups.variants)) for (const f of encoderGroupFiles(set!)) (chosen.profile_encoder === variant ? keep : skip).add(f.path);
+  }
   return m.files.filter((f) => keep.has(f.path) || !skip.has(f.path));
 }
 
 /** Whether a device with `features` can run a variant file. */
-export function canRun(variant: Variant, file: ModelFile, features: ReadonlySet<DeviceFeature>): boolean {
+export function canRun(variant: Variant, file: Pick<ModelFile, 'requires'>, features: ReadonlySet<DeviceFeature>): boolean {
   return (file.requires ?? VARIANT_NEEDS[variant]).every((f) => features.has(f));
 }
 
@@ -397,6 +436,13 @@ export function chooseVariants(m: BundleManifest, order: readonly Variant[], fea
     if (!v) throw new Error(`this device can run none of the ${role} variants (${Object.keys(entry?.variants ?? {}).join(', ')})`);
     out[role as ModelRole] = v;
   }
+  // The layer-group encoder's variants (checkManifest refuses them beside a profile_encoder component).
+  if (m.profileEncoderGroups && 'variants' in m.profileEncoderGroups) {
+    const sets = m.profileEncoderGroups.variants;
+    const v = order.find((name) => sets[name] && canRun(name, sets[name]!, features));
+    if (!v) throw new Error(`this device can run none of the profile encoder's variants (${Object.keys(sets).join(', ')})`);
+    out.profile_encoder = v;
+  }
   return out;
 }
 
@@ -406,5 +452,8 @@ export function restrictVariants(m: BundleManifest, chosen: Partial<Record<Model
     const v = chosen[role as ModelRole]!;
     return [role, { ...entry!, variants: { [v]: entry!.variants[v] } }];
   })) as BundleManifest['components'];
-  return { ...m, components, files: filesToFetch(m, chosen) };
+  const eg = m.profileEncoderGroups;
+  const v = chosen.profile_encoder;
+  const groups = eg && 'variants' in eg && v && eg.variants[v] ? { profileEncoderGroups: { variants: { [v]: eg.variants[v] } } } : {};
+  return { ...m, components, ...groups, files: filesToFetch(m, chosen) };
 }

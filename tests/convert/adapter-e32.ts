@@ -9,6 +9,11 @@ const FIX = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'convert')
 
 /** Writes the fixture adapter with user_proj.proj.weight widened to E = 32 to `dst` (a .safetensors file). */
 export function adapterWithE32(dst: string): void {
+  adapterWithE(dst, 32);
+}
+
+/** The same for any embedding size E (the deeper synthetic encoder of scripts/convert/encoder/accuracy.ts: 896). */
+export function adapterWithE(dst: string, E: number): void {
   const buf = readFileSync(path.join(FIX, 'psa_adapter.safetensors'));
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
@@ -21,8 +26,8 @@ export function adapterWithE32(dst: string): void {
     let bytes = data.subarray(v.data_offsets[0], v.data_offsets[1]);
     let shape = v.shape;
     if (k === 'user_proj.proj.weight') {
-      shape = [v.shape[0], 32];
-      const f = new Float32Array(shape[0] * 32).map((_, i) => Math.sin(i * 0.37) * 0.1);
+      shape = [v.shape[0], E];
+      const f = new Float32Array(shape[0] * E).map((_, i) => Math.sin(i * 0.37) * 0.1);
       bytes = Buffer.from(f.buffer);
     }
     out[k] = { dtype: v.dtype, shape, data_offsets: [off, off + bytes.length] };

@@ -16,7 +16,7 @@ import { fsReader } from '../../src/engine/node-reader';
 import { toHalf } from '../../src/engine/tensors';
 import { halfToFloat } from '../../src/engine/embedding/pooling';
 import { convert } from '../../scripts/convert/bundle';
-import { checkManifest } from '../../src/shared/bundle';
+import { checkManifest, type EncoderGroupsEntry } from '../../src/shared/bundle';
 import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { describeBundleEncoder } from '../../src/engine/embedding/bundle-encoder';
 import { adapterWithE32 } from './adapter-e32';
@@ -146,13 +146,13 @@ describe('engine: the layer-group runner', () => {
 });
 
 describe('npm run convert --profile-encoder', () => {
-  it('puts the layer groups in the bundle, lists them in order in the manifest, and the engine embeds from it', async () => {
+  it('--encoder-quantize none: puts the float32 layer groups in the bundle, lists them in order in the manifest (the single-set form), and the engine embeds from it', async () => {
     const psa = path.join(tmp, 'adapter-e32.safetensors');
     adapterWithE32(psa);
     const out = path.join(tmp, 'bundle');
-    const r = convert({ sd15: makeSd15(tmp), psa, out, profileEncoder: FIXTURE, encoderGroupBytes: SMALL });
+    const r = convert({ sd15: makeSd15(tmp), psa, out, profileEncoder: FIXTURE, encoderGroupBytes: SMALL, encoderQuantize: 'none' });
     expect(checkManifest(r.manifest)).toEqual([]);
-    const eg = r.manifest.profileEncoderGroups!;
+    const eg = r.manifest.profileEncoderGroups as EncoderGroupsEntry;
     expect(eg.groups.map((g) => g.path)).toEqual(['profile_encoder/group_0.onnx', 'profile_encoder/group_1.onnx', 'profile_encoder/group_2.onnx']);
     expect(eg.table.path).toBe('profile_encoder/embed_tokens.f16');
     for (const g of eg.groups) for (const x of [g, ...(g.externalData ?? [])]) expect(r.manifest.files.find((f) => f.path === x.path)).toEqual({ path: x.path, bytes: x.bytes, sha256: x.sha256 });

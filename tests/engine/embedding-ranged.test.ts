@@ -1,6 +1,7 @@
 // The profile encoder read by range from a stored bundle (a reader with externalBytes, as the OPFS reader is): the
 // layer-group encoder's table gives only the rows of the prompt's tokens, every group's external data goes to ORT one
-// initializer at a time, and the embedding is exactly the one computed from whole files. onnxruntime-web's wasm
+// initializer at a time, and the embedding is exactly the one computed from whole files — also for the int8 / q4
+// variants (DequantizeLinear / MatMulNBits groups, int8 table rows read one by one). onnxruntime-web's wasm
 // backend runs here in Node (the browser's loader; onnxruntime-node reads external data its own way).
 import { cpSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -95,6 +96,34 @@ describe('profile encoder from a stored bundle (ranged reads)', () => {
     for (const x of external) {
       expect(log.whole, x).not.toContain(x);
       expect(log.ranges.get(x)?.length, x).toBeGreaterThan(0);
+    }
+  });
+
+  it('int8 (the default) and q4 groups with the int8 table, on onnxruntime-web: one [scale, codes] row per token read, the same embedding as whole files, near float32', async () => {
+    const text = 'a 9-year-old girl who loves drawing horses';
+    const fp32 = (await computeEmbedding(rt, await folderEncoder(fsReader(dir)), text)).embedding;
+    for (const quantize of ['int8', 'q4'] as const) {
+      const vdir = tmpDir(`encoder-ranged-${quantize}-`);
+      try {
+        writeLayerGroups(FIXTURE, vdir, { groupBytes: 20_000, quantize });
+        const whole = await folderEncoder(fsReader(vdir));
+        const ref = await computeEmbedding(rt, whole, text, { details: true });
+        const log = { whole: [] as string[], ranges: new Map<string, [number, number][]>() };
+        const got = await computeEmbedding(rt, { ...whole, reader: rangedReader(vdir, log), id: ref.encoderId }, text, { details: true });
+        expect(Array.from(got.embedding)).toEqual(Array.from(ref.embedding));
+        const reads = log.ranges.get('embed_tokens.i8')!;
+        expect(reads.length).toBe(got.details!.ids.length);
+        for (const [s, e] of reads) {
+          expect(e - s).toBe(32 + 4);
+          expect(s % 36).toBe(0);
+        }
+        // Near float32 (the bounds of tests/convert/encoder-quantize.test.ts), on the browser's runtime too.
+        let dot = 0, na = 0, nb = 0;
+        for (let i = 0; i < fp32.length; i++) [dot, na, nb] = [dot + got.embedding[i] * fp32[i], na + got.embedding[i] ** 2, nb + fp32[i] ** 2];
+        expect(dot / Math.sqrt(na * nb), quantize).toBeGreaterThan(quantize === 'int8' ? 0.9995 : 0.94);
+      } finally {
+        rmSync(vdir, { recursive: true, force: true });
+      }
     }
   });
 

@@ -7,6 +7,12 @@
 //   tokenizer / chat template / config     copied
 // Every initializer is external, each external file ≤ `groupBytes` (default 1 GiB), so the engine can create, run and
 // release one group at a time. See ../../../../shared/docs/large-encoder.md for why.
+// `quantize` (default none = float32, the layout above unchanged byte for byte) writes each group's linear weights
+// through the U-Net's streaming writers (../quantize/index.ts, one weight in memory at a time, read straight from the
+// source export): q4 / q4f16 = com.microsoft MatMulNBits (4-bit, block 32; q4f16 with float16 activations), int8 =
+// per-channel DequantizeLinear, fp16 = float16 weights and activations. Graph inputs and outputs stay float32 in
+// every variant, so groups of any variant chain the same way; encoder_groups.json names the variant. The table
+// follows the weights unless asked otherwise: int8 rows for q4 / int8, float16 for fp16 / q4f16 / none.
 // Not supported (refused with an error naming the reason): onnxruntime-genai builder exports. With exclude_embeds
 // they take `inputs_embeds` [B,T,H] (+ attention_mask, position_ids) and return `hidden_states` (after the final
 // norm), so the table is not in the graph at all; and their SkipSimplifiedLayerNormalization fuses each residual Add
@@ -17,6 +23,8 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvertError } from '../errors';
 import { loadOnnx } from '../onnx-model';
+import { writeQuantizedModel } from '../quantize/index';
+import type { QuantizeOption } from '../variants';
 import { writeModel, type WrittenFile } from '../write-model';
 import { analyse, groupGraph, planGroups, HIDDEN_IN, HIDDEN_OUT, LAST_OUT } from './cut';
 import { writeTable, TABLE_JSON, type TableDtype, type TableInfo } from './table';
@@ -35,6 +43,8 @@ export interface GroupsFile {
   table: string;
   input: string;
   groups: { file: string; externalData: string[]; layers: [number, number] | null; finalNorm: boolean; output: string }[];
+  /** The weights' variant when not float32 (absent = none, so a float32 index reads as before). */
+  quantize?: Exclude<QuantizeOption, 'none'>;
 }
 
 export interface GroupOptions {
@@ -42,8 +52,12 @@ export interface GroupOptions {
   groups?: number;
   /** Largest external-data file (default 1 GiB); also sizes the default group count. */
   groupBytes?: number;
-  /** Element type of the CPU embedding table (default float16). */
+  /** Element type of the CPU embedding table (default: int8 for q4 / int8, else float16). */
   tableDtype?: TableDtype;
+  /** Weight variant of the groups (default none: float32). */
+  quantize?: QuantizeOption;
+  /** Copy the tokenizer, chat template and config next to the groups (default true; a bundle's variant folders share the parent's). */
+  copyTokenizer?: boolean;
   log?: (line: string) => void;
 }
 
@@ -85,19 +99,24 @@ export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {})
   const total = s.unitBytes.reduce((x, y) => x + y, 0);
   const n = o.groups ?? Math.min(s.layers + 1, Math.max(3, Math.ceil(total / groupBytes)));
   const cuts = planGroups(s, n);
-  log(`profile encoder: ${s.layers} layers + final norm → ${n} groups (units ${cuts.slice(0, -1).map((c, k) => `${c}..${cuts[k + 1] - 1}`).join(', ')}), table ${s.table.dims?.join('×')} → ${o.tableDtype ?? 'float16'}`);
+  const q = o.quantize ?? 'none';
+  const tableDtype = o.tableDtype ?? defaultTable(q);
+  log(`profile encoder (${q}): ${s.layers} layers + final norm → ${n} groups (units ${cuts.slice(0, -1).map((c, k) => `${c}..${cuts[k + 1] - 1}`).join(', ')}), table ${s.table.dims?.join('×')} → ${tableDtype}`);
 
-  const t = writeTable(src, s.table, out, label, o.tableDtype ?? 'float16');
+  const t = writeTable(src, s.table, out, label, tableDtype);
   const tableJsonText = JSON.stringify(t.info, null, 2) + '\n';
   writeFileSync(join(out, TABLE_JSON), tableJsonText);
 
   const groups: WrittenEncoder['groups'] = [];
-  const info: GroupsFile = { format: GROUPS_FORMAT, version: 1, layers: s.layers, hiddenSize: s.hiddenSize, table: TABLE_JSON, input: HIDDEN_IN, groups: [] };
+  const info: GroupsFile = { format: GROUPS_FORMAT, version: 1, layers: s.layers, hiddenSize: s.hiddenSize, table: TABLE_JSON, input: HIDDEN_IN, groups: [], ...(q !== 'none' ? { quantize: q } : {}) };
   for (let k = 0; k < n; k++) {
     const [a, b] = [cuts[k], cuts[k + 1]];
     const fresh = loadOnnx(join(dir, model), join(dir, model, '..'), label); // writeModel rewrites tensors in place
     const g = groupGraph(fresh, s, a, b, label);
-    const w = writeModel(g, { dir: out, fileName: `group_${k}.onnx`, external: true, chunkBytes: groupBytes, minExternalBytes: 1 });
+    const fileName = `group_${k}.onnx`;
+    const w = q === 'none'
+      ? writeModel(g, { dir: out, fileName, external: true, chunkBytes: groupBytes, minExternalBytes: 1 })
+      : writeQuantizedModel(g, q, { dir: out, fileName, external: true, chunkBytes: groupBytes, minExternalBytes: 1, label: `${label} (group ${k + 1} of ${n})`, allowNoWeights: true }).written;
     groups.push(w);
     const lastLayer = Math.min(b, s.layers) - 1;
     info.groups.push({
@@ -110,11 +129,7 @@ export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {})
   }
   const groupsText = JSON.stringify(info, null, 2) + '\n';
   writeFileSync(join(out, GROUPS_JSON), groupsText);
-  const copied: string[] = [];
-  for (const f of COPIED) if (existsSync(join(dir, f))) {
-    copyFileSync(join(dir, f), join(out, f));
-    copied.push(f);
-  }
+  const copied = o.copyTokenizer === false ? [] : copyEncoderFiles(dir, out);
   const sha = (text: string) => ({ bytes: Buffer.byteLength(text), sha256: createHashHex(text) });
   return {
     groupsJson: { name: GROUPS_JSON, ...sha(groupsText) },
@@ -124,6 +139,22 @@ export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {})
     copied,
     info,
   };
+}
+
+/** Copies the tokenizer, chat template and config files the source has into `out`; returns their names. */
+export function copyEncoderFiles(dir: string, out: string): string[] {
+  mkdirSync(out, { recursive: true });
+  const copied: string[] = [];
+  for (const f of COPIED) if (existsSync(join(dir, f))) {
+    copyFileSync(join(dir, f), join(out, f));
+    copied.push(f);
+  }
+  return copied;
+}
+
+/** The table that goes with a weight variant: int8 rows where the weights are integer, float16 elsewhere. */
+export function defaultTable(q: QuantizeOption): TableDtype {
+  return q === 'q4' || q === 'int8' ? 'int8' : 'float16';
 }
 
 function createHashHex(text: string): string {

@@ -1,5 +1,5 @@
-// Writes one quantized U-Net variant from the converted float32 U-Net (the bundle's own unet/model.onnx + its
-// external data): plans the graph rewrite first (weights-plan.ts, fp16.ts), then streams the initializers one at a
+// Writes one quantized variant of a float32 graph — the converted U-Net (the bundle's own unet/model.onnx + its
+// external data), or a profile-encoder layer group (scripts/convert/encoder/, straight from the source export): plans the graph rewrite first (weights-plan.ts, fp16.ts), then streams the initializers one at a
 // time — read, quantize or halve, write — so memory holds one weight, never the model.
 //   fp16   float16 weights and activations (float32 I/O, timestep embedding in float32); needs shader-f16 on WebGPU
 //   int8   weight-only int8 (per output channel, DequantizeLinear → Conv/MatMul/Gemm), float32 activations
@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHalf } from '../../../src/engine/tensors';
-import { loadOnnx, num, onnx, type TensorProto } from '../onnx-model';
+import { loadOnnx, num, onnx, type LoadedModel, type TensorProto } from '../onnx-model';
 import type { WrittenModel } from '../write-model';
 import { FLOAT, FLOAT16 } from './graph';
 import { planFp16 } from './fp16';
@@ -37,6 +37,13 @@ export interface QuantizeOptions {
   /** Write weights as external data (chunks ≤ chunkBytes); false keeps them inline (small models only). */
   external: boolean;
   chunkBytes?: number;
+  /** Smallest tensor written as external data (default 1 KiB; the encoder groups put every initializer outside). */
+  minExternalBytes?: number;
+  /** Names the model in errors (default: its path). */
+  label?: string;
+  /** A graph with nothing to quantize is written with its weights as they are instead of refused (an encoder group
+   *  holding only the final norm). */
+  allowNoWeights?: boolean;
 }
 
 function computeJob(job: WeightJob, w: Float32Array): Map<string, Uint8Array> {
@@ -58,14 +65,21 @@ function halve(b: Uint8Array, scratch: Scratch): Uint8Array {
 
 /** Reads the float32 U-Net at `srcPath` and writes `variant` into opts.dir/opts.fileName (+ external data). */
 export function writeQuantizedUnet(srcPath: string, srcDir: string, variant: QuantizedVariant, opts: QuantizeOptions): { written: WrittenModel; report: QuantizeReport } {
-  const src = loadOnnx(srcPath, srcDir, srcPath);
+  return writeQuantizedModel(loadOnnx(srcPath, srcDir, srcPath), variant, opts);
+}
+
+/**
+ * Writes `variant` of a loaded float32 model into opts.dir/opts.fileName (+ external data). The model's graph is
+ * rewritten in place (load a fresh copy per variant); its initializers are read from their source files one at a time.
+ */
+export function writeQuantizedModel(src: LoadedModel, variant: QuantizedVariant, opts: QuantizeOptions): { written: WrittenModel; report: QuantizeReport } {
   const g = src.model.graph!;
   const sources = new Map(src.inits);
   const report: QuantizeReport = { variant, int8Weights: 0, q4Weights: 0, q4Fallbacks: [], halfInitializers: 0, keptFloat32Nodes: 0, casts: 0 };
 
   const jobs = new Map<string, WeightJob>();
   if (variant !== 'fp16') {
-    const plan = planWeights(g, variant === 'int8' ? 'int8' : 'q4');
+    const plan = planWeights(g, variant === 'int8' ? 'int8' : 'q4', { label: opts.label, allowEmpty: opts.allowNoWeights });
     for (const [k, v] of plan.jobs) jobs.set(k, v);
     Object.assign(report, { int8Weights: plan.int8, q4Weights: plan.q4, q4Fallbacks: plan.q4Fallbacks });
     if (plan.q4 && !(src.model.opsetImport ?? []).some((o) => o.domain === 'com.microsoft')) {
@@ -82,7 +96,7 @@ export function writeQuantizedUnet(srcPath: string, srcDir: string, variant: Qua
 
   const outOf = new Map<string, string>();
   for (const [name, job] of jobs) for (const o of job.outputs) outOf.set(o, name);
-  const writer = new TensorWriter(opts.dir, `${opts.fileName}_data`, opts.external, opts.chunkBytes);
+  const writer = new TensorWriter(opts.dir, `${opts.fileName}_data`, opts.external, opts.chunkBytes, opts.minExternalBytes);
   const fds = new Map<string, number>();
   const scratch = new Scratch();
   const inits: TensorProto[] = [];

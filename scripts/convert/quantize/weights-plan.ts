@@ -53,7 +53,7 @@ function q4Shape(n: NodeProto, dims: number[]): [number, number, boolean] | unde
   return K % Q4_BLOCK === 0 ? [K, N, kMajor] : undefined;
 }
 
-export function planWeights(g: Graph, scheme: WeightScheme, opts: { minElements?: number } = {}): WeightPlan {
+export function planWeights(g: Graph, scheme: WeightScheme, opts: { minElements?: number; label?: string; allowEmpty?: boolean } = {}): WeightPlan {
   const minElements = opts.minElements ?? 256;
   const uses = consumers(g);
   const plan: WeightPlan = { jobs: new Map(), int8: 0, q4: 0, q4Fallbacks: [] };
@@ -101,6 +101,6 @@ export function planWeights(g: Graph, scheme: WeightScheme, opts: { minElements?
   const nodes: NodeProto[] = [];
   for (const n of g.node ?? []) nodes.push(...(before.get(n) ?? []), ...(replace.get(n) ?? [n]));
   g.node = nodes;
-  if (!plan.int8 && !plan.q4) throw new ConvertError('the U-Net has no Conv/MatMul/Gemm float32 weight to quantize');
+  if (!plan.int8 && !plan.q4 && !opts.allowEmpty) throw new ConvertError(`${opts.label ?? 'the U-Net'} has no Conv/MatMul/Gemm float32 weight to quantize`);
   return plan;
 }

@@ -6,7 +6,7 @@
 import type { InstallStatus } from './protocol';
 import type { FileState } from './resume';
 import type { ErrorInfo } from '../../shared/errors';
-import type { BundleManifest, ModelFile, Variant } from '../../shared/bundle';
+import { encoderGroupFiles, encoderGroupVariants, type BundleManifest, type ModelFile, type Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { ModelRole } from '../../shared/contract';
 import {
@@ -140,12 +140,8 @@ export function encoderPaths(state: Pick<InstallState, 'layout' | 'final'>): Map
     for (const x of f.externalData ?? []) out.set(x.path, x.sha256);
   };
   for (const f of Object.values(m.components?.profile_encoder?.variants ?? {})) add(f);
-  const eg = m.profileEncoderGroups;
-  if (eg) {
-    add(eg.index);
-    add(eg.table);
-    for (const g of eg.groups ?? []) add(g);
-  }
+  // Every variant's set (a stored manifest keeps only the one this device downloaded).
+  for (const eg of Object.values(encoderGroupVariants(m.profileEncoderGroups))) for (const f of encoderGroupFiles(eg!)) out.set(f.path, f.sha256);
   return out;
 }
 

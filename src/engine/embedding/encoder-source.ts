@@ -6,10 +6,11 @@
 //   as the CLI's `--encoder DIR` takes it.
 // The identity (`encoderId`) is a SHA-256 over the model's and the tokenizer files' SHA-256s, so a changed model,
 // tokenizer or chat template gives a new id and cached embeddings are recomputed.
-import type { ModelFile, Variant } from '../../shared/bundle';
+import { encoderGroupVariants, type ModelFile, type Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { BundleReader } from '../bundle-reader';
 import type { ResolvedBundle } from '../bundle-resolve';
+import { pickVariant } from '../models';
 import { variantOrder } from '../variant-order';
 import type { Runtime } from '../sessions';
 import { GROUPS_INDEX } from './groups';
@@ -44,15 +45,19 @@ export async function encoderIdOf(modelShas: string[], tokenizerShas: string[]):
 
 /** The loaded bundle's profile encoder, or undefined when the bundle has none. */
 export function bundleEncoder(reader: BundleReader, bundle: ResolvedBundle, backend: Runtime['backend'], shaderF16: boolean): EncoderSource | undefined {
-  const eg = bundle.profileEncoderGroups;
-  if (eg) {
+  const order = variantOrder(backend, shaderF16);
+  const sets = encoderGroupVariants(bundle.profileEncoderGroups);
+  if (Object.keys(sets).length) {
+    // The layer-group variants are picked like the U-Net's (a downloaded bundle keeps just the one it fetched).
+    const variant = pickVariant(sets, order, backend);
+    if (!variant) throw new AppError('BACKEND_INIT_FAILED', `this device can run none of the profile encoder's variants (${Object.keys(sets).join(', ')}): they need shader-f16`);
+    const eg = sets[variant]!;
     const folder = eg.index.path.split('/').slice(0, -1).join('/');
     const model = { ...eg.index, externalData: [eg.table, ...eg.groups.flatMap((g) => [g, ...(g.externalData ?? [])])] };
-    return { reader, model, variant: 'fp32', tokenizerFolder: bundle.profileTokenizerPath ?? folder, groups: { folder } };
+    return { reader, model, variant, tokenizerFolder: bundle.profileTokenizerPath ?? folder, groups: { folder } };
   }
   const variants = bundle.files.profile_encoder;
   if (!variants) return undefined;
-  const order = variantOrder(backend, shaderF16);
   const variant = order.find((v) => variants[v]) ?? (Object.keys(variants)[0] as Variant | undefined);
   if (!variant) return undefined;
   const model = variants[variant]!;

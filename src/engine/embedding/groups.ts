@@ -26,10 +26,13 @@ export interface GroupsIndex {
   table: string;
   input: string;
   groups: { file: string; externalData: string[]; layers: [number, number] | null; finalNorm: boolean; output: string }[];
+  /** The groups' weight variant (absent: float32); informational, every variant takes and returns float32. */
+  quantize?: string;
 }
 export interface TableInfo {
   file: string;
-  dtype: 'float16' | 'float32';
+  /** int8: each row is a float32 little-endian scale, then H int8 codes (row ≈ code · scale; the q4 / int8 encoders). */
+  dtype: 'float16' | 'float32' | 'int8';
   byteOrder: 'little';
   shape: [number, number];
 }
@@ -70,8 +73,8 @@ export async function readGroupsIndex(r: BundleReader, folder: string, hooks: Gr
   }
   const [table, tb] = await json<TableInfo>(r, at(folder, index.table));
   hooks.onFile?.(at(folder, index.table), tb);
-  if ((table.dtype !== 'float16' && table.dtype !== 'float32') || table.byteOrder !== 'little' || table.shape?.length !== 2 || table.shape[1] !== index.hiddenSize) {
-    throw new AppError('BUNDLE_INVALID', `${at(folder, index.table)} in ${r.label} must describe a little-endian float16/float32 [vocab, ${index.hiddenSize}] table`);
+  if (!['float16', 'float32', 'int8'].includes(table.dtype) || table.byteOrder !== 'little' || table.shape?.length !== 2 || table.shape[1] !== index.hiddenSize) {
+    throw new AppError('BUNDLE_INVALID', `${at(folder, index.table)} in ${r.label} must describe a little-endian float16/float32/int8 [vocab, ${index.hiddenSize}] table`);
   }
   return { index, table };
 }
@@ -85,14 +88,17 @@ export async function gatherRows(r: BundleReader, folder: string, table: TableIn
   const path = at(folder, table.file);
   const bytes = hooks.onFile ? await r.bytes(path) : await externalBytes(r, path);
   hooks.onFile?.(path, bytes);
-  const width = table.dtype === 'float16' ? 2 : 4;
-  if (bytes.byteLength !== V * H * width) throw new AppError('MODEL_FILE_CORRUPT', `${path} in ${r.label} holds ${bytes.byteLength} bytes; ${V}×${H} ${table.dtype} needs ${V * H * width}`);
+  const rowBytes = table.dtype === 'float16' ? H * 2 : table.dtype === 'int8' ? H + 4 : H * 4;
+  if (bytes.byteLength !== V * rowBytes) throw new AppError('MODEL_FILE_CORRUPT', `${path} in ${r.label} holds ${bytes.byteLength} bytes; ${V}×${H} ${table.dtype} needs ${V * rowBytes}`);
   const out = new Float32Array(ids.length * H);
   ids.forEach((id, t) => {
     if (!(id >= 0 && id < V)) throw new AppError('INVALID_REQUEST', `token id ${id} is outside the embedding table (${V} rows)`);
-    const row = bytes.subarray(id * H * width, (id + 1) * H * width); // a read of just this row where ranged
+    const row = bytes.subarray(id * rowBytes, (id + 1) * rowBytes); // a read of just this row where ranged
     const dv = new DataView(row.buffer, row.byteOffset, row.byteLength);
-    for (let e = 0; e < H; e++) out[t * H + e] = width === 2 ? halfToFloat(dv.getUint16(e * 2, true)) : dv.getFloat32(e * 4, true);
+    if (table.dtype === 'int8') {
+      const scale = dv.getFloat32(0, true);
+      for (let e = 0; e < H; e++) out[t * H + e] = dv.getInt8(4 + e) * scale;
+    } else for (let e = 0; e < H; e++) out[t * H + e] = table.dtype === 'float16' ? halfToFloat(dv.getUint16(e * 2, true)) : dv.getFloat32(e * 4, true);
   });
   return out;
 }
