@@ -1,9 +1,9 @@
 // `npm run convert -- --sd15 DIR --psa FILE [--profile-encoder DIR] [--quantize none,fp16,int8,q4] --out DIR`
 // Turns a standard SD1.5 ONNX export + PSA's released adapter into a psa-web bundle (see scripts/convert/bundle.ts).
 // Errors are one line: `convert: <what is wrong>`, exit code 1; nothing is left in --out.
-import { parseArgs } from 'node:util';
 import { convert, removeActiveTemp } from './convert/bundle';
 import { ConvertError } from './convert/errors';
+import { parseCli } from './lib/args';
 
 const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none,fp16,int8,q4|q4f16]
   [--graft auto|broadcast|attention] [--chunk-mb N] [--external-data] [--id ID] [--name NAME] [--json]
@@ -21,14 +21,11 @@ const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--prof
 function main(): number {
   let values;
   try {
-    ({ values } = parseArgs({
-      options: {
-        sd15: { type: 'string' }, psa: { type: 'string' }, out: { type: 'string' }, 'profile-encoder': { type: 'string' },
-        quantize: { type: 'string' }, graft: { type: 'string' }, 'chunk-mb': { type: 'string' }, 'external-data': { type: 'boolean' },
-        'encoder-group-mb': { type: 'string' }, 'encoder-groups': { type: 'string' }, 'encoder-table': { type: 'string' }, 'encoder-quantize': { type: 'string' },
-        id: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
+    ({ values } = parseCli(process.argv.slice(2), {
+      sd15: { type: 'string' }, psa: { type: 'string' }, out: { type: 'string' }, 'profile-encoder': { type: 'string' },
+      quantize: { type: 'string' }, graft: { type: 'string' }, 'chunk-mb': { type: 'string' }, 'external-data': { type: 'boolean' },
+      'encoder-group-mb': { type: 'string' }, 'encoder-groups': { type: 'string' }, 'encoder-table': { type: 'string' }, 'encoder-quantize': { type: 'string' },
+      id: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
     console.error(`convert: ${(e as Error).message}\n${USAGE}`);

@@ -7,7 +7,6 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Variant } from '../src/shared/bundle';
 import { LATENT_CHANNELS } from '../src/shared/contract';
 import { toErrorInfo } from '../src/shared/errors';
@@ -19,7 +18,8 @@ import { guardLines, guardReport } from './lib/guard-report';
 import { ensureDemoBundles, modelsDir } from './lib/demo-bundles';
 import { readNpy, writeNpy } from './lib/npy';
 import { encodePng } from './lib/png';
-import { describeFields, profileFromArg, UsageError } from './profile/embed';
+import { describeFields, profileFromArg } from './profile/embed';
+import { parseCli, UsageError } from './lib/args';
 import { renderEmbeddingText } from '../src/safety/embedding-text';
 import { DIFFUSERS_SAFETY_CONCEPT, isSldPresetName, SLD_PRESET_NAMES, sldParams } from '../src/safety/sld';
 import { safetyConcept, steeringCategoriesFromFields } from '../src/safety/steering';
@@ -35,55 +35,42 @@ exit status: 0 picture written, 1 failure, 2 usage error, 3 prompt blocked by th
 /** Exit status of a prompt the profile's guard blocked (distinct from 2 = usage and 1 = failure). */
 const BLOCKED_EXIT = 3;
 
-class Usage extends Error {}
 const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'q4'];
 
 function num(name: string, v: string | undefined, opts: { int?: boolean } = {}): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x))) throw new Usage(`--${name} must be ${opts.int ? 'a whole number' : 'a number'} (got "${v}")`);
+  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x))) throw new UsageError(`--${name} must be ${opts.int ? 'a whole number' : 'a number'} (got "${v}")`);
   return x;
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        bundle: { type: 'string' }, prompt: { type: 'string' }, negative: { type: 'string' }, seed: { type: 'string' },
-        steps: { type: 'string' }, scheduler: { type: 'string' }, cfg: { type: 'string' }, width: { type: 'string' },
-        height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
-        out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
-        loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
-        sld: { type: 'string' }, 'safety-concept': { type: 'string' }, variant: { type: 'string' }, 'no-guard': { type: 'boolean' },
-      },
-    }));
-  } catch (e) {
-    throw new Usage((e as Error).message.split('\n')[0]);
-  }
+  const { values } = parseCli(argv, {
+    bundle: { type: 'string' }, prompt: { type: 'string' }, negative: { type: 'string' }, seed: { type: 'string' },
+    steps: { type: 'string' }, scheduler: { type: 'string' }, cfg: { type: 'string' }, width: { type: 'string' },
+    height: { type: 'string' }, 'user-embedding': { type: 'string' }, 'psa-scale': { type: 'string' },
+    out: { type: 'string' }, latents: { type: 'string' }, 'save-latents': { type: 'string' }, eta: { type: 'string' },
+    loop: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, profile: { type: 'string' },
+    sld: { type: 'string' }, 'safety-concept': { type: 'string' }, variant: { type: 'string' }, 'no-guard': { type: 'boolean' },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (!values.prompt) throw new Usage('--prompt is required');
-  if (!values.out) throw new Usage('--out FILE.png is required');
+  if (!values.prompt) throw new UsageError('--prompt is required');
+  if (!values.out) throw new UsageError('--out FILE.png is required');
   if (values.scheduler && !(SCHEDULER_NAMES as readonly string[]).includes(values.scheduler)) {
-    throw new Usage(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got "${values.scheduler}")`);
   }
-  if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new Usage('--loop must be reference or kernel');
+  if (values.loop && values.loop !== 'reference' && values.loop !== 'kernel') throw new UsageError('--loop must be reference or kernel');
   // --variant picks the bundle's U-Net weights (default: the engine's choice for the CPU, fp32 first).
-  if (values.variant !== undefined && !VARIANTS.includes(values.variant as Variant)) throw new Usage(`--variant must be one of ${VARIANTS.join(', ')} (got "${values.variant}")`);
-  if (values.profile && values['user-embedding']) throw new Usage('give --profile or --user-embedding, not both');
-  if (values['no-guard'] && !values.profile) throw new Usage('--no-guard needs --profile (without a profile nothing is guarded)');
-  if (values.sld !== undefined && !isSldPresetName(values.sld)) throw new Usage(`--sld must be one of ${SLD_PRESET_NAMES.join(', ')} (got "${values.sld}")`);
-  if (values['safety-concept'] !== undefined && values.sld === undefined) throw new Usage('--safety-concept needs --sld PRESET');
+  if (values.variant !== undefined && !VARIANTS.includes(values.variant as Variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')} (got "${values.variant}")`);
+  if (values.profile && values['user-embedding']) throw new UsageError('give --profile or --user-embedding, not both');
+  if (values['no-guard'] && !values.profile) throw new UsageError('--no-guard needs --profile (without a profile nothing is guarded)');
+  if (values.sld !== undefined && !isSldPresetName(values.sld)) throw new UsageError(`--sld must be one of ${SLD_PRESET_NAMES.join(', ')} (got "${values.sld}")`);
+  if (values['safety-concept'] !== undefined && values.sld === undefined) throw new UsageError('--safety-concept needs --sld PRESET');
   // The profile (a preset or PSA-named JSON) is checked before any model loads; its embedding is computed below.
-  const profile = values.profile ? await profileFromArg(values.profile).catch((e) => {
-    throw e instanceof UsageError ? new Usage(e.message) : e;
-  }) : undefined;
+  const profile = values.profile ? await profileFromArg(values.profile) : undefined;
   // The default bundle is the demo one, built here on first use (messages on stderr: stdout may be --json).
   if (!values.bundle) ensureDemoBundles((l) => console.error(l));
   const bundleDir = path.resolve(values.bundle ?? path.join(modelsDir(), 'demo'));
@@ -134,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     const want = [1, LATENT_CHANNELS, height / 8, width / 8];
     const got = npy.shape.length === 3 ? [1, ...npy.shape] : npy.shape;
     if (got.length !== 4 || got.some((d, i) => d !== want[i])) {
-      throw new Usage(`--latents has shape [${npy.shape.join(',')}]; ${width}×${height} needs [${want.join(',')}] or [${want.slice(1).join(',')}]`);
+      throw new UsageError(`--latents has shape [${npy.shape.join(',')}]; ${width}×${height} needs [${want.join(',')}] or [${want.slice(1).join(',')}]`);
     }
     params.initialNoise = npy.data;
   }
@@ -198,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    if (e instanceof Usage) {
+    if (e instanceof UsageError) {
       console.error(`generate: ${e.message}`);
       process.exit(2);
     }

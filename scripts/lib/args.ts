@@ -1,4 +1,4 @@
-// The command-line argument helper the CLIs share (bench, eval, profile policy/embed, serve-bundle): Node's
+// The command-line argument helper the CLIs share (generate, convert, bench, eval, profile policy/embed, serve-bundle): Node's
 // util.parseArgs in strict mode, with one error type for usage mistakes (the CLIs print it on one line and exit 2)
 // and the same checks of numeric values everywhere, so every CLI words a bad flag the same way.
 import { parseArgs, type ParseArgsConfig } from 'node:util';

@@ -23,7 +23,7 @@ import { writeNpy } from '../lib/npy';
 
 const USAGE = 'usage: npm run profile -- embed --encoder DIR --profile FILE.json|PRESET --out FILE.npy [--bundle DIR --tokens FILE.npy] [--json]';
 
-// UsageError is the shared one (scripts/lib/args.ts); generate.ts imports it from here.
+// UsageError is the shared one (scripts/lib/args.ts), re-exported for callers of this module.
 export { UsageError };
 
 /**
