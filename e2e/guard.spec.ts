@@ -8,6 +8,7 @@
 // app asked) raises the request's `adjustment` when window.__forceFlag is set — the app's own request is unchanged.
 import { test, expect, type Page } from '@playwright/test';
 import { createProfile, enterPin, SLOW, watchConsole, moreOptions } from './helpers';
+import { goTo } from './pages/screens';
 
 const PIN = '582017';
 
@@ -84,6 +85,7 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   const mia = await createProfile(page, 'child', { name: 'Mia' });
   await page.getByTestId('profile.select').selectOption(mia);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await goTo(page, 'home');
   await expect(page.getByTestId('generate.submit')).toBeEnabled({ timeout: SLOW });
   await submit(page, 'a bloody knife fight');
   const explanation = page.getByTestId('result.blocked').getByTestId('result.explanation').first();
@@ -98,9 +100,11 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
   expect(await sent()).toHaveLength(1); // still only Sam's request
 
-  // The parent log, after the PIN, has both.
-  await page.getByTestId('log.open').click();
+  // The parent log, after the PIN (the parent area's door), has both.
+  await goTo(page, 'parent');
+  await page.getByTestId('parent.unlock').click();
   await enterPin(page, PIN);
+  await page.getByTestId('log.open').click();
   await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
   const rows = page.getByTestId('log.entry');
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Blocked' }).first()).toBeVisible();
@@ -135,6 +139,7 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   await expect(notice.getByTestId('result.explanation')).toHaveAttribute('data-style', 'child');
   await expect(page.getByTestId('result.adjusted')).toHaveCount(0); // the prompt itself was allowed
 
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test: the log opens directly
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(1);
@@ -167,6 +172,7 @@ test('the semantic check blocks a child\'s prompt the lexicon let through: expla
   expect(requests).toHaveLength(1); // the text guard allowed it: the engine was asked, with the semantic check
   expect(requests[0].semanticGuard?.categories.Hate).toBe('block');
 
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(1);

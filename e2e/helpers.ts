@@ -170,8 +170,9 @@ export async function enterPin(page: Page, pin: string): Promise<void> {
   await expect(page.getByTestId('lock.dialog')).toBeHidden();
 }
 
-/** Unfolds the form's "More options" (negative prompt, seed, steps, sampler, guidance) when it is folded. */
+/** Unfolds Home's "More options" (negative prompt, seed, steps, sampler, guidance) when it is folded. */
 export async function moreOptions(page: Page): Promise<void> {
+  await toHome(page);
   const options = page.getByTestId('generate.options');
   if ((await options.getAttribute('open')) === null) await options.locator('summary').click();
   await expect(options).toHaveAttribute('open', '');

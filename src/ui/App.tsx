@@ -26,7 +26,9 @@ export function App() {
   useActiveEmbedding();
   const { loaded, firstRun } = useApp(useShallow((s) => ({ loaded: s.profilesLoaded, firstRun: s.profilesLoaded && !s.activeProfileId && !s.noProfileChosen })));
   const hashScreen = useScreen();
-  const screen = firstRun ? 'setup' : hashScreen;
+  // Until someone is chosen, Home and the gallery are the first-run screen; the parent area can still be opened by
+  // its address (no lock exists yet), e.g. to add a model first.
+  const screen = firstRun && (hashScreen === 'home' || hashScreen === 'gallery') ? 'setup' : hashScreen;
   useParentSession(screen);
 
   // A new screen moves focus to its heading (a screen reader announces it; Tab goes on from there). Not on the
@@ -48,7 +50,7 @@ export function App() {
         <h1>psa-web</h1>
         <p>Pictures made on this device. Nothing you type leaves it.</p>
         {loaded && <LockStatus />}
-        {!firstRun && loaded && <Nav current={hashScreen} />}
+        {screen !== 'setup' && loaded && <Nav current={hashScreen} />}
       </header>
       <main ref={mainRef} data-screen={loaded ? screen : 'loading'}>
         {!loaded ? (

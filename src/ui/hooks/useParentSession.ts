@@ -8,7 +8,7 @@ import { useApp } from '../../state/store';
 import type { Screen } from '../lib/screens';
 
 /** Minutes of no input after which an open parent session closes. */
-export const PARENT_IDLE_MS = 3 * 60_000;
+export const PARENT_IDLE_MS = 5 * 60_000;
 
 export function useParentSession(screen: Screen | 'setup'): void {
   const { open, lockNow } = useApp(useShallow((s) => ({ open: s.lock.exists && s.lock.unlockedUntil > 0, lockNow: s.lockNow })));

@@ -116,7 +116,7 @@ export const ENCODER_REMOVED_TEXT =
 
 /** The PIN dialog's title: what the PIN is asked for. */
 export const PIN_PURPOSE_TEXT: Record<PinPurpose, string> = {
-  unlock: 'Parent PIN to open the parent settings',
+  unlock: 'Parent PIN to open the parent area',
   profile: 'Parent PIN to change a protected profile',
   switch: 'Parent PIN to switch away from a protected profile',
   model: 'Parent PIN to change or remove a model',

@@ -1,5 +1,5 @@
 // "Erase everything on this device", in the parent area: two steps (the button, then a confirmation that says
-// what goes), then the PIN again (the one dialog), then a reload into a first visit.
+// what goes), then the PIN again (the one dialog), then a fresh load (at the app's start) into a first visit.
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../state/store';
@@ -12,7 +12,8 @@ export function EraseDevice() {
   const erase = async () => {
     setBusy(true);
     try {
-      if (await eraseEverything()) location.reload();
+      // A fresh load without the screen's address: the device starts as a first visit, on the first-run screen.
+      if (await eraseEverything()) location.replace(location.pathname + location.search);
     } finally {
       setBusy(false);
       setConfirming(false);

@@ -1,5 +1,5 @@
 // First run's model step: the built-in demo (bundle.demo) in one press, with what it is; other models (a bundle URL,
-// a folder) are in "Models and engine" once setup is done.
+// a folder) are in "Models and engine", linked from here.
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../../state/store';
 
@@ -12,7 +12,7 @@ export function ModelChoice() {
       <h2 id="model-title">The picture model</h2>
       <p className="hint">
         The built-in demo is small and already on this device: it makes rough pictures, quickly. Real models (a bundle URL
-        or a folder, with their size and the storage they need) are added later under “Models and engine”.
+        or a folder, with their size and the storage they need) are added under <a href="#settings">Models and engine</a>.
       </p>
       <div className="row">
         <button data-testid="bundle.demo" type="button" onClick={() => void useDemoBundle()} disabled={installing}>
