@@ -61,6 +61,8 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
   await expect(field('model')).toContainText('@');
   await expect(field('backend')).toHaveText(/webgpu|wasm|cpu/);
   await expect(field('profile')).toHaveText('No profile');
+  await expect(field('size')).toHaveText(/^\d+×\d+$/);
+  const size = (await field('size').innerText()).split('×');
   await expect(page.getByTestId('gallery.image')).toBeVisible();
 
   // Download: a PNG pngjs decodes, whose `parameters` text names the prompt and the seed.
@@ -78,7 +80,6 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
   await expect(dialog).toBeHidden();
 
   // Use these settings: Home's form takes the picture's prompt, seed, steps and size.
-  const size = (await field('size').textContent())!.split('×');
   await app.home.describe('something else');
   await app.home.moreOptions();
   await page.getByTestId('generate.seed').fill('1');

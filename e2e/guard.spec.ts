@@ -100,11 +100,12 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
   expect(await sent()).toHaveLength(1); // still only Sam's request
 
-  // The parent log, after the PIN (the parent area's door), has both.
+  // The parent log, after the PIN (the parent area's door, then the log's own), has both.
   await goTo(page, 'parent');
   await page.getByTestId('parent.unlock').click();
   await enterPin(page, PIN);
   await page.getByTestId('log.open').click();
+  await enterPin(page, PIN);
   await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
   const rows = page.getByTestId('log.entry');
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Blocked' }).first()).toBeVisible();

@@ -1,7 +1,7 @@
 // The parent log view: asks for the parent PIN (the one PIN dialog) when a lock is set, then shows the log newest
 // first with filters (profile, stage, action), pages, a JSON export and a two-step clear that asks for the PIN
 // again. Everything goes through the log slice, whose storage calls check the PIN again each time; the slice closes
-// the view when the parent's session ends. Meant to be hosted by the Profiles panel.
+// the view when the parent's session ends. Hosted by the parent screen (parent/ParentScreen.tsx).
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LOG_ACTIONS, LOG_STAGES, type LogAction, type LogFilter, type LogStage } from '../../state/log-slice';
