@@ -41,7 +41,8 @@ export function App() {
     const heading = mainRef.current?.querySelector<HTMLElement>('h2');
     if (!heading) return;
     if (!heading.hasAttribute('tabindex')) heading.tabIndex = -1;
-    heading.focus();
+    heading.focus({ preventScroll: true });
+    window.scrollTo(0, 0); // a new screen starts at its top, header and nav included
   }, [screen]);
 
   return (
