@@ -266,7 +266,7 @@ test('a reload in the middle of a save leaves either the old or the new profile,
   expect(outcomes.filter((o) => o.startsWith('held'))).toEqual(['held:old', 'held:old']);
 });
 
-test('profile files: export needs the PIN for a protected profile, an encrypted file hides it and imports back as a copy', async ({ page }) => {
+test('profile files, behind the parent area\'s PIN: export is encrypted unless chosen plain, the file hides the profile and imports back as a copy', async ({ page }) => {
   await page.context().route('**/models/**', (r) => r.abort()); // no model needed
   await openApp(page);
   await setPin(page);
