@@ -338,6 +338,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   await openParent(page);
   const idB = await createProfile(page, 'adult', { ...B, protected: false });
   await page.getByTestId('profile.select').selectOption(idB);
+  await goTo(page, 'home');
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await generate();
   expect(await embeds()).toBe(2);
@@ -356,6 +357,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   await generate();
   expect(await embeds()).toBe(2);
   await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${B.name} Jr`);
+  await editProfile(page, idB); // back in the parent area (Home closed the session: the door asks for the PIN)
   await page.getByTestId('profile.age').fill('52');
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
