@@ -1,11 +1,12 @@
 // The home screen's form: who the picture is for, the prompt, one big Generate and Stop, progress. "More options"
 // (negative prompt, seed, steps, sampler, guidance, size) stays folded, and is not there at all for a child-style profile
 // unless the parent allowed it (profile.allowOptions). A picture is always generated for the active profile.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
 import { describeRefusal, formatWait } from '../lib/messages';
+import { useDraft } from '../hooks/useDraft';
 import { ProfileMessages } from '../shell/ProfileMessages';
 import { ActiveProfile } from './ActiveProfile';
 
@@ -28,14 +29,15 @@ export function GenerateForm() {
       refusal: s.generationRefusal,
     })),
   );
-  const [prompt, setPrompt] = useState('a photo of a cat');
-  const [negative, setNegative] = useState('');
-  const [seed, setSeed] = useState(42);
-  const [steps, setSteps] = useState(8);
-  const [guidance, setGuidance] = useState(7.5);
-  const [scheduler, setScheduler] = useState<SchedulerName | ''>('');
+  const [prompt, setPrompt] = useDraft('prompt', 'a photo of a cat');
+  const [negative, setNegative] = useDraft('negative', '');
+  const [seed, setSeed] = useDraft('seed', 42);
+  const [steps, setSteps] = useDraft('steps', 8);
+  const [guidance, setGuidance] = useDraft('guidance', 7.5);
+  const [scheduler, setScheduler] = useDraft<SchedulerName | ''>('scheduler', '');
+  // The fields live in useDraft, not the component: they stay as typed while another screen is shown.
   // Unset: the model's own size (it changes with the model); set by a person or by "use these settings".
-  const [size, setSize] = useState<{ width: number; height: number }>();
+  const [size, setSize] = useDraft<{ width: number; height: number } | undefined>('size', undefined);
   // "Use these settings" in the gallery: take them once, then clear them (a later change of the fields is the person's).
   const pending = useApp((s) => s.pendingSettings);
   const clearPending = useApp((s) => s.clearPendingSettings);
