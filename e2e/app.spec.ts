@@ -3,6 +3,7 @@
 // demo bundle, makes no request outside its own origin and logs no console error. WebGPU can still be chosen.
 import { test, expect, type Page } from '@playwright/test';
 import { chooseNoProfile, SLOW, watchConsole, moreOptions } from './helpers';
+import { goTo } from './pages/screens';
 
 async function generate(page: Page, steps: number): Promise<void> {
   await moreOptions(page);
@@ -25,6 +26,7 @@ test('shell picks WASM over a software GPU and says why, generates, stays on its
   await ready(page);
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');
   await expect(page.getByTestId('engine.backend')).toContainText(/WASM on the processor.*a software GPU was found; the processor is faster/);
+  await goTo(page, 'settings'); // the choice is the parent's (open here: no lock)
   await expect(page.getByTestId('engine.backend-choice')).toHaveValue('auto');
   await expect(page.getByTestId('bundle.name')).toHaveAttribute('data-bundle-id', /demo/);
   await expect(page.getByTestId('bundle.name')).toContainText('PSA');
@@ -40,12 +42,14 @@ test('WebGPU can be chosen on the software GPU and generates without console err
   await page.goto('/');
   await chooseNoProfile(page);
   await ready(page);
+  await goTo(page, 'settings');
   await page.getByTestId('engine.backend-choice').selectOption('webgpu');
   await ready(page);
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu');
   await expect(page.getByTestId('engine.backend')).toContainText(/WebGPU.*swiftshader.*software adapter.*fp32 only.*chosen by you/i);
   await generate(page, 2);
   await expect(page.getByTestId('result.meta')).toContainText('webgpu');
+  await goTo(page, 'settings');
   await page.getByTestId('engine.backend-choice').selectOption('auto');
   await ready(page);
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'wasm');

@@ -12,6 +12,7 @@ import { expect, test, type BrowserContext, type CDPSession, type Page, type Req
 import type { RunningServer } from '../scripts/serve-bundle';
 import type { BundleManifest } from '../src/shared/bundle';
 import { chooseNoProfile, ROOT, SLOW, serveForApp, storedSha, moreOptions } from './helpers';
+import { goTo } from './pages/screens';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const PARITY = path.join(ROOT, 'fixtures', 'parity', 'bundle');
@@ -27,10 +28,12 @@ test.afterEach(async () => {
   server = undefined;
 });
 
+/** The app with "no profile" chosen, on its Models and engine screen (open: no lock in these tests). */
 async function openApp(page: Page): Promise<void> {
   await page.goto('/');
-  await expect(page.getByTestId('bundle.panel')).toBeVisible();
   await chooseNoProfile(page);
+  await goTo(page, 'settings');
+  await expect(page.getByTestId('bundle.panel')).toBeVisible();
 }
 
 async function download(page: Page, url: string): Promise<void> {
@@ -117,8 +120,10 @@ async function offlineRound(page: Page, label: string): Promise<void> {
   await expect(page.getByTestId('engine.status'), label).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   // Served from the cache with the server's COOP/COEP headers: still isolated (ORT's WASM threads need it).
   expect(await page.evaluate(() => crossOriginIsolated), label).toBe(true);
+  await goTo(page, 'settings');
   await expect(item(page)).toHaveAttribute('data-status', 'complete');
   await expect(item(page).getByTestId('bundle.use'), label).toHaveText('In use');
+  await goTo(page, 'home');
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('result.image'), label).toHaveAttribute('data-has-image', 'yes', { timeout: SLOW });
   page.context().off('request', onRequest);

@@ -12,6 +12,7 @@ import { convert } from '../scripts/convert/bundle';
 import { adapterWithE32 } from '../tests/convert/adapter-e32';
 import { makeSd15, tmpDir } from '../tests/convert/helpers';
 import { createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole, moreOptions } from './helpers';
+import { goTo } from './pages/screens';
 
 const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
 
@@ -45,7 +46,7 @@ async function generate(page: Page): Promise<number[]> {
 
 test('a converted PSA bundle imports from its folder, embeds a profile on the device and generates with it (WASM and WebGPU)', async ({ page }) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await page.goto('/#settings'); // Models and engine: open (no lock), even before anyone is chosen
   await ready(page);
 
   await page.getByTestId('bundle.import').setInputFiles(bundleDir);
@@ -59,6 +60,7 @@ test('a converted PSA bundle imports from its folder, embeds a profile on the de
   // An adult profile (not protected: no PIN needed to switch away from it below).
   const id = await createProfile(page, 'adult', { name: 'Ada', protected: false });
   await page.getByTestId('profile.select').selectOption(id);
+  await goTo(page, 'home');
   // 'ready', not 'unsupported': the bundle's own layer-group encoder computed the user token.
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
 
@@ -79,9 +81,11 @@ test('a converted PSA bundle imports from its folder, embeds a profile on the de
   expect(pixelDiff(withProfile, without).max).toBeGreaterThan(0);
 
   // The same bundle on forced WebGPU (SwiftShader here), for the profile again (its token now from the cache).
+  await goTo(page, 'settings');
   await page.getByTestId('engine.backend-choice').selectOption('webgpu');
   await ready(page);
   await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-backend', 'webgpu');
+  await goTo(page, 'home');
   await page.getByTestId('profile.select').selectOption(id);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   const onGpu = await generate(page);

@@ -53,7 +53,7 @@ test('a host the user types is added to connect-src by the service worker: the d
   try {
     const problems = watchConsole(page);
     const violations = await watchViolations(page);
-    await page.goto('/');
+    await page.goto('/#settings'); // Models and engine: open (no lock), even before anyone is chosen
     await expect(page.getByTestId('bundle.panel')).toBeVisible();
     // Right after the first visit: the download worker was started before the service worker controlled the page,
     // so the client must wait for it and start a new worker that carries the host.
@@ -83,7 +83,7 @@ test.describe('without a service worker', () => {
     const server = await serveForApp({ dir: DEMO });
     try {
       const problems = watchConsole(page);
-      await page.goto('/');
+      await page.goto('/#settings'); // Models and engine: open (no lock), even before anyone is chosen
       await expect(page.getByTestId('bundle.panel')).toBeVisible();
       await page.getByTestId('bundle.url').fill(server.url);
       await page.getByTestId('bundle.download').click();

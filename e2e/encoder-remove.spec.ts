@@ -9,6 +9,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import type { BundleManifest } from '../src/shared/bundle';
 import { countEmbedRequests, createProfile, generateImage, resultPixels, ROOT, SLOW, serveForApp, storedSha } from './helpers';
+import { goTo } from './pages/screens';
 
 const DEMO = path.join(ROOT, 'public', 'models', 'demo');
 const ENCODER_FILE = 'profile_encoder/model.onnx';
@@ -20,7 +21,7 @@ const generate = (page: Page) => generateImage(page, { seed: 7, steps: 3 });
 test('remove the profile encoder: cached profiles still personalize after a reload; a new embedding is refused with a clear status', async ({ page, context }) => {
   const embeds = await countEmbedRequests(context, page);
 
-  await page.goto('/');
+  await page.goto('/#settings'); // Models and engine: open (no lock), even before anyone is chosen
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await page.getByTestId('bundle.import').setInputFiles(DEMO);
   await expect(page.getByTestId('bundle.notice')).toContainText('was imported and checked', { timeout: SLOW });
@@ -33,6 +34,7 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   // A profile, its embedding computed by the encoder, and its picture.
   const id = await createProfile(page, 'teen', { name: 'Kim', protected: false });
   await page.getByTestId('profile.select').selectOption(id);
+  await goTo(page, 'home');
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   expect(await embeds()).toBe(1);
   await generate(page);
@@ -40,6 +42,7 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   const before = await resultPixels(page);
 
   // Remove the encoder: only its file goes; the bundle stays complete and in use.
+  await goTo(page, 'settings');
   expect(await storedExists(page, key, ENCODER_FILE)).toBe(true);
   await item.getByTestId('bundle.remove-encoder').click();
   await expect(item.getByTestId('bundle.encoder')).toHaveAttribute('data-removed', 'true', { timeout: SLOW });
@@ -52,6 +55,7 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   // Reload: the cached embedding still personalizes, with no embed request; same seed, same picture.
   await page.reload();
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+  await goTo(page, 'home');
   await expect(page.getByTestId('profile.select')).toHaveValue(id);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-from-cache', 'yes');
@@ -61,10 +65,12 @@ test('remove the profile encoder: cached profiles still personalize after a relo
   expect(await embeds()).toBe(0);
 
   // An edit that changes the embedding text needs the encoder: the status says so and nothing is generated.
+  await goTo(page, 'parent');
   await page.locator(`[data-testid="profile.item"][data-profile-id="${id}"]`).getByTestId('profile.edit').click();
   await page.getByTestId('profile.age').fill('16');
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
+  await goTo(page, 'home');
   const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
   await page.getByTestId('generate.submit').click();
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'encoder-removed', { timeout: SLOW });
@@ -79,7 +85,7 @@ test('download the profile encoder again: only its files are fetched, verified, 
   const encoderSha = manifest.files.find((f) => f.path === ENCODER_FILE)!.sha256;
   const server = await serveForApp({ dir: DEMO });
   try {
-    await page.goto('/');
+    await page.goto('/#settings');
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
     await page.getByTestId('bundle.url').fill(server.url);
     await page.getByTestId('bundle.download').click();
@@ -104,6 +110,7 @@ test('download the profile encoder again: only its files are fetched, verified, 
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
     const id = await createProfile(page, 'teen', { name: 'Lou', protected: false });
     await page.getByTestId('profile.select').selectOption(id);
+    await goTo(page, 'home');
     await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
     await expect(page.getByTestId('generate.embedding')).not.toHaveAttribute('data-from-cache', 'yes');
   } finally {

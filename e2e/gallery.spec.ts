@@ -1,18 +1,19 @@
 // The gallery as a family meets it, in Chromium with its real IndexedDB and the real engine on the demo bundle:
 // a picture is kept and is still there after a reload with what made it; the downloaded PNG carries an A1111
-// `parameters` text naming its prompt and seed; "use these settings" fills the form; delete removes it for good;
+// `parameters` text naming its prompt and seed; "use these settings" fills the form on Home, size included; delete
+// removes it for good;
 // a protected child sees only their own pictures, the parent (PIN) everyone's, and deleting the child's needs the PIN;
 // a picture the image check blurred is kept only blurred; after one online visit the gallery opens, shows and
 // downloads with the network off; a second tab follows what the first keeps and deletes.
 import fs from 'node:fs';
-import { test, expect, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { readTextChunks } from '../src/shared/png-text';
-import { chooseNoProfile, createProfile, enterPin, generateImage, resultPixels, SLOW, moreOptions } from './helpers';
+import { resultPixels, SLOW } from './helpers';
+import { App, test, expect } from './pages/app';
 
 const PIN = '739146';
 
-const ready = (page: Page) => expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
 const items = (page: Page) => page.getByTestId('gallery.item');
 
 /** The pixels of the opened picture's downloaded PNG. */
@@ -21,26 +22,24 @@ async function downloadedPixels(page: Page): Promise<number[]> {
   return Array.from(PNG.sync.read(fs.readFileSync((await download.path())!)).data);
 }
 
-async function openApp(page: Page) {
-  await page.goto('/');
-  await expect(page.getByTestId('profile.select')).toBeEnabled();
+/** Types a prompt on Home and makes a picture with it (2 steps: the picture's content does not matter here). */
+async function makePicture(app: App, prompt: string, seed: number) {
+  await app.home.describe(prompt);
+  await app.home.generate({ seed, steps: 2 });
 }
 
-/** Types a prompt and makes a picture with it (2 steps: the picture's content does not matter here). */
-async function makePicture(page: Page, prompt: string, seed: number) {
-  await page.getByTestId('generate.prompt').fill(prompt);
-  await generateImage(page, { seed, steps: 2 });
-}
-
-test('a picture is kept across a reload with its settings; its PNG names them; use these settings; delete', async ({ page }) => {
-  await openApp(page);
-  await chooseNoProfile(page);
-  await ready(page);
+test('a picture is kept across a reload with its settings; its PNG names them; use these settings; delete', async ({ app, page }) => {
+  await app.open();
+  await app.setup.noProfile();
+  await app.engineReady();
+  await app.gallery.open();
   await expect(page.getByTestId('gallery.empty')).toBeVisible();
-  await makePicture(page, 'a lighthouse at dusk', 4242);
-  await expect(items(page)).toHaveCount(1); // kept as soon as it is shown
+  await makePicture(app, 'a lighthouse at dusk', 4242);
+  await expect(items(page)).toHaveCount(1); // kept as soon as it is shown (Home's recent pictures)
 
-  await page.reload();
+  await app.reload();
+  await expect(items(page)).toHaveCount(1);
+  await app.gallery.open(); // the reload stayed on Home (its address); the gallery has it too
   await expect(items(page)).toHaveCount(1);
   const item = items(page).first();
   await expect(item).toHaveAttribute('data-profile-id', '');
@@ -62,6 +61,8 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
   await expect(field('model')).toContainText('@');
   await expect(field('backend')).toHaveText(/webgpu|wasm|cpu/);
   await expect(field('profile')).toHaveText('No profile');
+  await expect(field('size')).toHaveText(/^\d+×\d+$/);
+  const size = (await field('size').innerText()).split('×');
   await expect(page.getByTestId('gallery.image')).toBeVisible();
 
   // Download: a PNG pngjs decodes, whose `parameters` text names the prompt and the seed.
@@ -78,56 +79,62 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
 
-  // Use these settings: the form takes the picture's prompt, seed and steps.
-  await page.getByTestId('generate.prompt').fill('something else');
-  await moreOptions(page);
+  // Use these settings: Home's form takes the picture's prompt, seed, steps and size.
+  await app.home.describe('something else');
+  await app.home.moreOptions();
   await page.getByTestId('generate.seed').fill('1');
   await page.getByTestId('generate.steps').fill('9');
-  await item.click();
-  await page.getByTestId('gallery.reuse').click();
-  await expect(dialog).toBeHidden();
+  await page.getByTestId('generate.width').fill('128');
+  await page.getByTestId('generate.height').fill('96');
+  await app.gallery.open();
+  await app.gallery.openItem(0);
+  await app.gallery.reuse();
   await expect(page.getByTestId('generate.prompt')).toHaveValue('a lighthouse at dusk');
+  await app.home.moreOptions();
   await expect(page.getByTestId('generate.seed')).toHaveValue('4242');
   await expect(page.getByTestId('generate.steps')).toHaveValue('2');
+  await expect(page.getByTestId('generate.width')).toHaveValue(size[0]);
+  await expect(page.getByTestId('generate.height')).toHaveValue(size[1]);
 
   // Delete: gone, and still gone after a reload.
+  await app.gallery.open();
   await item.click();
   await page.getByTestId('gallery.delete').click();
   await expect(items(page)).toHaveCount(0);
   await expect(dialog).toBeHidden();
-  await page.reload();
-  await expect(page.getByTestId('gallery.empty')).toBeVisible();
+  await app.reload();
+  await expect(page.getByTestId('gallery.empty')).toBeVisible(); // the reload kept the gallery screen
   await expect(items(page)).toHaveCount(0);
 });
 
-test('a protected child sees only their own pictures; the parent sees everyone\'s; deleting the child\'s needs the PIN', async ({ page }) => {
-  await openApp(page);
-  await ready(page);
-  await page.getByTestId('lock.new').fill(PIN);
-  await page.getByTestId('lock.new.set').click();
-  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
-  const sam = await createProfile(page, 'adult', { name: 'Sam', protected: false });
-  await page.getByTestId('profile.select').selectOption(sam);
-  await makePicture(page, 'a green tractor', 11);
+test('a protected child sees only their own pictures; the parent sees everyone\'s; deleting the child\'s needs the PIN', async ({ app, page }) => {
+  await app.open();
+  await app.engineReady();
+  await app.profiles.setPin(PIN);
+  const sam = await app.profiles.create('adult', { name: 'Sam', protected: false }); // the first profile: Home follows
+  await makePicture(app, 'a green tractor', 11);
   await expect(items(page)).toHaveCount(1);
 
-  const mia = await createProfile(page, 'child', { name: 'Mia' });
-  await page.getByTestId('profile.select').selectOption(mia); // the handover: the lock closes
-  await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await app.parent.unlock(PIN); // back on Home, the parent's session ended: the door asks
+  const mia = await app.profiles.create('child', { name: 'Mia' });
+  await app.profiles.select(mia); // the handover: the lock closes, and with it the parent area
+  await expect(app.parent.lockState).toHaveAttribute('data-state', 'locked');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'yes');
+  await app.gallery.open();
   await expect(items(page)).toHaveCount(0); // Sam's picture is not Mia's to see
-  await makePicture(page, 'a smiling sun', 22);
+  await makePicture(app, 'a smiling sun', 22);
   await expect(items(page)).toHaveCount(1);
   await expect(items(page).first()).toHaveAttribute('data-profile-id', mia);
 
   // After a reload, still only Mia's.
-  await page.reload();
+  await app.open('#gallery');
   await expect(items(page)).toHaveCount(1);
   await expect(items(page).first()).toHaveAttribute('data-profile-id', mia);
   await expect(page.getByTestId('gallery')).toHaveAttribute('data-sees-all', 'no');
 
   // The parent opens the lock: both profiles' pictures, each under its name. Lock now: Mia's only again.
-  await page.getByTestId('profile.unlock').click();
-  await enterPin(page, PIN);
+  await page.getByTestId('gallery.unlock').click();
+  await app.pin.enter(PIN);
   await expect(items(page)).toHaveCount(2);
   await expect(page.getByTestId('gallery')).toHaveAttribute('data-sees-all', 'yes');
   await expect(page.locator(`[data-testid="gallery.item"][data-profile-id="${sam}"]`)).toHaveCount(1);
@@ -142,17 +149,18 @@ test('a protected child sees only their own pictures; the parent sees everyone\'
   await expect(page.getByTestId('gallery.error')).toHaveAttribute('data-code', 'PIN_REQUIRED');
   await expect(items(page)).toHaveCount(1);
   await page.getByTestId('gallery.delete').click();
-  await enterPin(page, PIN);
+  await app.pin.enter(PIN);
   await expect(items(page)).toHaveCount(1); // the parent's session is open now: Sam's picture is what is left
   await expect(items(page).first()).toHaveAttribute('data-profile-id', sam);
 });
 
-test('offline after the first visit: the gallery opens from the device, the picture shows and downloads with no network', async ({ page, context }) => {
-  await openApp(page);
-  await chooseNoProfile(page);
-  await ready(page);
-  await makePicture(page, 'a paper boat', 7);
+test('offline after the first visit: the gallery opens from the device, the picture shows and downloads with no network', async ({ app, page, context }) => {
+  await app.open();
+  await app.setup.noProfile();
+  await app.engineReady();
+  await makePicture(app, 'a paper boat', 7);
   await expect(items(page)).toHaveCount(1);
+  await app.gallery.open();
   // The offline shell is in place once the service worker is active (it precaches while the page works).
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await context.setOffline(true);
@@ -170,7 +178,7 @@ test('offline after the first visit: the gallery opens from the device, the pict
   }
 });
 
-test('a picture the image check blurred is kept only blurred: the stored PNG is the blurred picture that was shown', async ({ page }) => {
+test('a picture the image check blurred is kept only blurred: the stored PNG is the blurred picture that was shown', async ({ app, page }) => {
   // As guard.spec does: the app's request is recorded unchanged, then page-side its `adjustment` is raised to 1 when
   // window.__forceFlag is set, so the tiny demo checker flags for sure and the worker blurs.
   await page.addInitScript(() => {
@@ -183,17 +191,17 @@ test('a picture the image check blurred is kept only blurred: the stored PNG is 
       return (post as (...a: unknown[]) => void).call(this, msg, ...rest);
     } as Worker['postMessage'];
   });
-  await openApp(page);
-  await ready(page);
-  const kid = await createProfile(page, 'child', { name: 'Noa', protected: false });
-  await page.getByTestId('profile.select').selectOption(kid);
+  await app.open();
+  await app.engineReady();
+  const kid = await app.profiles.create('child', { name: 'Noa', protected: false }); // the first profile: the active one
+  await expect(app.home.who).toHaveAttribute('data-profile-id', kid);
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', /ready|unsupported/, { timeout: SLOW });
 
   // The same seed twice: first as the checker passes it, then flagged (blurred in the worker).
-  await makePicture(page, 'a cat on a sofa', 5);
+  await makePicture(app, 'a cat on a sofa', 5);
   const clear = await resultPixels(page);
   await page.evaluate(() => ((window as unknown as { __forceFlag: boolean }).__forceFlag = true));
-  await makePicture(page, 'a cat on a sofa', 5);
+  await makePicture(app, 'a cat on a sofa', 5);
   await expect(page.getByTestId('result.blurred')).toBeVisible();
   const shown = await resultPixels(page);
   expect(shown).not.toEqual(clear);
@@ -208,18 +216,18 @@ test('a picture the image check blurred is kept only blurred: the stored PNG is 
   expect(await downloadedPixels(page)).toEqual(clear);
 });
 
-test('a second tab follows: a picture kept in one tab shows in the other, and a deletion goes from both', async ({ page, context }) => {
-  await openApp(page);
-  await chooseNoProfile(page);
-  const other = await context.newPage();
-  await openApp(other);
-  await expect(other.getByTestId('gallery.empty')).toBeVisible();
-  await ready(page);
-  await makePicture(page, 'a kite over the hill', 3);
-  await expect(items(other)).toHaveCount(1); // no reload: the other tab was nudged and read storage again
-  await expect(items(other).first()).toHaveAttribute('data-seed', '3');
-  await items(other).first().click();
-  await other.getByTestId('gallery.delete').click();
-  await expect(items(other)).toHaveCount(0);
+test('a second tab follows: a picture kept in one tab shows in the other, and a deletion goes from both', async ({ app, page, context }) => {
+  await app.open();
+  await app.setup.noProfile();
+  const other = new App(await context.newPage());
+  await other.open('#gallery');
+  await expect(other.page.getByTestId('gallery.empty')).toBeVisible();
+  await app.engineReady();
+  await makePicture(app, 'a kite over the hill', 3);
+  await expect(items(other.page)).toHaveCount(1); // no reload: the other tab was nudged and read storage again
+  await expect(items(other.page).first()).toHaveAttribute('data-seed', '3');
+  await items(other.page).first().click();
+  await other.page.getByTestId('gallery.delete').click();
+  await expect(items(other.page)).toHaveCount(0);
   await expect(items(page)).toHaveCount(0);
 });

@@ -10,6 +10,7 @@
 // check steers an adult's prompt that both text stages let through.
 import { test, expect, type Page } from '@playwright/test';
 import { createProfile, enterPin, SLOW, watchConsole, moreOptions } from './helpers';
+import { goTo } from './pages/screens';
 
 const PIN = '582017';
 
@@ -86,6 +87,7 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   const mia = await createProfile(page, 'child', { name: 'Mia' });
   await page.getByTestId('profile.select').selectOption(mia);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
+  await goTo(page, 'home');
   await expect(page.getByTestId('generate.submit')).toBeEnabled({ timeout: SLOW });
   await submit(page, 'a bloody knife fight');
   const explanation = page.getByTestId('result.blocked').getByTestId('result.explanation').first();
@@ -100,7 +102,10 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
   expect(await sent()).toHaveLength(1); // still only Sam's request
 
-  // The parent log, after the PIN, has both.
+  // The parent log, after the PIN (the parent area's door, then the log's own), has both.
+  await goTo(page, 'parent');
+  await page.getByTestId('parent.unlock').click();
+  await enterPin(page, PIN);
   await page.getByTestId('log.open').click();
   await enterPin(page, PIN);
   await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
@@ -137,6 +142,7 @@ test('the image stage for a child: asked with the stricter threshold; a flagged 
   await expect(notice.getByTestId('result.explanation')).toHaveAttribute('data-style', 'child');
   await expect(page.getByTestId('result.adjusted')).toHaveCount(0); // the prompt itself was allowed
 
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test: the log opens directly
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(2); // the checker's (flagged, blurred) and Q16's (its own verdict on the tiny prompts)
@@ -168,6 +174,7 @@ test('the classifier blocks a child\'s prompt the word lists let through: child 
   await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'no');
   expect(await sent()).toHaveLength(0); // stopped before the engine
 
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(1);

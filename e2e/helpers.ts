@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { serveBundle, type RunningServer, type ServeOptions } from '../scripts/serve-bundle';
+import { toHome, toProfiles } from './pages/screens';
 
 /**
  * Limit for one wait on work whose duration scales with the machine (session creation, a generation): generous,
@@ -78,8 +79,12 @@ export interface ProfileFields {
   patch?: (page: Page) => Promise<void>;
 }
 
-/** New profile from `preset` through the editor, fields set as given, saved; returns its id. */
+/**
+ * New profile from `preset` through the editor (on the first-run screen, else the parent screen, which must be open),
+ * fields set as given, saved; returns its id.
+ */
 export async function createProfile(page: Page, preset: string, f: ProfileFields): Promise<string> {
+  await toProfiles(page);
   await page.getByTestId('profile.preset').selectOption(preset);
   await page.getByTestId('profile.new').click();
   await page.getByTestId('profile.name').fill(f.name);
@@ -88,9 +93,11 @@ export async function createProfile(page: Page, preset: string, f: ProfileFields
   if (f.words !== undefined) await page.getByTestId('profile.words').fill(f.words);
   await f.patch?.(page);
   if (f.protected !== undefined) await page.getByTestId('profile.protected').setChecked(f.protected);
+  // Read before saving: the first profile made on the first-run screen ends that screen (Home follows).
+  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
-  return (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  return id;
 }
 
 /**
@@ -131,6 +138,7 @@ export async function storedSha(page: Page, key: string, file: string): Promise<
  * past its value before the click and an image is shown.
  */
 export async function generateImage(page: Page, o: { seed?: number; steps?: number } = {}): Promise<void> {
+  await toHome(page);
   // A child-style profile has no "More options": its pictures take the form's own seed and steps (42, 8).
   if ((o.seed !== undefined || o.steps !== undefined) && (await page.getByTestId('generate.options').count())) {
     await moreOptions(page);
@@ -162,8 +170,9 @@ export async function enterPin(page: Page, pin: string): Promise<void> {
   await expect(page.getByTestId('lock.dialog')).toBeHidden();
 }
 
-/** Unfolds the form's "More options" (negative prompt, seed, steps, sampler, guidance) when it is folded. */
+/** Unfolds Home's "More options" (negative prompt, seed, steps, sampler, guidance) when it is folded. */
 export async function moreOptions(page: Page): Promise<void> {
+  await toHome(page);
   const options = page.getByTestId('generate.options');
   if ((await options.getAttribute('open')) === null) await options.locator('summary').click();
   await expect(options).toHaveAttribute('open', '');

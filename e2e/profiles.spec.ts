@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { test, expect, type Page, type Request } from '@playwright/test';
 import { countEmbedRequests, createProfile, enterPin, generateImage, record, resultPixels, SLOW, watchConsole } from './helpers';
+import { goTo } from './pages/screens';
 
 const PIN = '739146';
 
@@ -68,9 +69,19 @@ async function storedProfiles(page: Page): Promise<{ id: string; name: string; a
   });
 }
 
-async function openApp(page: Page) {
-  await page.goto('/');
-  await expect(page.getByTestId('profile.select')).toBeEnabled();
+/** The parent screen, its door opened with the PIN when a lock is set and the session closed. */
+async function openParent(page: Page) {
+  await goTo(page, 'parent');
+  if ((await page.getByTestId('parent.area').getAttribute('data-locked')) === 'yes') {
+    await page.getByTestId('parent.unlock').click();
+    await enterPin(page, PIN);
+  }
+  await expect(page.getByTestId('parent.area')).toHaveAttribute('data-locked', 'no');
+}
+
+async function openApp(page: Page, hash = '') {
+  await page.goto(`/${hash}`);
+  await expect(page.locator('main')).not.toHaveAttribute('data-screen', 'loading');
 }
 
 async function setPin(page: Page, pin = PIN) {
@@ -80,6 +91,7 @@ async function setPin(page: Page, pin = PIN) {
 }
 
 async function editProfile(page: Page, id: string) {
+  await openParent(page);
   await page.locator(`[data-testid="profile.item"][data-profile-id="${id}"]`).getByTestId('profile.edit').click();
   await expect(page.getByTestId('profile.editor')).toHaveAttribute('data-profile-id', id);
 }
@@ -113,10 +125,11 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   await page.getByTestId('profile.category.Harassment.choice').selectOption('allow');
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
+  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');
 
-  const id = (await page.getByTestId('profile.editor').getAttribute('data-profile-id'))!;
+  // The first profile ends setup: Home, where the switcher hands the device over by choosing her.
   await page.getByTestId('profile.select').selectOption(id);
   // Handing the device to the child: the lock closes, and switching away needs the PIN.
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
@@ -130,20 +143,23 @@ test('a child profile from the preset, behind a PIN: its bans with reasons, the 
   await expect(page.getByTestId('profile.select')).toHaveValue(id);
   await expect(page.getByTestId('generate.profile')).toContainText('Mia');
 
-  // After a reload the profile, its choice and the active pick are still there, and it is still locked.
+  // After a reload the profile, its choice and the active pick are still there, and it is still locked: the parent
+  // area's door asks for the PIN (Escape closes the dialog like any dialog, and the door stays shut).
   await page.reload();
   await expect(page.getByTestId('profile.select')).toHaveValue(id);
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'locked');
-  await editProfile(page, id);
+  await goTo(page, 'parent');
+  await expect(page.getByTestId('parent.area')).toHaveAttribute('data-locked', 'yes');
+  await expect(page.getByTestId('profile.edit')).toHaveCount(0);
+  await page.getByTestId('parent.unlock').click();
+  await expect(page.getByTestId('lock.dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('lock.dialog')).toBeHidden();
+  await expect(page.getByTestId('parent.area')).toHaveAttribute('data-locked', 'yes');
+  expect((await storedProfiles(page)).map((p) => p.name)).toEqual(['Mia']);
+  await editProfile(page, id); // the PIN opens the door
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-source', 'parent');
   await expect(page.getByTestId('profile.category.Harassment')).toHaveAttribute('data-state', 'allowed');
-  await page.getByTestId('profile.name').fill('Changed');
-  await page.getByTestId('profile.save').click();
-  await expect(page.getByTestId('lock.dialog')).toBeVisible();
-  await page.keyboard.press('Escape'); // the dialog closes on Escape like any dialog
-  await expect(page.getByTestId('lock.dialog')).toBeHidden();
-  await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'PIN_REQUIRED');
-  expect((await storedProfiles(page)).map((p) => p.name)).toEqual(['Mia']);
 
   const dump = await dumpStorage(page);
   expect(dump).toContain('Mia'); // the scan does see the stored records
@@ -250,12 +266,13 @@ test('a reload in the middle of a save leaves either the old or the new profile,
   expect(outcomes.filter((o) => o.startsWith('held'))).toEqual(['held:old', 'held:old']);
 });
 
-test('profile files: export needs the PIN for a protected profile, an encrypted file hides it and imports back as a copy', async ({ page }) => {
+test('profile files, behind the parent area\'s PIN: export is encrypted unless chosen plain, the file hides the profile and imports back as a copy', async ({ page }) => {
   await page.context().route('**/models/**', (r) => r.abort()); // no model needed
   await openApp(page);
   await setPin(page);
   const id = await createProfile(page, 'child', { name: 'Quillon Marsh', words: 'glimmerwort' });
   await page.getByTestId('profile.lock.now').click();
+  await openParent(page); // the door: the PIN, once for the parent's session
   await page.getByText('Export or import profiles').click();
   // Encrypted by default: without a passphrase nothing is written, and a plain file needs the explicit box, which
   // first says what such a file exposes.
@@ -267,9 +284,8 @@ test('profile files: export needs the PIN for a protected profile, an encrypted 
   await page.getByTestId('profile.export.plain').uncheck();
   await page.getByTestId('profile.file.passphrase').fill('correct horse battery');
   const downloaded = page.waitForEvent('download');
-  await page.getByTestId('profile.export').click();
-  await expect(page.getByTestId('lock.dialog')).toContainText('export a protected profile');
-  await enterPin(page, PIN);
+  await page.getByTestId('profile.export').click(); // inside the open session: not asked twice
+  await expect(page.getByTestId('lock.dialog')).toBeHidden();
   await expect(page.getByTestId('profile.lock')).toHaveAttribute('data-state', 'unlocked');
   const download = await downloaded;
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'EXPORTED');
@@ -319,8 +335,10 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   expect(await embeds()).toBe(1); // a second picture reuses the embedding
   expect(await resultPixels(page)).toEqual(pixelsA); // same profile, same seed: same picture
 
+  await openParent(page);
   const idB = await createProfile(page, 'adult', { ...B, protected: false });
   await page.getByTestId('profile.select').selectOption(idB);
+  await goTo(page, 'home');
   await expect(page.getByTestId('generate.embedding')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
   await generate();
   expect(await embeds()).toBe(2);
@@ -339,6 +357,7 @@ test('two profiles: different pictures from one seed, each named; embeddings com
   await generate();
   expect(await embeds()).toBe(2);
   await expect(page.getByTestId('result.profile')).toHaveText(`Made for ${B.name} Jr`);
+  await editProfile(page, idB); // back in the parent area (Home closed the session: the door asks for the PIN)
   await page.getByTestId('profile.age').fill('52');
   await page.getByTestId('profile.save').click();
   await expect(page.getByTestId('profile.message')).toHaveAttribute('data-code', 'SAVED');

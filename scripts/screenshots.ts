@@ -67,12 +67,12 @@ const SCREENS: Record<string, (page: Page, shoot: Shoot) => Promise<void>> = {
   },
   home: async (page, shoot) => {
     await pictureForMia(page);
-    const form = page.locator('form').filter({ has: page.getByTestId('generate.prompt') });
-    const result = page.getByRole('region', { name: 'Result' });
-    await shoot('home', [form, result]);
+    await page.getByTestId('profile.lock.now').click(); // handed over to Mia
+    await shoot('home'); // the screen as she sees it: the nav, who it is for, the prompt, the picture
   },
   gallery: async (page, shoot) => {
     await pictureForMia(page);
+    await page.getByTestId('nav.gallery').click();
     const item = page.getByTestId('gallery.item').first();
     await item.waitFor({ timeout: SLOW });
     await item.locator('img').first().evaluate((img: HTMLImageElement) => img.decode().catch(() => undefined));
@@ -89,7 +89,23 @@ const SCREENS: Record<string, (page: Page, shoot: Shoot) => Promise<void>> = {
     await page.getByTestId('lock.error').waitFor();
     await shoot('parent-pin'); // the modal over the page
   },
+  parent: async (page, shoot) => {
+    await newChildProfile(page, true); // the parent's session is still open from setting the PIN
+    await page.getByTestId('nav.parent').click();
+    await page.getByTestId('parent.area').and(page.locator('[data-locked="no"]')).waitFor();
+    await page.getByTestId('profile.list').waitFor();
+    await shoot('parent');
+  },
+  'parent-locked': async (page, shoot) => {
+    await newChildProfile(page, true);
+    await page.getByTestId('profile.lock.now').click();
+    await page.getByTestId('nav.parent').click();
+    await page.getByTestId('parent.area').and(page.locator('[data-locked="yes"]')).waitFor();
+    await shoot('parent-locked');
+  },
   models: async (page, shoot) => {
+    await page.getByTestId('setup.none').click();
+    await page.getByTestId('nav.settings').click();
     await ready(page);
     const panel = page.getByTestId('bundle.panel');
     await panel.scrollIntoViewIfNeeded();

@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { boot } from './state/boot';
 import { App } from './ui/App';
-import { registerShellWorker } from './ui/components/models/register-sw';
+import { registerShellWorker } from './ui/lib/register-sw';
 
 boot();
 registerShellWorker();

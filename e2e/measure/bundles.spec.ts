@@ -275,7 +275,7 @@ for (const sizeMB of [20, 200]) {
       rmSync(tmpFile);
 
       step('curl done');
-      await page.goto('/');
+      await page.goto('/#settings'); // Models and engine: open (no lock), even before anyone is chosen
       await expect(page.getByTestId('bundle.panel')).toBeVisible();
       await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
       if (backend === 'webgpu') {

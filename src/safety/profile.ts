@@ -10,6 +10,7 @@ import {
   MIN_AGE,
   OTHER,
   PHYSICAL_CONDITIONS,
+  PROFILE_COLOURS,
   PROFILE_PRESETS,
   RELIGIONS,
   type AgeGroup,
@@ -209,6 +210,9 @@ export function validateProfile(p: unknown): string[] {
   }
   if (p.allowOptions !== undefined && typeof p.allowOptions !== 'boolean') {
     problems.push(`allowOptions must be true or false (got ${shown(p.allowOptions)})`);
+  }
+  if (p.colour !== undefined && !(PROFILE_COLOURS as readonly unknown[]).includes(p.colour)) {
+    problems.push(`colour must be one of ${oneOf(PROFILE_COLOURS)} (got ${shown(p.colour)})`);
   }
   checkTime(problems, 'createdAt', p.createdAt);
   checkTime(problems, 'updatedAt', p.updatedAt);

@@ -1,5 +1,5 @@
 // Error codes that cross the worker boundary and reach the UI. Errors travel as plain `{code, message}`; the UI
-// turns a code into plain words in one table (src/ui/messages.ts). Add a code here before throwing it anywhere.
+// turns a code into plain words in one table (src/ui/lib/messages.ts). Add a code here before throwing it anywhere.
 
 export const ERROR_CODES = [
   'NO_WEBGPU', // no adapter / API: informational, the engine falls back to WASM

@@ -45,6 +45,10 @@ export type ExplanationStyle = 'child' | 'adult';
 export const PROFILE_PRESETS = ['child', 'teen', 'adult', 'psa-level-0', 'psa-level-1', 'psa-level-2', 'psa-level-3', 'psa-level-4', 'psa-level-5'] as const;
 export type ProfilePreset = (typeof PROFILE_PRESETS)[number];
 
+/** The colours a profile can wear on the home screen (its avatar), so a child recognises their own at a glance. */
+export const PROFILE_COLOURS = ['blue', 'green', 'orange', 'purple', 'red', 'teal'] as const;
+export type ProfileColour = (typeof PROFILE_COLOURS)[number];
+
 export interface Profile {
   /** Random id (crypto.randomUUID), stable for the profile's life. */
   id: string;
@@ -76,6 +80,8 @@ export interface Profile {
   allowIncompleteModel?: boolean;
   /** A child-style profile sees "More options" (negative prompt, seed, steps, sampler, guidance) only when true. */
   allowOptions?: boolean;
+  /** The avatar's colour on home and in the switcher (absent: blue). Display only: never part of the embedding. */
+  colour?: ProfileColour;
   createdAt: number;
   updatedAt: number;
 }

@@ -12,7 +12,7 @@ import { announce } from './tab-sync';
 /** How long one PIN entry keeps the parent's session open (memory only: a reload locks again). */
 export const UNLOCK_MS = 10 * 60_000;
 
-/** Why the PIN dialog is open (its title says it in words: src/ui/messages.ts PIN_PURPOSE_TEXT). */
+/** Why the PIN dialog is open (its title says it in words: src/ui/lib/messages.ts PIN_PURPOSE_TEXT). */
 export type PinPurpose = 'unlock' | 'profile' | 'switch' | 'model' | 'log' | 'clear-log' | 'change-pin' | 'remove-pin' | 'export' | 'import' | 'gallery' | 'erase';
 
 /** The open PIN dialog: its purpose and the last refusal (wrong PIN, or the wait before the next try). */

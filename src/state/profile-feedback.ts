@@ -1,9 +1,9 @@
 // The profiles panel's one line of feedback, shared by the slices that act for it (profile records, the lock):
-// coded errors (src/ui/messages.ts turns each into words) and short confirmations, and the mapping of coded failures
+// coded errors (src/ui/lib/messages.ts turns each into words) and short confirmations, and the mapping of coded failures
 // from the rooms below (storage, lock, profile files) onto them.
 import { toErrorInfo, type ErrorCode } from '../shared/errors';
 
-/** What went wrong with a profile action; src/ui/messages.ts turns each into words. */
+/** What went wrong with a profile action; src/ui/lib/messages.ts turns each into words. */
 export type ProfileErrorCode =
   | 'PIN_REQUIRED'
   | 'WRONG_PIN'

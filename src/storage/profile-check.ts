@@ -12,6 +12,7 @@ import {
   MIN_AGE,
   OTHER,
   PHYSICAL_CONDITIONS,
+  PROFILE_COLOURS,
   PROFILE_PRESETS,
   RELIGIONS,
   type Profile,
@@ -130,6 +131,7 @@ const FIELD_CHECKS = {
   logPrompts: optional(bool),
   allowIncompleteModel: optional(bool),
   allowOptions: optional(bool),
+  colour: optional(oneOf(PROFILE_COLOURS)),
   createdAt: timestamp,
   updatedAt: timestamp,
 } satisfies { [K in keyof Required<Profile>]: Check };

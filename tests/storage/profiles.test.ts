@@ -137,6 +137,18 @@ describe('profiles store', () => {
     expect((await getProfile(v1.id))?.name).toBe('Later');
   });
 
+  it('keeps the avatar colour (an optional field: older records without it still read) and refuses one not offered', async () => {
+    const p = { ...sampleProfile(), colour: 'teal' as const };
+    await saveProfile(p);
+    expect((await getProfile(p.id))?.colour).toBe('teal');
+    const plain = sampleProfile();
+    await saveProfile(plain);
+    expect((await getProfile(plain.id))?.colour).toBeUndefined();
+    const e = await codeOf(saveProfile({ ...sampleProfile(), colour: 'pink' } as unknown as Profile));
+    expect(e.code).toBe('PROFILE_INVALID');
+    expect(e.message).toBe('profile.colour must be one of: blue, green, orange, purple, red, teal');
+  });
+
   it('stores only the contract fields, as a copy (later changes to the object do not leak in)', async () => {
     const p = sampleProfile();
     const saved = await saveProfile(p);

@@ -7,9 +7,9 @@ import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { GalleryEntry } from '../../state/gallery-slice';
 import { useApp } from '../../state/store';
-import { fmtBytes } from '../components/models/format';
+import { fmtBytes } from '../lib/format';
 import { useObjectUrl } from '../hooks/useObjectUrl';
-import { describeGalleryError, GALLERY_TEXT } from '../messages';
+import { describeGalleryError, GALLERY_TEXT } from '../lib/messages';
 import { GalleryDetail } from './GalleryDetail';
 import './gallery.css';
 
@@ -34,8 +34,15 @@ function GalleryItem({ entry, onOpen }: { entry: GalleryEntry; onOpen: () => voi
   );
 }
 
-export function Gallery() {
-  const { gallery, loadGallery, follow, profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles } = useApp(
+/** How many of the active profile's newest pictures Home shows (the Gallery screen shows them all). */
+const RECENT = 6;
+
+/**
+ * The whole gallery (its screen), or with `recent` Home's strip: the active profile's newest few pictures, the same
+ * items (they open the same way), without the storage line.
+ */
+export function Gallery({ recent = false }: { recent?: boolean }) {
+  const { gallery, loadGallery, follow, profilesLoaded, activeProfileId, lockExists, unlockedUntil, profiles, unlock } = useApp(
     useShallow((s) => ({
       gallery: s.gallery,
       loadGallery: s.loadGallery,
@@ -45,6 +52,7 @@ export function Gallery() {
       lockExists: s.lock.exists,
       unlockedUntil: s.lock.unlockedUntil,
       profiles: s.profiles,
+      unlock: s.unlock,
     })),
   );
   const [openId, setOpenId] = useState<string>();
@@ -65,32 +73,55 @@ export function Gallery() {
   // exists (renamed since), the name it had otherwise.
   const groups = useMemo(() => {
     const byKey = new Map<string, GalleryEntry[]>();
-    for (const e of gallery.entries) byKey.set(e.profileKey, [...(byKey.get(e.profileKey) ?? []), e]);
+    const shown = recent ? gallery.entries.filter((e) => e.profileKey === (activeProfileId ?? '')).slice(0, RECENT) : gallery.entries;
+    for (const e of shown) byKey.set(e.profileKey, [...(byKey.get(e.profileKey) ?? []), e]);
     return [...byKey].map(([key, entries]) => ({
       key,
       name: key === '' ? GALLERY_TEXT.noProfile : (profiles.find((p) => p.id === key)?.name ?? entries[0].profile.name),
       entries,
     }));
-  }, [gallery.entries, profiles]);
+  }, [gallery.entries, profiles, recent, activeProfileId]);
   const open = gallery.entries.find((e) => e.id === openId);
 
+  if (recent && groups.length === 0) return null;
   return (
-    <section className="panel gallery" aria-labelledby="gallery-title" data-testid="gallery" data-sees-all={gallery.seesAll ? 'yes' : 'no'}>
-      <h2 id="gallery-title">{GALLERY_TEXT.title}</h2>
-      <p className="hint">{GALLERY_TEXT.intro}</p>
-      {lockExists && <p className="hint">{gallery.seesAll ? GALLERY_TEXT.seesAll : GALLERY_TEXT.seesOwn}</p>}
-      <p data-testid="gallery.storage" data-bytes={gallery.bytes} data-count={gallery.entries.length}>
-        {GALLERY_TEXT.storage}: {fmtBytes(gallery.bytes)} ({gallery.entries.length} {gallery.entries.length === 1 ? 'picture' : 'pictures'})
-      </p>
+    <section
+      className="panel gallery"
+      aria-labelledby="gallery-title"
+      data-testid={recent ? 'gallery.recent' : 'gallery'}
+      data-sees-all={gallery.seesAll ? 'yes' : 'no'}
+    >
+      <h2 id="gallery-title">{recent ? GALLERY_TEXT.recent : GALLERY_TEXT.title}</h2>
+      {!recent && (
+        <>
+          <p className="hint">{GALLERY_TEXT.intro}</p>
+          {lockExists && <p className="hint">{gallery.seesAll ? GALLERY_TEXT.seesAll : GALLERY_TEXT.seesOwn}</p>}
+          {lockExists && !gallery.seesAll && (
+            <button type="button" data-testid="gallery.unlock" onClick={() => void unlock()}>
+              {GALLERY_TEXT.unlock}
+            </button>
+          )}
+          <p data-testid="gallery.storage" data-bytes={gallery.bytes} data-count={gallery.entries.length}>
+            {GALLERY_TEXT.storage}: {fmtBytes(gallery.bytes)} ({gallery.entries.length} {gallery.entries.length === 1 ? 'picture' : 'pictures'})
+          </p>
+        </>
+      )}
       {gallery.error && (
         <p role="alert" className="message error" data-testid="gallery.error" data-code={gallery.error.code}>
           {describeGalleryError(gallery.error)}
         </p>
       )}
-      {gallery.status === 'ready' && gallery.entries.length === 0 && <p data-testid="gallery.empty">{GALLERY_TEXT.empty}</p>}
+      {!recent && gallery.status === 'ready' && gallery.entries.length === 0 && <p data-testid="gallery.empty">{GALLERY_TEXT.empty}</p>}
+      {recent && (
+        <p>
+          <a href="#gallery" data-testid="gallery.all">
+            {GALLERY_TEXT.seeAll}
+          </a>
+        </p>
+      )}
       {groups.map((g) => (
         <section key={g.key} aria-label={g.name} data-testid="gallery.profile" data-profile-id={g.key}>
-          {(gallery.seesAll || groups.length > 1) && <h3>{g.name}</h3>}
+          {!recent && (gallery.seesAll || groups.length > 1) && <h3>{g.name}</h3>}
           <ul className="gallery-grid">
             {g.entries.map((e) => (
               <GalleryItem key={e.id} entry={e} onOpen={() => setOpenId(e.id)} />

@@ -1,13 +1,14 @@
 // One picture opened large (`gallery.dialog`): a native modal <dialog> (focus moves in, Escape closes, focus goes
 // back to the grid item that opened it) with the picture, what made it and what the safety layers did, and its
 // actions: download the PNG (the stored file, `parameters` text included), use these settings (fills the generate
-// form), delete (a protected profile's picture asks for the parent PIN in the app's one PIN dialog, above this one).
+// form on Home, size included, and goes there), delete (a protected profile's picture asks for the parent PIN in the app's one PIN dialog, above this one).
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { A1111_SAMPLER, type GalleryEntry } from '../../state/gallery-slice';
 import { useApp } from '../../state/store';
 import { useObjectUrl } from '../hooks/useObjectUrl';
-import { GALLERY_TEXT, LOG_ACTION_TEXT, LOG_STAGE_TEXT } from '../messages';
+import { goTo } from '../hooks/useScreen';
+import { GALLERY_TEXT, LOG_ACTION_TEXT, LOG_STAGE_TEXT } from '../lib/messages';
 
 const fileName = (e: GalleryEntry) => `psa-${new Date(e.createdAt).toISOString().slice(0, 19).replace(/[:T]/g, '-')}-seed${e.settings.seed}.png`;
 
@@ -81,6 +82,7 @@ export function GalleryDetail({ entry, detailed, onClose }: { entry: GalleryEntr
           onClick={() => {
             reuseSettings(entry.id);
             onClose();
+            goTo('home');
           }}
         >
           {GALLERY_TEXT.reuse}
