@@ -61,6 +61,8 @@ export function createGenerationSlice(deps: Pick<ProfileDeps, 'computePolicy'>):
         return;
       }
       const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
+      // Whom the shown picture was made for is said again only once the new one is kept (below).
+      set({ resultProfile: undefined });
       // The shared flow (guarded-generation.ts): the guard before any engine work, the embedding included.
       const who = profile && { profile, policy: deps.computePolicy(profile) };
       const run = await runGuarded(params, who, get().bundle, {
@@ -86,15 +88,16 @@ export function createGenerationSlice(deps: Pick<ProfileDeps, 'computePolicy'>):
       }
       if (run.status !== 'done') return;
       const { result } = run;
-      set({ resultProfile: { ...label, personalized: run.personalized }, guardOutcome: run.outcome });
-      // Every picture shown is kept on the device, with the person's own request (not the steered one).
+      // Every picture shown is kept on the device, with the person's own request (not the steered one). It is kept
+      // before `result.profile` names whom it was made for, so a reload once that shows never loses the picture.
       await get().keepInGallery?.({
         result,
         params,
         bundle: get().bundle,
         profile: profile && { id: profile.id, name: profile.name, protected: profile.protected },
-        outcome: get().guardOutcome,
+        outcome: run.outcome,
       });
+      set({ resultProfile: { ...label, personalized: run.personalized }, guardOutcome: run.outcome });
     },
   });
 }
