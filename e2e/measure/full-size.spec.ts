@@ -9,7 +9,8 @@
 //   wasm-auto   the whole bundle; the installer picks the U-Net variant for WASM itself (int8: fp32 does not fit)
 //   wasm-q4     a q4-only view of the same bundle (hard links + a manifest listing only the q4 U-Net)
 //   webgpu-q4   the q4 view again, WebGPU chosen before the download (SwiftShader here: 1 step unless asked)
-// PSA_FULL_RUNS picks runs (comma list, default all); PSA_FULL_STEPS_WASM / PSA_FULL_STEPS_WEBGPU (default 2 / 1).
+// PSA_FULL_RUNS picks runs (comma list, default all); PSA_FULL_STEPS_WASM / PSA_FULL_STEPS_WEBGPU (default 2 / 1; 0 =
+// install and load only). PSA_FULL_ORT_BUILD=jspi labels a run made with a `VITE_ORT_JSPI=1` build (vite.config.ts).
 // Recorded per run: install and load seconds, ms per step (the engine's step events), text/denoise/VAE ms (the
 // engine's result timings), peak resident memory of the renderer and GPU processes per phase (/proc), the engine
 // worker's V8 heap and ArrayBuffer backing (CDP), its WebAssembly memory (all WebAssembly.Memory objects in the
@@ -103,6 +104,7 @@ const LEDGER = `(() => {
   return true;
 })()`;
 
+const ms = (x: number | undefined) => (x === undefined ? null : Math.round(x));
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 function machine() {
@@ -166,6 +168,37 @@ for (const run of RUNS) {
       const ledger = backend === 'webgpu' ? await probe.send<{ result: { value: boolean } }>('psa-engine', 'Runtime.evaluate', { expression: LEDGER, returnByValue: true }) : undefined;
       if (backend === 'webgpu') expect(ledger?.result.value, 'the GPU ledger is installed in the engine worker').toBe(true);
 
+      /** One picture from the form (prompt, seed 7, `steps`): the engine's result timings, step times, pixel range. */
+      const generate = async (steps: number) => {
+        await page.getByTestId('generate.prompt').fill('a lighthouse on a cliff at dusk, oil painting');
+        await moreOptions(page);
+        await page.getByTestId('generate.seed').fill('7');
+        await page.getByTestId('generate.steps').fill(String(steps));
+        const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
+        await page.getByTestId('generate.submit').click();
+        step(`generating ${steps} step(s)`);
+        await expect.poll(async () => (await events()).some((e) => e.type === 'generated' || e.type === 'error'), { timeout: 3 * HOUR, intervals: [5_000] }).toBe(true);
+        const log = await events();
+        const err = log.find((e) => e.type === 'error');
+        expect(err, `the engine failed: ${JSON.stringify(err?.v)}`).toBeUndefined();
+        await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
+        await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+        const gen = log.find((e) => e.type === 'generated')!.v as { timings: Record<string, number>; width: number; height: number; backend: string };
+        const stepTimes = log.filter((e) => e.type === 'step').map((e) => (e.v as { elapsedMs: number }).elapsedMs);
+        const msPerStep = stepTimes.map((t, i) => Math.round(t - (i ? stepTimes[i - 1] : 0)));
+        // Not blank: the shown picture has some spread (random weights draw noise, not a flat colour).
+        const spread = await page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => {
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let lo = 255, hi = 0;
+          for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+          return { w: c.width, h: c.height, range: hi - lo };
+        });
+        expect(spread.w).toBe(gen.width);
+        expect(spread.range).toBeGreaterThan(0);
+        step(`generated: ${JSON.stringify(gen.timings)}`);
+        return { gen, msPerStep, range: spread.range };
+      };
+
       const phases: Record<'install' | 'load' | 'generate', Peak> = { install: {}, load: {}, generate: {} };
       const loads: Record<string, number[]> = {};
       let phase: keyof typeof phases = 'install';
@@ -203,34 +236,11 @@ for (const run of RUNS) {
 
       phase = 'generate';
       const steps = STEPS[backend];
-      await page.getByTestId('generate.prompt').fill('a lighthouse on a cliff at dusk, oil painting');
-      await moreOptions(page);
-      await page.getByTestId('generate.seed').fill('7');
-      await page.getByTestId('generate.steps').fill(String(steps));
-      const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
-      await page.getByTestId('generate.submit').click();
-      step(`generating ${steps} step(s)`);
-      await expect.poll(async () => (await events()).some((e) => e.type === 'generated' || e.type === 'error'), { timeout: 3 * HOUR, intervals: [5_000] }).toBe(true);
-      const log = await events();
-      const err = log.find((e) => e.type === 'error');
-      expect(err, `the engine failed: ${JSON.stringify(err?.v)}`).toBeUndefined();
-      await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
-      await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
+      let picture: { gen: { timings: Record<string, number>; width: number; height: number; backend: string }; msPerStep: number[]; range: number } | undefined;
+      if (steps > 0) picture = await generate(steps);
       loads.generate = load();
       sampling = false;
       await sampler;
-      const gen = log.find((e) => e.type === 'generated')!.v as { timings: Record<string, number>; width: number; height: number; backend: string };
-      const stepTimes = log.filter((e) => e.type === 'step').map((e) => (e.v as { elapsedMs: number }).elapsedMs);
-      const msPerStep = stepTimes.map((t, i) => Math.round(t - (i ? stepTimes[i - 1] : 0)));
-      // Not blank: the shown picture has some spread (random weights draw noise, not a flat colour).
-      const spread = await page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => {
-        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-        let lo = 255, hi = 0;
-        for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
-        return { w: c.width, h: c.height, range: hi - lo };
-      });
-      expect(spread.w).toBe(gen.width);
-      expect(spread.range).toBeGreaterThan(0);
 
       // The engine worker's WebAssembly memory: every WebAssembly.Memory there (ORT's), by its buffer's size now
       // (wasm memory only grows, so this is its peak).
@@ -245,18 +255,19 @@ for (const run of RUNS) {
       const installMB = filesToFetch(manifest, Object.fromEntries(Object.entries(manifest.components).map(([r, e]) => [r, info?.variants?.[r] ?? Object.keys(e!.variants)[0]])))
         .reduce((a, f) => a + (f.bytes ?? 0), 0) / MB;
       const result = {
-        backend: gen.backend, unetVariant: info?.variants?.unet, variants: info?.variants, steps, width: gen.width, height: gen.height,
+        backend, ortBuild: process.env.PSA_FULL_ORT_BUILD ?? 'asyncify', unetVariant: info?.variants?.unet, variants: info?.variants, steps,
+        width: picture?.gen.width ?? null, height: picture?.gen.height ?? null,
         installSecs, installMB: Math.round(installMB), installMBps: Math.round((installMB / installSecs) * 10) / 10, loadSecs,
-        msPerStep, textMs: Math.round(gen.timings.textMs), denoiseMs: Math.round(gen.timings.denoiseMs), vaeMs: Math.round(gen.timings.vaeMs),
-        unetRunMs: Math.round(gen.timings.unetRunMs), totalMs: Math.round(gen.timings.totalMs),
+        msPerStep: picture?.msPerStep ?? null, textMs: ms(picture?.gen.timings.textMs), denoiseMs: ms(picture?.gen.timings.denoiseMs),
+        vaeMs: ms(picture?.gen.timings.vaeMs), unetRunMs: ms(picture?.gen.timings.unetRunMs), totalMs: ms(picture?.gen.timings.totalMs),
         wasmMemoryMB: wasm ? Math.round(wasm.result.value / MB) : null,
         gpuLedgerMB: gpu ? { peak: Math.round(gpu.result.value.peak / MB), liveAfter: Math.round(gpu.result.value.live / MB) } : null,
         peakMB: { install: mbOf(phases.install), load: mbOf(phases.load), generate: mbOf(phases.generate) },
         loadAvg: loads,
-        imageRange: spread.range,
+        imageRange: picture?.range ?? null,
       };
       console.log(`FULL SIZE ${run}`, JSON.stringify(result, null, 1));
-      writeResult(run, result);
+      writeResult(process.env.PSA_FULL_ORT_BUILD === 'jspi' ? `${run}-jspi` : run, result);
     } finally {
       await ctx?.close().catch(() => undefined);
       server.stop();
