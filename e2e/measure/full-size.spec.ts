@@ -8,7 +8,8 @@
 // (the app's own installer, into OPFS) → the engine loads it → one 512×512 picture from the form (no profile), on:
 //   wasm-auto   the whole bundle; the installer picks the U-Net variant for WASM itself (int8: fp32 does not fit)
 //   wasm-q4     a q4-only view of the same bundle (hard links + a manifest listing only the q4 U-Net)
-//   webgpu-q4   the q4 view again, WebGPU chosen before the download (SwiftShader here: 1 step unless asked)
+//   webgpu-q4   the q4 view again, WebGPU chosen before the download (SwiftShader here: 1 step, guidance 1, unless
+//               asked: PSA_FULL_GUIDANCE_WEBGPU / _WASM, default 1 / 7.5)
 // PSA_FULL_RUNS picks runs (comma list, default all); PSA_FULL_STEPS_WASM / PSA_FULL_STEPS_WEBGPU (default 2 / 1; 0 =
 // install and load only). PSA_FULL_ORT_BUILD=jspi labels a run made with a `VITE_ORT_JSPI=1` build (vite.config.ts).
 // Recorded per run: install and load seconds, ms per step (the engine's step events), text/denoise/VAE ms (the
@@ -32,6 +33,10 @@ const BUNDLE = process.env.PSA_FULL_BUNDLE ?? '';
 const OUT = process.env.PSA_FULL_OUT ?? path.join(ROOT, 'bench-full-size.json');
 const RUNS = (process.env.PSA_FULL_RUNS ?? 'wasm-auto,wasm-q4,webgpu-q4').split(',');
 const STEPS = { wasm: Number(process.env.PSA_FULL_STEPS_WASM ?? 2), webgpu: Number(process.env.PSA_FULL_STEPS_WEBGPU ?? 1) };
+/** Scheduler per backend ('' = the bundle's default, PNDM); DDIM on SwiftShader so 1 step is 1 U-Net evaluation. */
+const SCHEDULER = { wasm: process.env.PSA_FULL_SCHEDULER_WASM ?? '', webgpu: process.env.PSA_FULL_SCHEDULER_WEBGPU ?? 'ddim' };
+/** Guidance per backend: CFG (7.5, two U-Net rows a step) on WASM; 1 (one row) on SwiftShader, whose 512² U-Net is slow. */
+const GUIDANCE = { wasm: Number(process.env.PSA_FULL_GUIDANCE_WASM ?? 7.5), webgpu: Number(process.env.PSA_FULL_GUIDANCE_WEBGPU ?? 1) };
 const HOUR = 3_600_000;
 const MB = 1e6;
 
@@ -150,9 +155,16 @@ for (const run of RUNS) {
     const use = test.info().project.use;
     let ctx: BrowserContext | undefined;
     try {
-      ctx = await chromium.launchPersistentContext(profile, { ...use.launchOptions, baseURL: use.baseURL });
+      // --disable-gpu-watchdog: SwiftShader runs one 512² dispatch (a 4096-token attention MatMul, ~11 GFLOP) on the
+      // shared processor for longer than Chromium's GPU watchdog allows; the watchdog then kills the GPU process
+      // ("GPU process exited unexpectedly: exit_code=5", ORT: "A valid external Instance reference no longer exists").
+      const args = [...(use.launchOptions?.args ?? []), ...(backend === 'webgpu' ? ['--disable-gpu-watchdog'] : [])];
+      ctx = await chromium.launchPersistentContext(profile, { ...use.launchOptions, args, baseURL: use.baseURL });
       await ctx.addInitScript(RECORDER);
       const page: Page = ctx.pages()[0] ?? (await ctx.newPage());
+      // The page's and its workers' console errors and warnings (WebGPU device loss, ORT warnings) go to the log.
+      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') step(`console.${m.type()}: ${m.text().slice(0, 500)}`); });
+      page.on('crash', () => step('the page crashed'));
       const events = () => page.evaluate(() => (window as unknown as { __fullSize: { t: number; type: string; v: unknown }[] }).__fullSize);
       await page.goto('/');
       await chooseNoProfile(page);
@@ -170,20 +182,30 @@ for (const run of RUNS) {
 
       /** One picture from the form (prompt, seed 7, `steps`): the engine's result timings, step times, pixel range. */
       const generate = async (steps: number) => {
+        step(`guidance ${GUIDANCE[backend]}`);
         await page.getByTestId('generate.prompt').fill('a lighthouse on a cliff at dusk, oil painting');
         await moreOptions(page);
         await page.getByTestId('generate.seed').fill('7');
         await page.getByTestId('generate.steps').fill(String(steps));
+        await page.getByTestId('generate.guidance').fill(String(GUIDANCE[backend]));
+        // '' = the bundle's own (PNDM for SD1.5: steps + 1 U-Net evaluations); ddim/euler: one per step.
+        if (SCHEDULER[backend]) await page.getByTestId('generate.scheduler').selectOption(SCHEDULER[backend]);
         const n = Number(await page.getByTestId('result.image').getAttribute('data-result-n'));
         await page.getByTestId('generate.submit').click();
         step(`generating ${steps} step(s)`);
-        await expect.poll(async () => (await events()).some((e) => e.type === 'generated' || e.type === 'error'), { timeout: 3 * HOUR, intervals: [5_000] }).toBe(true);
+        let seen = 0;
+        await expect.poll(async () => {
+          const ev = await events();
+          const steps = ev.filter((e) => e.type === 'step');
+          for (; seen < steps.length; seen++) step(`step event ${JSON.stringify(steps[seen].v)}`);
+          return ev.some((e) => e.type === 'generated' || e.type === 'error');
+        }, { timeout: 3 * HOUR, intervals: [5_000] }).toBe(true);
         const log = await events();
         const err = log.find((e) => e.type === 'error');
         expect(err, `the engine failed: ${JSON.stringify(err?.v)}`).toBeUndefined();
         await expect.poll(async () => Number(await page.getByTestId('result.image').getAttribute('data-result-n')), { timeout: SLOW }).toBeGreaterThan(n);
         await expect(page.getByTestId('result.image')).toHaveAttribute('data-has-image', 'yes');
-        const gen = log.find((e) => e.type === 'generated')!.v as { timings: Record<string, number>; width: number; height: number; backend: string };
+        const gen = log.find((e) => e.type === 'generated')!.v as { timings: Record<string, number>; width: number; height: number; backend: string; unet?: unknown };
         const stepTimes = log.filter((e) => e.type === 'step').map((e) => (e.v as { elapsedMs: number }).elapsedMs);
         const msPerStep = stepTimes.map((t, i) => Math.round(t - (i ? stepTimes[i - 1] : 0)));
         // Not blank: the shown picture has some spread (random weights draw noise, not a flat colour).
@@ -236,7 +258,7 @@ for (const run of RUNS) {
 
       phase = 'generate';
       const steps = STEPS[backend];
-      let picture: { gen: { timings: Record<string, number>; width: number; height: number; backend: string }; msPerStep: number[]; range: number } | undefined;
+      let picture: { gen: { timings: Record<string, number>; width: number; height: number; backend: string; unet?: unknown }; msPerStep: number[]; range: number } | undefined;
       if (steps > 0) picture = await generate(steps);
       loads.generate = load();
       sampling = false;
@@ -255,7 +277,7 @@ for (const run of RUNS) {
       const installMB = filesToFetch(manifest, Object.fromEntries(Object.entries(manifest.components).map(([r, e]) => [r, info?.variants?.[r] ?? Object.keys(e!.variants)[0]])))
         .reduce((a, f) => a + (f.bytes ?? 0), 0) / MB;
       const result = {
-        backend, ortBuild: process.env.PSA_FULL_ORT_BUILD ?? 'asyncify', unetVariant: info?.variants?.unet, variants: info?.variants, steps,
+        backend, guidance: GUIDANCE[backend], scheduler: SCHEDULER[backend] || 'bundle default (pndm)', unetCalls: picture?.gen.unet ?? null, ortBuild: process.env.PSA_FULL_ORT_BUILD ?? 'asyncify', unetVariant: info?.variants?.unet, variants: info?.variants, steps,
         width: picture?.gen.width ?? null, height: picture?.gen.height ?? null,
         installSecs, installMB: Math.round(installMB), installMBps: Math.round((installMB / installSecs) * 10) / 10, loadSecs,
         msPerStep: picture?.msPerStep ?? null, textMs: ms(picture?.gen.timings.textMs), denoiseMs: ms(picture?.gen.timings.denoiseMs),
