@@ -259,7 +259,9 @@ for (const run of RUNS) {
       phase = 'generate';
       const steps = STEPS[backend];
       let picture: { gen: { timings: Record<string, number>; width: number; height: number; backend: string; unet?: unknown }; msPerStep: number[]; range: number } | undefined;
-      if (steps > 0) picture = await generate(steps);
+      // A failed picture still records what was measured up to the failure (peaks, ledger), then fails the test.
+      let failure: string | undefined;
+      if (steps > 0) picture = await generate(steps).catch((e: Error) => { failure = e.message.split('\n')[0].slice(0, 600); return undefined; });
       loads.generate = load();
       sampling = false;
       await sampler;
@@ -267,8 +269,8 @@ for (const run of RUNS) {
       // The engine worker's WebAssembly memory: every WebAssembly.Memory there (ORT's), by its buffer's size now
       // (wasm memory only grows, so this is its peak).
       const proto = await probe.send<{ result: { objectId: string } }>('psa-engine', 'Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
-      const mems = proto ? await probe.send<{ objects: { objectId: string } }>('psa-engine', 'Runtime.queryObjects', { prototypeObjectId: proto.result.objectId }) : undefined;
-      const wasm = mems ? await probe.send<{ result: { value: number } }>('psa-engine', 'Runtime.callFunctionOn', {
+      const mems = proto?.result ? await probe.send<{ objects: { objectId: string } }>('psa-engine', 'Runtime.queryObjects', { prototypeObjectId: proto.result.objectId }) : undefined;
+      const wasm = mems?.objects ? await probe.send<{ result: { value: number } }>('psa-engine', 'Runtime.callFunctionOn', {
         objectId: mems.objects.objectId, functionDeclaration: 'function () { return this.reduce((n, m) => n + m.buffer.byteLength, 0); }', returnByValue: true,
       }) : undefined;
       const gpu = backend === 'webgpu'
@@ -282,14 +284,16 @@ for (const run of RUNS) {
         installSecs, installMB: Math.round(installMB), installMBps: Math.round((installMB / installSecs) * 10) / 10, loadSecs,
         msPerStep: picture?.msPerStep ?? null, textMs: ms(picture?.gen.timings.textMs), denoiseMs: ms(picture?.gen.timings.denoiseMs),
         vaeMs: ms(picture?.gen.timings.vaeMs), unetRunMs: ms(picture?.gen.timings.unetRunMs), totalMs: ms(picture?.gen.timings.totalMs),
-        wasmMemoryMB: wasm ? Math.round(wasm.result.value / MB) : null,
-        gpuLedgerMB: gpu ? { peak: Math.round(gpu.result.value.peak / MB), liveAfter: Math.round(gpu.result.value.live / MB) } : null,
+        wasmMemoryMB: wasm?.result ? Math.round(wasm.result.value / MB) : null,
+        gpuLedgerMB: gpu?.result?.value ? { peak: Math.round(gpu.result.value.peak / MB), liveAfter: Math.round(gpu.result.value.live / MB) } : null,
         peakMB: { install: mbOf(phases.install), load: mbOf(phases.load), generate: mbOf(phases.generate) },
         loadAvg: loads,
         imageRange: picture?.range ?? null,
       };
+      if (failure) Object.assign(result, { failure });
       console.log(`FULL SIZE ${run}`, JSON.stringify(result, null, 1));
-      writeResult(process.env.PSA_FULL_ORT_BUILD === 'jspi' ? `${run}-jspi` : run, result);
+      writeResult(`${run}${process.env.PSA_FULL_ORT_BUILD ? `-${process.env.PSA_FULL_ORT_BUILD}` : ''}${steps === 0 ? '-load' : ''}${failure ? '-failed' : ''}`, result);
+      expect(failure, 'the picture').toBeUndefined();
     } finally {
       await ctx?.close().catch(() => undefined);
       server.stop();
