@@ -31,7 +31,7 @@ import { chromiumRss, flat, heapProbe, mbOf, raise, type Peak } from './probes';
 
 const BUNDLE = process.env.PSA_FULL_BUNDLE ?? '';
 const OUT = process.env.PSA_FULL_OUT ?? path.join(ROOT, 'bench-full-size.json');
-const RUNS = (process.env.PSA_FULL_RUNS ?? 'wasm-auto,wasm-q4,webgpu-q4').split(',');
+const RUNS = (process.env.PSA_FULL_RUNS ?? 'wasm-auto,wasm-q4,webgpu-q4,webgpu-vae').split(',');
 const STEPS = { wasm: Number(process.env.PSA_FULL_STEPS_WASM ?? 2), webgpu: Number(process.env.PSA_FULL_STEPS_WEBGPU ?? 1) };
 /** Scheduler per backend ('' = the bundle's default, PNDM); DDIM on SwiftShader so 1 step is 1 U-Net evaluation. */
 const SCHEDULER = { wasm: process.env.PSA_FULL_SCHEDULER_WASM ?? '', webgpu: process.env.PSA_FULL_SCHEDULER_WEBGPU ?? 'ddim' };
@@ -140,7 +140,7 @@ function writeResult(run: string, result: Record<string, unknown>) {
   record(`full_size.${run}`, result);
 }
 
-for (const run of RUNS) {
+for (const run of RUNS.filter((r) => r !== 'webgpu-vae')) {
   const backend = run.startsWith('webgpu') ? 'webgpu' : 'wasm';
   test(`full-size SD1.5, ${run}: install from URL into OPFS, load, one 512×512 picture`, async () => {
     test.setTimeout(4 * HOUR);
@@ -298,6 +298,48 @@ for (const run of RUNS) {
       await ctx?.close().catch(() => undefined);
       server.stop();
       if (!process.env.PSA_FULL_KEEP_PROFILE) rmSync(profile, { recursive: true, force: true });
+    }
+  });
+}
+
+// The VAE decoder alone on WebGPU (run `webgpu-vae`): what completes at 512² on SwiftShader when the whole picture
+// does not (README). harness.html (the app's ORT setup, one session) runs vae_decoder/model.onnx on a [1,4,64,64]
+// latent; the model is copied under dist/ for `vite preview` to serve, as psa-overhead.spec.ts does.
+if (RUNS.includes('webgpu-vae')) {
+  test('full-size SD1.5 VAE decoder alone on WebGPU, 512×512', async ({ page }) => {
+    test.setTimeout(HOUR);
+    const out = path.join(ROOT, 'dist', 'full-size-vae');
+    mkdirSync(out, { recursive: true });
+    rmSync(path.join(out, 'model.onnx'), { force: true });
+    linkSync(path.join(BUNDLE, 'vae_decoder', 'model.onnx'), path.join(out, 'model.onnx'));
+    try {
+      await page.goto('/harness.html');
+      await page.waitForFunction(() => !!(window as unknown as { __harness?: unknown }).__harness);
+      const peak: Peak = {};
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          raise(peak, flat({}, chromiumRss()));
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
+      const latent = { type: 'float32', dims: [1, 4, 64, 64], data: Array.from({ length: 4 * 64 * 64 }, (_, i) => Math.sin(i * 12.9898) * 0.8) };
+      const loads = [load()];
+      const res = (await page.evaluate(
+        ([f]) => (window as unknown as { __harness: { run: (u: string, e: string, f: unknown, o: unknown) => Promise<unknown> } }).__harness.run('/full-size-vae/model.onnx', 'webgpu', { latent_sample: f }, { repeat: 2 }),
+        [latent] as const,
+      )) as { outputs: Record<string, { dims: number[]; data: number[] }>; createMs: number; runMs: number; runsMs: number[] };
+      loads.push(load());
+      sampling = false;
+      await sampler;
+      const img = res.outputs.sample;
+      expect(img.dims).toEqual([1, 3, 512, 512]);
+      expect(img.data.every(Number.isFinite)).toBe(true);
+      const result = { backend: 'webgpu', what: 'vae_decoder alone, harness.html', createMs: Math.round(res.createMs), runsMs: res.runsMs.map(Math.round), peakMB: mbOf(peak), loadAvg: loads };
+      console.log('FULL SIZE webgpu-vae', JSON.stringify(result));
+      writeResult('webgpu-vae', result);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 }
