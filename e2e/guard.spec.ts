@@ -216,10 +216,14 @@ test('the semantic check steers an adult\'s prompt both text stages let through:
   expect(requests).toHaveLength(1); // the text stages allowed it: the engine was asked, with the semantic check
   expect(requests[0].semanticGuard?.categories.Hate).toBe('steer');
 
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test
   const rows = page.getByTestId('log.entry');
-  await expect(rows).toHaveCount(1);
-  await expect(rows.first()).toContainText('Adjusted');
-  await expect(rows.first()).toContainText('Hate');
+  // The semantic check's steer, and Q16's verdict on the picture (Lee bans Hate, a category Q16 stands for).
+  await expect(rows).toHaveCount(2);
+  const semanticRow = rows.filter({ hasText: 'Hate' });
+  await expect(semanticRow).toHaveCount(1);
+  await expect(semanticRow).toContainText('Adjusted');
+  await expect(rows.filter({ hasText: 'Image (Q16)' })).toHaveCount(1);
   expect(problems.problems).toEqual([]);
 });

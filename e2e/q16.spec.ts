@@ -12,6 +12,7 @@ import { test, expect, type Page } from '@playwright/test';
 import { blurRgba } from '../src/engine/image-check/blur';
 import type { GenerateParams, GenerateResult } from '../src/shared/types';
 import { createProfile, pixelDiff, resultPixels, SLOW, watchConsole } from './helpers';
+import { goTo } from './pages/screens';
 
 interface Posted { id: string; type: string; imageCheck?: GenerateResult['imageCheck']; rgba?: number[]; width?: number; height?: number; preview?: boolean }
 interface Hooks {
@@ -128,6 +129,7 @@ test('a picture Q16 flags reaches a child only blurred: explained in child words
   expect(words).not.toMatch(/\d|Q16|violence|hate|sexual/i);
 
   // Logged: Q16's blur, and the checker's pass (it ran, and did not flag).
+  await goTo(page, 'parent');
   await page.getByTestId('log.open').click(); // no PIN set in this test: the log opens directly
   const rows = page.getByTestId('log.entry');
   await expect(rows).toHaveCount(2);

@@ -8,7 +8,7 @@
 //   npm run bench [-- --backends cpu,wasm,webgpu] [--repeats N] [--steps N] [--warmup N] [--out FILE] [--port N]
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli, UsageError, wholeArg } from './lib/args';
@@ -37,6 +37,18 @@ function jsGzipBytes(): number {
   }
 }
 
+/**
+ * The full-size measurement (e2e/measure/full-size.spec.ts, opt-in and far too long for a bench run) writes
+ * bench-full-size.json; its latest figures travel in this file's `full_size` section. Null when there is none.
+ */
+function fullSize(): Record<string, unknown> | null {
+  const file = path.join(ROOT, 'bench-full-size.json');
+  if (!existsSync(file)) return null;
+  const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (j.schema !== 'psa-web/full-size@1') throw new Error(`${file}: schema "${String(j.schema)}" is not psa-web/full-size@1`);
+  return j;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
     backends: { type: 'string' }, repeats: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' },
@@ -58,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
     machine, js_gzip_bytes: 0, js_budget_bytes: JS_BUDGET_BYTES, backends: {}, skipped: {}, targets: [], full_size: null,
   };
   results.js_gzip_bytes = jsGzipBytes();
+  results.full_size = fullSize();
 
   if (backends.includes('cpu')) {
     const cpu = await benchCpu({ steps, repeats: repeats ?? 15, warmup });

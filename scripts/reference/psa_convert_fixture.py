@@ -2,7 +2,7 @@
 """Build fixtures/convert: inputs and reference outputs for `npm run convert` (SD1.5 ONNX + PSA checkpoint → bundle).
 
     /usr/bin/python3 scripts/reference/psa_convert_fixture.py          # from the repo root; ~15 s, deterministic
-    /usr/bin/python3 scripts/reference/psa_convert_fixture.py --synthetic-sd15 /tmp/sd15-full   # 3.4 GB, for RSS
+    /usr/bin/python3 scripts/reference/psa_convert_fixture.py --synthetic-sd15 /tmp/sd15-full   # ~4 GB, full size
 
 Made outside the TypeScript converter, from diffusers' own UNet2DConditionModel (git mirror, see diffusers_env.py) and
 real torch.save. Needs Debian's python3-torch, numpy and python3-onnx (only to move the exported weights into one
@@ -222,10 +222,137 @@ SD15_UNET_CONFIG = dict(  # runwayml/stable-diffusion-v1-5 unet/config.json (the
 )
 
 
+SD15_VAE_CONFIG = dict(  # runwayml/stable-diffusion-v1-5 vae/config.json (the keys that set shapes)
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, block_out_channels=(128, 256, 512, 512),
+    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32,
+    sample_size=512, scaling_factor=0.18215,
+)
+SD15_TEXT_CONFIG = dict(  # runwayml/stable-diffusion-v1-5 text_encoder/config.json (CLIP ViT-L/14's text tower)
+    vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+    max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5, projection_dim=768,
+    bos_token_id=0, eos_token_id=2, pad_token_id=1,
+)
+
+
 def synthetic_sd15(out):
-    """A full-size SD1.5 U-Net (random weights, real shapes and module names) in Optimum's layout: unet/model.onnx +
-    one unet/model.onnx_data, plus a PSA checkpoint with SD1.5's shapes (16 processors, E = 3584) — for measuring
-    the converter's memory on the real sizes. Not committed (~3.4 GB)."""
+    """A full-size synthetic SD1.5 in Optimum's ONNX layout (random weights, real shapes and module names), the input
+    `npm run convert` takes: unet/ (model.onnx + one model.onnx_data, 3.4 GB), text_encoder/ (transformers'
+    CLIPTextModel, 123 M parameters), vae_decoder/ (diffusers' AutoencoderKL decoder), tokenizer/ (CLIP's real
+    vocabulary and merges), scheduler/, model_index.json, plus a PSA checkpoint with SD1.5's shapes (16 processors,
+    E = 3584) — for measuring the converter and the browser on the real sizes (e2e/measure/full-size.spec.ts). Not
+    committed (~4 GB). No safety_checker/: the real one is CLIP ViT-L/14 (1.2 GB) and the app loads it only for
+    profiles that ask for an image check. Parts already written (each folder's files) are kept, so an interrupted
+    run resumes; the text encoder is exported in a child process because diffusers_env fakes `transformers`."""
+    os.makedirs(out, exist_ok=True)
+    if os.path.exists(os.path.join(out, "unet", "config.json")) and os.path.exists(os.path.join(out, "psa_adapter.bin")):
+        print(f"{out}/unet: kept")
+    else:
+        synthetic_sd15_unet(out)
+    if os.path.exists(os.path.join(out, "text_encoder", "config.json")):
+        print(f"{out}/text_encoder: kept")
+    else:
+        import subprocess
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--synthetic-text-encoder", out], check=True)
+    synthetic_sd15_rest(out)
+
+
+def synthetic_text_encoder(out):
+    """transformers' own CLIPTextModel at SD1.5's config, exported as Optimum does (input_ids int32 →
+    last_hidden_state, pooler_output; batch and sequence dynamic), weights inline (492 MB < protobuf's 2 GB)."""
+    tmp = tempfile.mkdtemp(prefix="sd15-text-")
+    import transformers_env
+    transformers, tinfo = transformers_env.load_transformers(tmp)
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(SEED + 1)
+    cfg = CLIPTextConfig(**SD15_TEXT_CONFIG)
+    te = CLIPTextModel(cfg).eval()
+    print(f"SD1.5-shaped text encoder: {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M parameters (transformers {tinfo['version']})")
+
+    class Export(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids):
+            o = self.m(input_ids=input_ids, return_dict=False)
+            return o[0], o[1]
+
+    stage = os.path.join(tmp, "text_encoder")
+    os.makedirs(stage)
+    ids = torch.tensor([[49406, 320, 1125, 539, 320, 2368, 49407] + [49407] * 70], dtype=torch.int32)
+    with torch.no_grad():
+        torch.onnx.export(Export(te), (ids,), os.path.join(stage, "model.onnx"), input_names=["input_ids"],
+                          output_names=["last_hidden_state", "pooler_output"],
+                          dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
+                                        "last_hidden_state": {0: "batch_size", 1: "sequence_length"}, "pooler_output": {0: "batch_size"}},
+                          opset_version=17, do_constant_folding=True)
+    c = {"architectures": ["CLIPTextModel"], **json.loads(cfg.to_json_string()), "transformers_version": tinfo["version"]}
+    with open(os.path.join(stage, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    dst = os.path.join(out, "text_encoder")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.move(stage, dst)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {dst}")
+
+
+def synthetic_sd15_rest(out):
+    """diffusers' AutoencoderKL decoder at SD1.5's config (vae_decoder/, latent_sample → sample, as Optimum names
+    them), the CLIP tokenizer folder, SD1.5's scheduler config and an Optimum model_index.json."""
+    tmp = tempfile.mkdtemp(prefix="sd15-rest-")
+    diffusers, dinfo = diffusers_env.load_diffusers(tmp)
+    from diffusers import AutoencoderKL
+    from parity_clip_tokenizer import write_tokenizer_folder
+
+    if os.path.exists(os.path.join(out, "vae_decoder", "config.json")):
+        print(f"{out}/vae_decoder: kept")
+    else:
+        torch.manual_seed(SEED + 2)
+        vae = AutoencoderKL(**SD15_VAE_CONFIG).eval()
+
+        class Decode(nn.Module):
+            def __init__(self, v):
+                super().__init__()
+                self.v = v
+
+            def forward(self, latent_sample):
+                return self.v.decode(latent_sample, return_dict=False)[0]
+
+        stage = os.path.join(tmp, "vae_decoder")
+        os.makedirs(stage)
+        with torch.no_grad():
+            torch.onnx.export(Decode(vae), (torch.randn(1, 4, 64, 64),), os.path.join(stage, "model.onnx"),
+                              input_names=["latent_sample"], output_names=["sample"],
+                              dynamic_axes={"latent_sample": {0: "batch_size", 2: "height", 3: "width"},
+                                            "sample": {0: "batch_size", 2: "height", 3: "width"}},
+                              opset_version=17, do_constant_folding=True)
+        with open(os.path.join(stage, "config.json"), "w") as f:
+            f.write(vae.to_json_string())
+        dst = os.path.join(out, "vae_decoder")
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.move(stage, dst)
+        print(f"wrote {dst}: {sum(p.numel() for p in vae.decoder.parameters()) / 1e6:.1f} M decoder parameters")
+    write_tokenizer_folder(os.path.join(out, "tokenizer"), ROOT)
+    os.makedirs(os.path.join(out, "scheduler"), exist_ok=True)
+    with open(os.path.join(out, "scheduler", "scheduler_config.json"), "w") as f:
+        json.dump(diffusers_env.SD15_SCHEDULER_CONFIG, f, indent=2)
+    model_index = {
+        "_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": dinfo["version"],
+        "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
+        "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "OnnxRuntimeModel"],
+        "vae_decoder": ["diffusers", "OnnxRuntimeModel"], "vae_encoder": [None, None],
+    }
+    with open(os.path.join(out, "model_index.json"), "w") as f:
+        json.dump(model_index, f, indent=2)
+    shutil.rmtree(tmp, ignore_errors=True)
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
+    print(f"wrote {out} ({total / 1e9:.2f} GB)")
+
+
+def synthetic_sd15_unet(out):
+    """The U-Net in Optimum's layout (unet/model.onnx + one unet/model.onnx_data) and the PSA checkpoint."""
     import onnx
     from onnx.external_data_helper import ExternalDataInfo
 
@@ -272,8 +399,11 @@ def synthetic_sd15(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "fixtures", "convert"))
-    ap.add_argument("--synthetic-sd15", metavar="DIR", help="write a full-size SD1.5-shaped U-Net + PSA checkpoint to DIR instead")
+    ap.add_argument("--synthetic-sd15", metavar="DIR", help="write a full-size synthetic SD1.5 ONNX export + PSA checkpoint to DIR instead")
+    ap.add_argument("--synthetic-text-encoder", metavar="DIR", help=argparse.SUPPRESS)  # child process of --synthetic-sd15
     args = ap.parse_args()
+    if args.synthetic_text_encoder:
+        return synthetic_text_encoder(os.path.abspath(args.synthetic_text_encoder))
     if args.synthetic_sd15:
         return synthetic_sd15(os.path.abspath(args.synthetic_sd15))
     out = os.path.abspath(args.out)

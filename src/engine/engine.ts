@@ -34,6 +34,8 @@ export class Engine {
   private encoder?: BundleEncoderInfo;
   /** Loop override (tests compare the kernel loop with the reference loop). */
   loop?: LoopMode;
+  /** Override of the reference loop's one-row-per-call cap (pipeline GenerateHooks.rowSplitBytes; tests). */
+  rowSplitBytes?: number;
 
   constructor(private host: EngineHost) {}
 
@@ -90,7 +92,7 @@ export class Engine {
     const controller = new AbortController();
     this.running = { id, controller };
     try {
-      const result = await generate(this.rt, this.models, params, { signal: controller.signal, onStep, loop: this.loop });
+      const result = await generate(this.rt, this.models, params, { signal: controller.signal, onStep, loop: this.loop, rowSplitBytes: this.rowSplitBytes });
       if (params.profile !== undefined) result.profile = params.profile;
       return result;
     } catch (e) {

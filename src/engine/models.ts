@@ -2,7 +2,7 @@
 // (with byte progress), creates validated sessions, and records the I/O facts the pipeline needs (ids dtype,
 // timestep dtype/rank, float types, hidden size, PSA user tokens).
 
-import type { ModelFile, Variant } from '../shared/bundle';
+import { WASM_MODEL_BYTES, fitsCap, type ModelFile, type Variant } from '../shared/bundle';
 import { CLIP_MAX_LENGTH, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
 import { externalBytes, type BundleReader } from './bundle-reader';
@@ -77,8 +77,12 @@ function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: 
     if (!runnable(f, order, backend)) throw new AppError('BACKEND_INIT_FAILED', `the bundle's ${wish} U-Net needs shader-f16, which this GPU lacks`);
     return { variant: wish, file: f };
   }
-  const v = pickVariant(variants, order, backend);
-  if (v) return { variant: v, file: variants[v]! };
+  // On WASM a variant over WASM_MODEL_BYTES cannot load beside the other models (one 4 GiB wasm32 memory): a smaller
+  // one is taken first when the bundle has it (a folder import or an Optimum export can hold several).
+  const cap = backend === 'wasm' ? WASM_MODEL_BYTES : undefined;
+  for (const pass of cap === undefined ? [undefined] : [cap, undefined]) {
+    for (const v of order) if (variants[v] && runnable(variants[v]!, order, backend) && fitsCap(variants[v]!, pass)) return { variant: v, file: variants[v]! };
+  }
   const any = Object.keys(variants)[0] as Variant | undefined;
   if (!any) return undefined;
   if ((any === 'fp16' && !order.includes('fp16')) || !runnable(variants[any]!, order, backend)) {

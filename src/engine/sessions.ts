@@ -35,7 +35,11 @@ export interface CreateOptions {
 }
 
 function providers(backend: Backend): InferenceSession.SessionOptions['executionProviders'] {
-  if (backend === 'webgpu') return ['webgpu'];
+  // Measurement build only (VITE_ORT_WEBGPU_CACHE=disabled|lazyRelease|simple|bucket): ORT's WebGPU storage-buffer
+  // pool mode, compared at full size by e2e/measure/full-size.spec.ts (its default pools freed buffers by size).
+  const env = import.meta.env as Record<string, string | undefined> | undefined; // undefined under plain Node (tsx)
+  const cache = env?.VITE_ORT_WEBGPU_CACHE;
+  if (backend === 'webgpu') return cache ? [{ name: 'webgpu', storageBufferCacheMode: cache } as never] : ['webgpu'];
   if (backend === 'wasm') return ['wasm'];
   return ['cpu'];
 }

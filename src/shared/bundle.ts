@@ -428,12 +428,45 @@ export function canRun(variant: Variant, file: Pick<ModelFile, 'requires'>, feat
   return (file.requires ?? VARIANT_NEEDS[variant]).every((f) => features.has(f));
 }
 
-/** Picks one variant per role: the first in `order` the device can run. A role with none the device can run is an error. */
-export function chooseVariants(m: BundleManifest, order: readonly Variant[], features: ReadonlySet<DeviceFeature>): Partial<Record<ModelRole, Variant>> {
+/**
+ * Largest model (its .onnx plus external data) the WASM backend is given: onnxruntime-web's WASM build is wasm32, so
+ * every weight the session holds, the other models' weights and the activations share one 4 GiB memory. SD1.5's fp32
+ * U-Net alone is 3.44 GB (its 512×512 attention another ~1 GB at batch 2), so on WASM it cannot load: measured at full
+ * size (e2e/measure/full-size.spec.ts), where int8 (0.86 GB) and q4 fit beside the text encoder and VAE.
+ */
+export const WASM_MODEL_BYTES = 2 * 1024 ** 3;
+
+/** A model file's bytes with its external data, or undefined when the manifest does not give every size. */
+export function modelBytes(file: ModelFile): number | undefined {
+  let n = file.bytes;
+  for (const x of file.externalData ?? []) n = n === undefined || x.bytes === undefined ? undefined : n + x.bytes;
+  return n;
+}
+
+/** Whether a variant fits a byte cap (`maxModelBytes`, the WASM backend's); unknown sizes are let through. */
+export const fitsCap = (file: ModelFile, maxModelBytes?: number): boolean => {
+  const n = maxModelBytes === undefined ? undefined : modelBytes(file);
+  return n === undefined || n <= maxModelBytes!;
+};
+
+/**
+ * Picks one variant per role: the first in `order` the device can run and that fits `maxModelBytes` (the WASM
+ * backend's cap, WASM_MODEL_BYTES; none on WebGPU, where weights live in GPU buffers). A role with no variant the
+ * device can run, or none that fits, is an error that names the cap and the fix.
+ */
+export function chooseVariants(
+  m: BundleManifest, order: readonly Variant[], features: ReadonlySet<DeviceFeature>, maxModelBytes?: number,
+): Partial<Record<ModelRole, Variant>> {
   const out: Partial<Record<ModelRole, Variant>> = {};
   for (const [role, entry] of Object.entries(m.components)) {
-    const v = order.find((name) => entry?.variants[name] && canRun(name, entry.variants[name]!, features));
-    if (!v) throw new Error(`this device can run none of the ${role} variants (${Object.keys(entry?.variants ?? {}).join(', ')})`);
+    const runs = order.filter((name) => entry?.variants[name] && canRun(name, entry.variants[name]!, features));
+    if (!runs.length) throw new Error(`this device can run none of the ${role} variants (${Object.keys(entry?.variants ?? {}).join(', ')})`);
+    const v = runs.find((name) => fitsCap(entry!.variants[name]!, maxModelBytes));
+    if (!v) {
+      const sizes = runs.map((name) => `${name} ${(modelBytes(entry!.variants[name]!)! / 1e9).toFixed(2)} GB`).join(', ');
+      throw new Error(`every ${role} variant this device can run is larger than the ${(maxModelBytes! / 2 ** 30).toFixed(0)} GiB that WebAssembly's memory leaves a model (${sizes}): `
+        + 'use a bundle with an int8 or q4 U-Net (npm run convert -- --quantize int8,q4), or a device with WebGPU');
+    }
     out[role as ModelRole] = v;
   }
   // The layer-group encoder's variants (checkManifest refuses them beside a profile_encoder component).

@@ -3,7 +3,7 @@
 // a rubber stamp — it names a missing key, a backend neither run nor skipped, and a browser run without Chromium's
 // version. Timings themselves are never asserted (they belong to the bench, not the tests).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,9 @@ describe('bench-results.json from a quick CPU run', () => {
     expect(file.machine.cores).toBeGreaterThan(0);
     expect(file.machine.chromium_version).toBeNull();
     expect(file.js_gzip_bytes).toBeGreaterThan(10_000);
-    expect(file.full_size).toBeNull();
+    // full_size carries bench-full-size.json (the opt-in full-size measurement) when the repo has one, else null.
+    const full = existsSync(path.join(ROOT, 'bench-full-size.json')) ? JSON.parse(readFileSync(path.join(ROOT, 'bench-full-size.json'), 'utf8')) : null;
+    expect(file.full_size).toEqual(full);
     expect(file.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['overhead_ratio', 'psa_overhead_ratio', 'warm_speedup', 'js_gzip_bytes']));
     expect(file.targets.every((t) => typeof t.pass === 'boolean')).toBe(true);
     expect(stdout).toMatch(/pipeline overhead\s+\d/);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkManifest, chooseVariants, filesToFetch, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1, type DeviceFeature,
+  WASM_MODEL_BYTES, checkManifest, chooseVariants, filesToFetch, migrateManifest, restrictVariants, type BundleManifest, type BundleManifestV1, type DeviceFeature,
 } from '../../src/shared/bundle';
 import schema from '../../src/shared/bundle.schema.json';
 import { resolveBundle } from '../../src/engine/bundle-resolve';
@@ -115,6 +115,22 @@ describe('variant choice and the download list', () => {
     const onlyF16 = clone(m);
     onlyF16.components.unet.variants = { fp16: m.components.unet.variants.fp16 };
     expect(() => chooseVariants(onlyF16, order, new Set())).toThrow(/none of the unet variants \(fp16\)/);
+  });
+
+  it('on WASM a U-Net over WASM_MODEL_BYTES is passed over for one that fits; none fitting names the cap and the fix', () => {
+    // SD1.5's sizes (measured at full size): fp32 3.44 GB in 4 external-data chunks, int8 0.86 GB.
+    const m = clone(demo);
+    const fp32 = m.components.unet.variants.fp32!;
+    fp32.externalData = [0, 1, 2].map((i) => ({ path: `unet/model.onnx_data.${i}`, bytes: 1.1e9, sha256: 'a'.repeat(64) }));
+    m.components.unet.variants.int8 = { ...m.components.unet.variants.int8!, bytes: 0.86e9 };
+    const wasmOrder = ['fp32', 'int8', 'fp16', 'q4'] as const;
+    expect(chooseVariants(m, wasmOrder, new Set()).unet).toBe('fp32'); // no cap: the order alone
+    expect(chooseVariants(m, wasmOrder, new Set(), WASM_MODEL_BYTES).unet).toBe('int8');
+    expect(chooseVariants(m, wasmOrder, new Set(), WASM_MODEL_BYTES).text_encoder).toBe('fp32'); // small models unchanged
+    const onlyFp32 = clone(m);
+    onlyFp32.components.unet.variants = { fp32 };
+    expect(() => chooseVariants(onlyFp32, wasmOrder, new Set(), WASM_MODEL_BYTES))
+      .toThrow(/larger than the 2 GiB .*fp32 3\.\d+ GB.*--quantize int8,q4/);
   });
 
   it('only the chosen variant\'s model files are fetched; everything else is', () => {

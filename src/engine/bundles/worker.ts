@@ -7,7 +7,7 @@
 import { createSHA256 } from 'hash-wasm';
 import { AppError, toErrorInfo } from '../../shared/errors';
 import { watchViolations } from '../../shared/csp';
-import type { DeviceFeature } from '../../shared/bundle';
+import { WASM_MODEL_BYTES, type DeviceFeature } from '../../shared/bundle';
 import { detectCapabilities } from '../capabilities';
 import { variantOrder } from '../variant-order';
 import { Installer, type DeviceChoice } from './installer';
@@ -65,7 +65,7 @@ function deviceChoice(): Promise<DeviceChoice> {
     const features = new Set<DeviceFeature>();
     if (gpu) features.add('webgpu');
     if (gpu && caps.shaderF16) features.add('shader-f16');
-    return { order: variantOrder(caps.preferred, caps.shaderF16), features };
+    return { order: variantOrder(caps.preferred, caps.shaderF16), features, maxModelBytes: gpu ? undefined : WASM_MODEL_BYTES };
   });
   return device;
 }

@@ -17,7 +17,7 @@ import { createScheduler, type Scheduler } from '../schedulers';
 import type { Runtime } from '../sessions';
 import { floatData, timestepTensor } from '../tensors';
 import { encodeConditioning, rowRoles } from './conditioning';
-import { kernelLoop, referenceLoop, type LoopContext, type LoopMode } from './loops';
+import { attentionBytes, kernelLoop, referenceLoop, WASM_ATTENTION_BYTES, type LoopContext, type LoopMode } from './loops';
 import { dispose, run, type Timer } from './ort-calls';
 import { checkParams } from './params';
 import { afterCheck, semanticCheck } from './semantic-guard';
@@ -31,6 +31,8 @@ export interface GenerateHooks {
   onStep?: (info: StepInfo) => void;
   /** Which loop; default: kernel on WebGPU, reference elsewhere. */
   loop?: LoopMode;
+  /** Reference loop: one U-Net call per row above this attentionBytes (default WASM_ATTENTION_BYTES on WASM, else none). */
+  rowSplitBytes?: number;
 }
 
 export async function generate(rt: Runtime, m: LoadedModels, asked: GenerateParams, hooks: GenerateHooks = {}): Promise<GenerateResult> {
@@ -66,6 +68,14 @@ export async function generate(rt: Runtime, m: LoadedModels, asked: GeneratePara
     const noise0 = p.initialNoise ? Float32Array.from(p.initialNoise) : rng.fill(new Float32Array(n));
     const psaFeed: Record<string, Tensor> = io.hasPsaScale ? { psa_scale: new ort.Tensor('float32', Float32Array.of(p.psaScale ?? 1), [1]) } : {};
     let lastPreview = -Infinity;
+    // One U-Net call per row where a batch call's attention would not fit (loops.ts WASM_ATTENTION_BYTES); only where
+    // the U-Net takes batch 1 (a timestep of batch 1, no static batch size).
+    const cap = hooks.rowSplitBytes ?? (rt.backend === 'wasm' ? WASM_ATTENTION_BYTES : Infinity);
+    const rows = cond.roles.length;
+    const staticBatch = Object.keys(m.bundle.staticDims?.unet ?? {}).some((k) => /batch/i.test(k));
+    const rowEhs = loop === 'reference' && rows > 1 && io.timestepBatch === 1 && !staticBatch && attentionBytes(rows, lh, lw) > cap
+      ? ehsRows(rt, cond.ehs, rows)
+      : undefined;
     const ctx: LoopContext = {
       rt, m, p, timer, lh, lw, scheduler,
       checkpoint: async () => {
@@ -75,7 +85,10 @@ export async function generate(rt: Runtime, m: LoadedModels, asked: GeneratePara
       roles: cond.roles,
       timesteps: scheduler.timesteps,
       latents: Float32Array.from(noise0, (x) => x * scheduler.initNoiseSigma),
-      unetFeeds: (sample, t) => ({ sample, timestep: timestepTensor(ort, io.timestepType, t, io.timestepBatch), encoder_hidden_states: cond.ehs, ...psaFeed }),
+      unetFeeds: (sample, t, row) => ({
+        sample, timestep: timestepTensor(ort, io.timestepType, t, io.timestepBatch), encoder_hidden_states: row === undefined ? cond.ehs : rowEhs![row], ...psaFeed,
+      }),
+      rowByRow: !!rowEhs,
       stepNoise: () => (scheduler.needsNoise ? rng.fill(new Float32Array(n)) : undefined),
       async emitStep(i, current) {
         const info: StepInfo = { step: i + 1, total: scheduler.timesteps.length, elapsedMs: performance.now() - t0 };
@@ -167,4 +180,11 @@ function makeScheduler(m: LoadedModels, p: GenerateParams): Scheduler {
   }
   scheduler.setTimesteps(p.steps);
   return scheduler;
+}
+
+/** encoder_hidden_states [rows, S, H] as one [1, S, H] tensor per row: views of its CPU data (reference loop only). */
+function ehsRows(rt: Runtime, ehs: Tensor, rows: number): Tensor[] {
+  const data = ehs.data as Float32Array | Uint16Array;
+  const per = data.length / rows;
+  return Array.from({ length: rows }, (_, r) => new rt.ort.Tensor(ehs.type as 'float32', data.subarray(r * per, (r + 1) * per) as Float32Array, [1, ...ehs.dims.slice(1)]));
 }

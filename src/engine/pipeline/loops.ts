@@ -18,6 +18,20 @@ import { sldApplies, sldKernelInput } from './sld';
 
 export type LoopMode = 'reference' | 'kernel';
 
+/**
+ * Attention's score tensor in one U-Net call, estimated for SD1.5 (8 heads over the first block's lh·lw tokens,
+ * float32): batch × 8 × (lh·lw)² × 4 bytes — 1 GiB for CFG's batch 2 at 512×512, and the softmax of it as much again.
+ */
+export const attentionBytes = (batch: number, lh: number, lw: number): number => batch * 8 * (lh * lw) ** 2 * 4;
+
+/**
+ * Largest attentionBytes of one U-Net call on WASM; above it the reference loop runs the batch one row per call.
+ * Why: WASM's memory is one wasm32 heap of at most 4 GiB that also holds every model's weights. At full size
+ * (e2e/measure/full-size.spec.ts: int8 U-Net + text encoder + VAE, 1.57 GB of weights) CFG's batch-2 call at 512²
+ * failed with std::bad_alloc; one row per call halves the attention peak, and on the CPU costs no more arithmetic.
+ */
+export const WASM_ATTENTION_BYTES = 512 * 2 ** 20;
+
 export interface LoopContext {
   rt: Runtime;
   m: LoadedModels;
@@ -30,8 +44,10 @@ export interface LoopContext {
   latents: Float32Array;
   lh: number;
   lw: number;
-  /** The U-Net feeds besides the sample: timestep, encoder_hidden_states, psa_scale. */
-  unetFeeds(sample: Tensor, t: number): Record<string, Tensor>;
+  /** The U-Net feeds besides the sample: timestep, encoder_hidden_states (of one row when `row` is given), psa_scale. */
+  unetFeeds(sample: Tensor, t: number, row?: number): Record<string, Tensor>;
+  /** Reference loop only: run the U-Net one row per call (see WASM_ATTENTION_BYTES). */
+  rowByRow?: boolean;
   /** The step's fresh noise (drawn from the seeded generator) when the scheduler needs it. */
   stepNoise(): Float32Array | undefined;
   /** Reports step i (and a preview, when due, read lazily from `current`). */
@@ -52,9 +68,9 @@ export interface LoopResult {
   latents?: Float32Array;
 }
 
-async function unet(c: LoopContext, sample: Tensor, t: number): Promise<Tensor> {
+async function unet(c: LoopContext, sample: Tensor, t: number, row?: number): Promise<Tensor> {
   const u0 = performance.now();
-  const out = await run(c.rt, c.m.unet, c.unetFeeds(sample, t), c.timer);
+  const out = await run(c.rt, c.m.unet, c.unetFeeds(sample, t, row), c.timer);
   c.timer.unetRunMs += performance.now() - u0;
   c.timer.unetCalls++;
   c.timer.unetBatch = sample.dims[0];
@@ -71,9 +87,19 @@ export async function referenceLoop(c: LoopContext): Promise<LoopResult> {
     await c.checkpoint();
     const t = c.timesteps[i];
     const input = repeatRows(c.roles, c.scheduler.scaleModelInput(x, t));
-    const outSample = await unet(c, floatTensor(ort, io.unetIn, input, unetDims(c.roles, c.lh, c.lw)), t);
-    const o = await read(outSample, c.timer);
-    dispose(outSample);
+    let o: Float32Array;
+    if (c.rowByRow) {
+      o = new Float32Array(input.length);
+      for (let r = 0; r < c.roles.length; r++) {
+        const out = await unet(c, floatTensor(ort, io.unetIn, input.subarray(r * n, (r + 1) * n), [1, LATENT_CHANNELS, c.lh, c.lw]), t, r);
+        o.set(await read(out, c.timer), r * n);
+        dispose(out);
+      }
+    } else {
+      const outSample = await unet(c, floatTensor(ort, io.unetIn, input, unetDims(c.roles, c.lh, c.lw)), t);
+      o = await read(outSample, c.timer);
+      dispose(outSample);
+    }
     x = c.scheduler.step(combine(o, i), t, x, c.stepNoise());
     const xi = x;
     await c.emitStep(i, async () => xi);

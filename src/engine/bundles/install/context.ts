@@ -11,6 +11,8 @@ export interface DeviceChoice {
   /** Variant preference, best first (engine/models variantOrder for the backend the engine will use). */
   order: readonly Variant[];
   features: ReadonlySet<DeviceFeature>;
+  /** Largest model a variant may be (shared/bundle WASM_MODEL_BYTES when the engine will run on WASM). */
+  maxModelBytes?: number;
 }
 
 export type InstallerEvent =

@@ -61,7 +61,7 @@ async function planManifest(cx: InstallContext, source: Source, text: string, de
   }
   let chosen;
   try {
-    chosen = chooseVariants(m, device.order, device.features);
+    chosen = chooseVariants(m, device.order, device.features, device.maxModelBytes);
   } catch (e) {
     throw new AppError('BACKEND_INIT_FAILED', `${m.name}: ${(e as Error).message}`);
   }
