@@ -10,7 +10,6 @@ import type { EmbeddingSlice } from './embedding-slice';
 import type { EngineSlice } from './engine-slice';
 import type { GallerySlice } from './gallery-slice';
 import type { GuardOutcome } from './guard-flow';
-import { runGuarded } from './guarded-generation';
 import type { LogSlice } from './log-slice';
 import type { ProfileDeps } from './profile-deps';
 
@@ -39,7 +38,6 @@ export interface GenerationSlice {
   generateForActive(params: GenerateParams): Promise<void>;
 }
 
-export { missingParts } from './guarded-generation';
 
 // The log and gallery slices are optional so the slice can be composed without them (tests); the app's store has them.
 type All = GenerationSlice &
@@ -63,7 +61,10 @@ export function createGenerationSlice(deps: Pick<ProfileDeps, 'computePolicy'>):
       const label = profile ? { id: profile.id, name: profile.name, personalized: false } : { name: 'no profile', personalized: false };
       // Whom the shown picture was made for is said again only once the new one is kept (below).
       set({ resultProfile: undefined });
-      // The shared flow (guarded-generation.ts): the guard before any engine work, the embedding included.
+      // The shared flow (guarded-generation.ts): the guard before any engine work, the embedding included. Loaded
+      // on the first Generate: the prompt classifier's weights (0.6 MB gzip) would otherwise triple the first
+      // screen's JavaScript (issue 27's budget); the service worker precaches it with the shell, so offline works.
+      const { runGuarded } = await import('./guarded-generation');
       const who = profile && { profile, policy: deps.computePolicy(profile) };
       const run = await runGuarded(params, who, get().bundle, {
         embed: () => get().ensureEmbedding(),

@@ -18,7 +18,7 @@ import type { ProfileDeps } from './profile-deps';
 import { announce, onOtherTab } from './tab-sync';
 
 export type { EmbedFn, EmbedOutput, EmbedProgress, EmbeddingState, EmbeddingStatus } from './embedding-slice';
-export { missingParts, type GenerationRefusal } from './generation-slice';
+export { type GenerationRefusal } from './generation-slice';
 export { UNLOCK_MS, type LockState, type PinPrompt, type PinPurpose } from './lock-slice';
 export type { ProfileError, ProfileErrorCode, ProfileNoticeCode } from './profile-feedback';
 
