@@ -112,13 +112,36 @@ export function readCheckerGraph(model: Uint8Array): CheckerGraph {
   return g;
 }
 
+/** Each tensor's producing node. */
+function producersOf(g: CheckerGraph): Map<string, NodeInfo> {
+  const producer = new Map<string, NodeInfo>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  return producer;
+}
+
+/**
+ * Breadth-first over the nodes producing `start` and their ancestors, each tensor visited once (`seen` may hold
+ * tensors to pass over). The caller stops the walk by returning from its loop.
+ */
+function* ancestors(producer: Map<string, NodeInfo>, start: string[], seen = new Set<string>()): Generator<NodeInfo> {
+  const queue = [...start];
+  while (queue.length) {
+    const t = queue.shift()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const n = producer.get(t);
+    if (!n) continue;
+    yield n;
+    queue.push(...n.inputs);
+  }
+}
+
 /** Ops that carry the boolean verdict from a score tensor to `has_nsfw_concepts` (torch.any's export and kin). */
 const PLUMBING = new Set(['Greater', 'GreaterOrEqual', 'Cast', 'ReduceSum', 'ReduceMax', 'Not', 'Identity']);
 
 /** The score tensors of diffusers' forward_onnx graph: [concept_scores, special_scores] tensor names. */
 export function findScoreTensors(g: CheckerGraph, file: string): { concept: string; special: string } {
-  const producer = new Map<string, NodeInfo>();
-  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const producer = producersOf(g);
   const fail = (what: string): never => {
     throw new AppError('CONTRACT_MISMATCH', `${file}: ${what}; psa-web needs the per-concept scores of diffusers' StableDiffusionSafetyChecker.forward_onnx export (clip_input, images → out_images, has_nsfw_concepts)`);
   };
@@ -135,19 +158,11 @@ export function findScoreTensors(g: CheckerGraph, file: string): { concept: stri
   if (!g.outputs.includes('has_nsfw_concepts')) fail('the model has no output `has_nsfw_concepts`');
   const concept = scoresBehind('has_nsfw_concepts') ?? fail('no score comparison found behind `has_nsfw_concepts`');
   // Breadth-first over concept_scores' ancestors: the first Greater is the special-care verdict.
-  const seen = new Set<string>([concept]);
-  const queue = [...producer.get(concept)!.inputs];
-  while (queue.length) {
-    const t = queue.shift()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const n = producer.get(t);
-    if (!n) continue;
+  for (const n of ancestors(producer, producer.get(concept)!.inputs, new Set([concept]))) {
     if (n.op.startsWith('Greater')) {
-      const special = scoresBehind(t);
+      const special = scoresBehind(n.outputs[0]);
       if (special && special !== concept) return { concept, special };
     }
-    queue.push(...n.inputs);
   }
   return fail('no special-care score comparison found before the concept scores');
 }
@@ -160,27 +175,18 @@ const PASS_THROUGH = new Set(['Cast', 'Identity']);
  * nearest to them, its first input's normalising Div, that Div's numerator.
  */
 export function findImageEmbeds(g: CheckerGraph, concept: string, file: string): string {
-  const producer = new Map<string, NodeInfo>();
-  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const producer = producersOf(g);
   const skip = (t: string): NodeInfo | undefined => {
     let n = producer.get(t);
     while (n && PASS_THROUGH.has(n.op)) n = producer.get(n.inputs[0]);
     return n;
   };
-  const seen = new Set<string>();
-  const queue = [concept];
-  while (queue.length) {
-    const t = queue.shift()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const n = producer.get(t);
-    if (!n) continue;
+  for (const n of ancestors(producer, [concept])) {
     if (n.op === 'MatMul' || n.op === 'Gemm') {
       const div = skip(n.inputs[0]);
       if (div?.op === 'Div' && producer.has(div.inputs[0])) return div.inputs[0];
       break;
     }
-    queue.push(...n.inputs);
   }
   throw new AppError('CONTRACT_MISMATCH', `${file}: no normalised image embedding (visual_projection output → Div → MatMul) found behind the concept scores; Q16 needs diffusers' StableDiffusionSafetyChecker.forward_onnx export`);
 }
