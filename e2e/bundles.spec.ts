@@ -216,6 +216,26 @@ test('an app update (new shell version) replaces the shell cache and keeps the i
   }
 });
 
+test('a shell worker whose cache a newer version deleted answers from the network and does not create that cache again', async ({ page }) => {
+  // The race behind a stale cache after an update: the old worker still answers its page between the new worker's
+  // activation (which deletes the old cache) and its claim. Done here by hand, deterministically.
+  await openApp(page);
+  const shell = builtShell(new URL(page.url()).origin);
+  await shellWorkerControls(page);
+  const name = `psa-shell-${shell.version}`;
+  const probe = shell.urls.find((u) => /\/assets\/.+\.css$/.test(u)) ?? shell.urls.find((u) => /\/assets\/.+\.js$/.test(u))!;
+  const seen = await page.evaluate(async ({ name, probe }) => {
+    const before = await caches.has(name);
+    await caches.delete(name);
+    const res = await fetch(probe);
+    return { before, ok: res.ok, viaWorker: !!navigator.serviceWorker.controller, after: await caches.keys() };
+  }, { name, probe });
+  expect(seen.before).toBe(true);
+  expect(seen.viaWorker).toBe(true);
+  expect(seen.ok).toBe(true);
+  expect(seen.after).not.toContain(name);
+});
+
 /**
  * A test-lowered quota for the app's origin. CDP's quota override is enforced on writes, but Chromium's
  * storage.estimate() keeps reporting the disk-based quota (measured: 10 GB before and after the override), so the page

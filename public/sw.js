@@ -96,7 +96,14 @@ self.addEventListener('install', (event) => {
     if (!SHELL) throw new Error('sw.js was not built: no shell list (the dev server does not use the offline shell)');
     const cache = await caches.open(CACHE);
     // 'no-cache': revalidate with the server, so an update never precaches a stale copy from the HTTP cache.
-    await cache.addAll(SHELL.files.map((f) => new Request(urlOf(f), { cache: 'no-cache' })));
+    try {
+      await cache.addAll(SHELL.files.map((f) => new Request(urlOf(f), { cache: 'no-cache' })));
+    } catch (e) {
+      // The browser retries at the next update check; the half-filled cache would otherwise stay until then.
+      console.error(`offline shell ${SHELL.version} not installed: ${e && e.message}`);
+      await caches.delete(CACHE);
+      throw e;
+    }
     await self.skipWaiting();
   })());
 });
@@ -108,11 +115,15 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-/** The cached copy of a shell URL. ignoreVary: servers send `Vary: Origin` (vite preview does) and module scripts
- * are requested with an Origin header the precache request did not have; each URL is stored once, so no ambiguity. */
-async function cached(url) {
-  const cache = await caches.open(CACHE);
-  return cache.match(url, { ignoreVary: true, ignoreSearch: false });
+/**
+ * The cached copy of a shell URL. ignoreVary: servers send `Vary: Origin` (vite preview does) and module scripts
+ * are requested with an Origin header the precache request did not have; each URL is stored once, so no ambiguity.
+ * caches.match with cacheName, never caches.open: this worker keeps answering its pages until a newer one claims
+ * them, after the newer one's activation deleted this worker's cache — open() would create it again, empty, and it
+ * would stay behind (a stale "psa-shell-…" no activation deletes until the next update).
+ */
+function cached(url) {
+  return caches.match(url, { cacheName: CACHE, ignoreVary: true, ignoreSearch: false });
 }
 
 /** A HEAD answer from a cached GET: its status and headers, no body. */
