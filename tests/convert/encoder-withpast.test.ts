@@ -1,0 +1,202 @@
+// A public causal-LM export as the profile encoder: fixtures/profile-encoder-withpast/ holds the tiny Qwen2 of
+// fixtures/profile-encoder/ in Optimum's text-generation-with-past form (input_ids, attention_mask, position_ids,
+// past_key_values.N.* → logits, present.N.*; weights in onnx/model.onnx_data), exported by torch.onnx from
+// transformers' own model (scripts/reference/qwen2_withpast_fixture.py), and its q4 version onnx/model_q4.onnx
+// (MatMulNBits, by the project's q4 writer: scripts/convert/encoder/withpast-q4.ts). The converter edits the graph
+// (final norm's output out, logits / present gone, past folded to length 0, position_ids computed) and cuts it into
+// layer groups; the engine's group runner then gives transformers' masked mean (fp32) or stays within the q4 bound
+// of encoder-quantize.test.ts (q4). The fixture itself is first shown to be a working with-past decoder.
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cosine, relErr } from '../../scripts/convert/encoder/accuracy';
+import { writeLayerGroups, checkGroupSource } from '../../scripts/convert/encoder/index';
+import { writeWithPastQ4 } from '../../scripts/convert/encoder/withpast-q4';
+import { ConvertError } from '../../scripts/convert/errors';
+import { loadOnnx, onnx } from '../../scripts/convert/onnx-model';
+import { computeEmbedding } from '../../src/engine/embedding/compute';
+import { folderEncoder } from '../../src/engine/embedding/encoder-source';
+import { nodeRuntime } from '../../src/engine/node-host';
+import { fsReader } from '../../src/engine/node-reader';
+import { ROOT, tmpDir } from './helpers';
+
+const FIXTURE = path.join(ROOT, 'fixtures', 'profile-encoder-withpast');
+const FEATURE = path.join(ROOT, 'fixtures', 'profile-encoder');
+interface Expected {
+  users: { user_id: number; text: string; input_ids: number[]; embedding: number[] }[];
+  with_past_check: {
+    input_ids: number[][];
+    attention_mask: number[][];
+    position_ids: number[][];
+    past_shape: number[];
+    past: Record<string, number[]>;
+    logits_last: number[];
+    logits_shape: number[];
+    'present.1.value': number[];
+    present_shape: number[];
+  };
+}
+const expected = JSON.parse(readFileSync(path.join(FIXTURE, 'expected.json'), 'utf8')) as Expected;
+const SMALL = 20_000;
+// The bounds of the existing encoder tests: encoder-groups.test.ts (fp32 groups vs transformers, 1e-4) and
+// encoder-quantize.test.ts (q4 vs float32: cos ≥ 0.94, max rel ≤ 0.6).
+const FP32_REL = 1e-4;
+const Q4 = { cos: 0.94, rel: 0.6 };
+
+const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+};
+const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+
+let tmp: string;
+let f32Dir: string;
+let q4Dir: string;
+beforeAll(() => {
+  tmp = tmpDir('encoder-withpast-');
+  f32Dir = path.join(tmp, 'f32');
+  q4Dir = path.join(tmp, 'q4');
+  writeLayerGroups(FIXTURE, f32Dir, { groupBytes: SMALL, tableDtype: 'float32' });
+  writeLayerGroups(FIXTURE, q4Dir, { groupBytes: SMALL, tableDtype: 'float32', model: 'onnx/model_q4.onnx', quantize: 'q4' });
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the with-past fixture (what the converter reads)', () => {
+  it('is a working with-past decoder: onnxruntime on a past of length 3 gives torch\'s logits and present (1e-4)', async () => {
+    const c = expected.with_past_check;
+    const s = await ort.InferenceSession.create(path.join(FIXTURE, 'onnx', 'model.onnx'));
+    expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value']);
+    expect(s.outputNames).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    const feeds: Record<string, ort.Tensor> = { input_ids: i64(c.input_ids), attention_mask: i64(c.attention_mask), position_ids: i64(c.position_ids) };
+    for (const [k, v] of Object.entries(c.past)) feeds[k] = new ort.Tensor('float32', Float32Array.from(v), c.past_shape);
+    const out = await s.run(feeds);
+    expect(out.logits.dims).toEqual(c.logits_shape);
+    const [B, T, V] = c.logits_shape;
+    const logits = out.logits.data as Float32Array;
+    const last = new Float32Array(B * V);
+    for (let b = 0; b < B; b++) last.set(logits.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
+    expect(out['present.1.value'].dims).toEqual(c.present_shape);
+    expect(relDiff(last, c.logits_last)).toBeLessThan(1e-4);
+    expect(relDiff(out['present.1.value'].data as Float32Array, c['present.1.value'])).toBeLessThan(1e-4);
+    await s.release();
+  });
+
+  it('the weights are in onnx/model.onnx_data; the q4 version has MatMulNBits for every linear weight, lm_head included', () => {
+    const f = loadOnnx(path.join(FIXTURE, 'onnx', 'model.onnx'), path.join(FIXTURE, 'onnx'), 'model.onnx');
+    expect([...f.externalFiles.keys()]).toEqual(['model.onnx_data']);
+    const q = loadOnnx(path.join(FIXTURE, 'onnx', 'model_q4.onnx'), path.join(FIXTURE, 'onnx'), 'model_q4.onnx');
+    const nbits = q.model.graph!.node!.filter((n) => n.opType === 'MatMulNBits');
+    expect(nbits.length).toBe(2 * 7 + 1);
+    expect(nbits.some((n) => (n.name ?? '').includes('lm_head'))).toBe(true);
+    expect(q.model.graph!.input!.map((i) => i.name)).toEqual(f.model.graph!.input!.map((i) => i.name));
+  });
+
+  it('the committed q4 file is what the q4 writer makes from model.onnx now', () => {
+    const dir = path.join(tmp, 'q4-again');
+    cpSync(FIXTURE, dir, { recursive: true });
+    writeWithPastQ4(dir, 'again.onnx');
+    expect(readFileSync(path.join(dir, 'onnx', 'again.onnx')).equals(readFileSync(path.join(FIXTURE, 'onnx', 'model_q4.onnx')))).toBe(true);
+  });
+});
+
+describe('converter: a with-past causal-LM export → layer groups', () => {
+  it('cuts at layers.N into 3 groups whose graphs take hidden_states (+ attention_mask) only: no past, no position_ids, no lm_head', () => {
+    const c = checkGroupSource(FIXTURE);
+    expect(c.model).toBe('onnx/model.onnx');
+    expect(c.causalLm).toMatchObject({ past: ['past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'], positionIds: true, mergedIf: false });
+    expect(c.causalLm!.removedOutputs).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    expect(c.causalLm!.droppedNodes).toBeGreaterThan(0);
+    const index = JSON.parse(readFileSync(path.join(f32Dir, 'encoder_groups.json'), 'utf8'));
+    expect(index.groups.map((g: { layers: unknown }) => g.layers)).toEqual([[0, 0], [1, 1], null]);
+    for (const g of index.groups) {
+      const m = loadOnnx(path.join(f32Dir, g.file), f32Dir, g.file);
+      const inputs = m.model.graph!.input!.map((i) => i.name);
+      expect(inputs[0]).toBe('hidden_states');
+      expect(inputs.every((n) => n === 'hidden_states' || n === 'attention_mask'), inputs.join()).toBe(true);
+      expect(m.model.graph!.output!.map((o) => o.name)).toEqual([g.output]);
+      expect([...m.inits.keys()].some((k) => k.includes('lm_head') || k.includes('embed_tokens'))).toBe(false);
+    }
+    expect(JSON.parse(readFileSync(path.join(f32Dir, 'embed_tokens.json'), 'utf8')).shape).toEqual([659, 32]);
+  });
+
+  it('fp32: the engine\'s group runner gives transformers\' masked mean of last_hidden_state (8 PSA profiles, 1e-4)', async () => {
+    const rt = nodeRuntime();
+    const grouped = await folderEncoder(fsReader(f32Dir));
+    let worst = 0;
+    for (const u of expected.users) {
+      const r = await computeEmbedding(rt, grouped, u.text, { details: true });
+      expect(r.details!.ids).toEqual(u.input_ids); // the copied tokenizer and chat template give the reference's ids
+      worst = Math.max(worst, relDiff(r.embedding, u.embedding));
+    }
+    console.log(`with-past export → groups (fp32) vs transformers: ${worst.toExponential(2)} (max |Δ| / max |ref|, 8 users)`);
+    expect(worst).toBeLessThan(FP32_REL);
+  });
+
+  it('q4 (MatMulNBits passed through): within the q4 bound of transformers, and equal to the feature-extraction export quantized by the same writer', async () => {
+    const rt = nodeRuntime();
+    const index = JSON.parse(readFileSync(path.join(q4Dir, 'encoder_groups.json'), 'utf8'));
+    expect(index.quantize).toBe('q4');
+    const g0 = loadOnnx(path.join(q4Dir, index.groups[0].file), q4Dir, 'group_0');
+    expect(g0.model.graph!.node!.filter((n) => n.opType === 'MatMulNBits').length).toBe(7);
+    // The same q4 rounding applied to the feature-extraction fixture by the converter's own q4 variant.
+    const viaFeature = path.join(tmp, 'feature-q4');
+    writeLayerGroups(FEATURE, viaFeature, { groupBytes: SMALL, tableDtype: 'float32', quantize: 'q4' });
+    const [q4, ref] = [await folderEncoder(fsReader(q4Dir)), await folderEncoder(fsReader(viaFeature))];
+    let minCos = 1;
+    let worstRel = 0;
+    let worstSame = 0;
+    for (const u of expected.users) {
+      const e = (await computeEmbedding(rt, q4, u.text)).embedding;
+      const f = (await computeEmbedding(rt, ref, u.text)).embedding;
+      minCos = Math.min(minCos, cosine(e, u.embedding));
+      worstRel = Math.max(worstRel, relErr(e, u.embedding));
+      worstSame = Math.max(worstSame, relDiff(e, f));
+    }
+    console.log(`with-past q4 export → groups vs transformers: cos ${minCos.toFixed(6)}, rel ${worstRel.toExponential(2)}; vs the feature-extraction export's q4: ${worstSame.toExponential(2)}`);
+    expect(minCos).toBeGreaterThanOrEqual(Q4.cos);
+    expect(worstRel).toBeLessThanOrEqual(Q4.rel);
+    expect(worstRel).toBeGreaterThan(1e-3); // it really is 4-bit
+    expect(worstSame).toBeLessThan(1e-5);
+  });
+
+  it('an already 4-bit export is refused as any variant but q4, naming why', () => {
+    expect(() => writeLayerGroups(FIXTURE, path.join(tmp, 'q4-as-int8'), { model: 'onnx/model_q4.onnx', quantize: 'int8' })).toThrow(/already 4-bit \(MatMulNBits\).*\(--encoder-quantize q4\), not int8/);
+  });
+});
+
+describe('converter: exports it cannot read', () => {
+  const edited = (name: string, edit: (g: import('onnx-proto').onnx.IGraphProto) => void): string => {
+    const dir = path.join(tmp, name);
+    cpSync(FIXTURE, dir, { recursive: true });
+    const p = path.join(dir, 'onnx', 'model.onnx');
+    const m = onnx.ModelProto.decode(readFileSync(p));
+    edit(m.graph!);
+    writeFileSync(p, onnx.ModelProto.encode(m).finish());
+    return dir;
+  };
+
+  it('a past read by a fused attention op, a graph without logits, a file that is not ONNX: each error names what was expected', () => {
+    const fused = edited('fused', (g) => {
+      const n = g.node!.find((x) => x.opType === 'Concat' && x.input!.includes('past_key_values.0.key'))!;
+      n.opType = 'GroupQueryAttention';
+      n.domain = 'com.microsoft';
+    });
+    expect(() => checkGroupSource(fused)).toThrow(ConvertError);
+    expect(() => checkGroupSource(fused)).toThrow(/past_key_values\.0\.key is read by GroupQueryAttention .*only exports that Concat the past/);
+    const noLogits = edited('no-logits', (g) => {
+      g.output = g.output!.filter((o) => o.name !== 'logits');
+    });
+    expect(() => checkGroupSource(noLogits)).toThrow(/no "logits" output .*expected Optimum's text-generation\(-with-past\) form/);
+    const garbage = path.join(tmp, 'garbage');
+    cpSync(FIXTURE, garbage, { recursive: true });
+    writeFileSync(path.join(garbage, 'onnx', 'model.onnx'), Buffer.from('not a protobuf at all \u00ff\u00fe'));
+    expect(() => checkGroupSource(garbage)).toThrow(/--profile-encoder onnx\/model\.onnx is not a readable ONNX model/);
+    expect(() => checkGroupSource(FIXTURE, 'onnx/model_q8.onnx')).toThrow(/--encoder-model onnx\/model_q8\.onnx is not in/);
+  });
+});
