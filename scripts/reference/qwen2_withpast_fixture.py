@@ -9,7 +9,12 @@ What onnx-community / transformers.js publish for Qwen2.5-*-Instruct (e.g. onnx-
     outputs logits [b, s, vocab], present.N.key / .value [b, kv_heads, past + s, head_dim]
 with the weights in external data. The first step feeds past tensors of length 0. Older exports (Xenova/*, Optimum
 < 1.14) publish `decoder_model_merged.onnx` instead: the no-past and with-past graphs joined by an If node on a
-`use_cache_branch` input; that form is not made here (see the README of this folder).
+`use_cache_branch` input (then = with past, else = no past), their weights deduplicated into the outer graph; that
+form is made here too (`onnx/decoder_model_merged.onnx` + `.onnx_data`), by the same steps as Optimum's
+`merge_decoders` (optimum/onnx/graph_transformations.py, read, not copied): a second export without past inputs,
+initializers shared by content (data type, dims, bytes) and moved to the outer graph except scalars and 1-D int
+tensors, which stay in their branch, branches with no inputs reading the outer graph's, outer inputs = the union of
+both graphs' inputs + `use_cache_branch` (bool [1]).
 
 Made here (no Optimum, no pip): transformers' own Qwen2ForCausalLM — the very model of fixtures/profile-encoder/,
 rebuilt from its config.json with qwen2_fixture.py's seed and init (checked: its masked-mean embeddings equal that
@@ -55,6 +60,70 @@ TOKENIZER_FILES = ["config.json", "generation_config.json", "merges.txt", "speci
                    "tokenizer.json", "tokenizer_config.json", "vocab.json"]
 CHECK_PAST = 3
 CHECK_NEW = 4
+
+
+class NoPast(torch.nn.Module):
+    """The first-step decoder of Optimum's merged pair: no past in, logits + present out."""
+
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        out = self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True,
+                      return_dict=True)
+        cache = out.past_key_values
+        cache = cache.to_legacy_cache() if hasattr(cache, "to_legacy_cache") else cache
+        return (out.logits, *[t for kv in cache for t in kv])
+
+
+def merge_decoders(no_past, with_past):
+    """Optimum's merged decoder from the two exports (see the module docstring)."""
+    from onnx import helper
+
+    def key(t):
+        return (t.data_type, tuple(t.dims), t.raw_data or onnx.numpy_helper.to_array(t).tobytes())
+
+    def branch_local(t):
+        return len(t.dims) == 0 or (len(t.dims) == 1 and t.data_type in (6, 7))
+
+    outer, outer_by_key = [], {}
+    for tag, m in (("no_past", no_past), ("with_past", with_past)):
+        rename, local = {}, []
+        for t in m.graph.initializer:
+            if branch_local(t):
+                local.append(t)
+                continue
+            k = key(t)
+            if k not in outer_by_key:
+                shared = onnx.TensorProto()
+                shared.CopyFrom(t)
+                if any(o.name == t.name for o in outer):  # same name, other bytes: keep both apart
+                    shared.name = f"{t.name}_{tag}"
+                outer.append(shared)
+                outer_by_key[k] = shared.name
+            rename[t.name] = outer_by_key[k]
+        for n in m.graph.node:
+            for i, x in enumerate(n.input):
+                n.input[i] = rename.get(x, x)
+        del m.graph.initializer[:]
+        m.graph.initializer.extend(local)
+    if [o.name for o in no_past.graph.output] != [o.name for o in with_past.graph.output]:
+        raise SystemExit("the two exports' outputs differ")
+    branches = {tag: helper.make_graph(list(m.graph.node), tag, [], list(m.graph.output), list(m.graph.initializer))
+                for tag, m in (("no_past", no_past), ("with_past", with_past))}
+    inputs, seen = [], set()
+    for m in (no_past, with_past):
+        for i in m.graph.input:
+            if i.name not in seen:
+                seen.add(i.name)
+                inputs.append(i)
+    use_cache = helper.make_tensor_value_info("use_cache_branch", onnx.TensorProto.BOOL, [1])
+    if_node = helper.make_node("If", ["use_cache_branch"], [o.name for o in no_past.graph.output], name="optimum::if",
+                               then_branch=branches["with_past"], else_branch=branches["no_past"])
+    graph = helper.make_graph([if_node], "merged", inputs + [use_cache], list(no_past.graph.output), outer)
+    return helper.make_model(graph, producer_name="psa-web qwen2_withpast_fixture.py (Optimum merge_decoders steps)",
+                             opset_imports=list(no_past.opset_import))
 
 
 class WithPast(torch.nn.Module):
@@ -143,6 +212,17 @@ def main():
                               output_names=["logits", *present_names], dynamic_axes=axes,
                               opset_version=qwen2_fixture.ONNX_OPSET, do_constant_folding=True)
             check_out = wrapper(ids, mask, pos, *past)
+            raw_no_past = os.path.join(tmp, "raw-no-past.onnx")
+            np_axes = {k: v for k, v in axes.items() if not k.startswith("past_")}
+            np_axes["attention_mask"] = {0: "batch_size", 1: "sequence_length"}
+            for n in present_names:
+                np_axes[n] = {0: "batch_size", 2: "sequence_length"}
+            np_ids = ids[:, :CHECK_NEW]
+            torch.onnx.export(NoPast(lm).eval(), (np_ids, torch.ones_like(np_ids),
+                                                  torch.arange(CHECK_NEW).unsqueeze(0).repeat(2, 1)), raw_no_past,
+                              input_names=["input_ids", "attention_mask", "position_ids"],
+                              output_names=["logits", *present_names], dynamic_axes=np_axes,
+                              opset_version=qwen2_fixture.ONNX_OPSET, do_constant_folding=True)
 
         out_dir = os.path.join(tmp, "out")
         os.makedirs(os.path.join(out_dir, "onnx"))
@@ -150,6 +230,10 @@ def main():
         onnx.save_model(model, os.path.join(out_dir, "onnx", "model.onnx"), save_as_external_data=True,
                         all_tensors_to_one_file=True, location="model.onnx_data", size_threshold=1024)
         onnx.checker.check_model(os.path.join(out_dir, "onnx", "model.onnx"))
+        merged = merge_decoders(onnx.load(raw_no_past), onnx.load(raw))
+        onnx.checker.check_model(merged)
+        onnx.save_model(merged, os.path.join(out_dir, "onnx", "decoder_model_merged.onnx"), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="decoder_model_merged.onnx_data", size_threshold=1024)
         for f in TOKENIZER_FILES:
             shutil.copy(os.path.join(SRC, f), out_dir)
 

@@ -87,6 +87,26 @@ describe('the with-past fixture (what the converter reads)', () => {
     await s.release();
   });
 
+  it('its merged form (decoder_model_merged.onnx, If on use_cache_branch) is a working decoder on both branches', async () => {
+    const c = expected.with_past_check;
+    const s = await ort.InferenceSession.create(path.join(FIXTURE, 'onnx', 'decoder_model_merged.onnx'));
+    expect(s.inputNames.at(-1)).toBe('use_cache_branch');
+    const feeds: Record<string, ort.Tensor> = { input_ids: i64(c.input_ids), attention_mask: i64(c.attention_mask), position_ids: i64(c.position_ids), use_cache_branch: new ort.Tensor('bool', [true], [1]) };
+    for (const [k, v] of Object.entries(c.past)) feeds[k] = new ort.Tensor('float32', Float32Array.from(v), c.past_shape);
+    const withPast = await s.run(feeds);
+    expect(relDiff(withPast['present.1.value'].data as Float32Array, c['present.1.value'])).toBeLessThan(1e-4);
+    // The no-past branch on the 4 new tokens alone equals the plain with-past graph on a length-0 past.
+    const plain = await ort.InferenceSession.create(path.join(FIXTURE, 'onnx', 'model.onnx'));
+    const first: Record<string, ort.Tensor> = { input_ids: i64(c.input_ids), attention_mask: i64(c.input_ids.map((r) => r.map(() => 1))), position_ids: i64(c.input_ids.map((r) => r.map((_, i) => i))) };
+    const empty: Record<string, ort.Tensor> = {};
+    for (const k of Object.keys(c.past)) empty[k] = new ort.Tensor('float32', new Float32Array(0), [2, c.past_shape[1], 0, c.past_shape[3]]);
+    const a = await s.run({ ...first, ...empty, use_cache_branch: new ort.Tensor('bool', [false], [1]) });
+    const b = await plain.run({ ...first, ...empty });
+    expect(relDiff(a.logits.data as Float32Array, b.logits.data as Float32Array)).toBeLessThan(1e-5);
+    await s.release();
+    await plain.release();
+  });
+
   it('the weights are in onnx/model.onnx_data; the q4 version has MatMulNBits for every linear weight, lm_head included', () => {
     const f = loadOnnx(path.join(FIXTURE, 'onnx', 'model.onnx'), path.join(FIXTURE, 'onnx'), 'model.onnx');
     expect([...f.externalFiles.keys()]).toEqual(['model.onnx_data']);
@@ -163,6 +183,22 @@ describe('converter: a with-past causal-LM export → layer groups', () => {
     expect(worstRel).toBeLessThanOrEqual(Q4.rel);
     expect(worstRel).toBeGreaterThan(1e-3); // it really is 4-bit
     expect(worstSame).toBeLessThan(1e-5);
+  });
+
+  it('the merged decoder: its no-past branch inlined, the same groups and transformers\' masked mean (1e-4)', async () => {
+    const c = checkGroupSource(FIXTURE, 'onnx/decoder_model_merged.onnx');
+    expect(c.causalLm).toMatchObject({ mergedIf: true, positionIds: true });
+    const out = path.join(tmp, 'merged');
+    writeLayerGroups(FIXTURE, out, { groupBytes: SMALL, tableDtype: 'float32', model: 'onnx/decoder_model_merged.onnx' });
+    const index = JSON.parse(readFileSync(path.join(out, 'encoder_groups.json'), 'utf8'));
+    expect(index.groups.map((g: { layers: unknown }) => g.layers)).toEqual([[0, 0], [1, 1], null]);
+    for (const g of index.groups) expect(loadOnnx(path.join(out, g.file), out, g.file).model.graph!.node!.some((n) => n.opType === 'If')).toBe(false);
+    const rt = nodeRuntime();
+    const merged = await folderEncoder(fsReader(out));
+    let worst = 0;
+    for (const u of expected.users) worst = Math.max(worst, relDiff((await computeEmbedding(rt, merged, u.text)).embedding, u.embedding));
+    console.log(`merged decoder → groups (fp32) vs transformers: ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(FP32_REL);
   });
 
   it('an already 4-bit export is refused as any variant but q4, naming why', () => {
