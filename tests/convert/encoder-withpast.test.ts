@@ -19,7 +19,12 @@ import { computeEmbedding } from '../../src/engine/embedding/compute';
 import { folderEncoder } from '../../src/engine/embedding/encoder-source';
 import { nodeRuntime } from '../../src/engine/node-host';
 import { fsReader } from '../../src/engine/node-reader';
-import { ROOT, tmpDir } from './helpers';
+import { convert } from '../../scripts/convert/bundle';
+import { checkManifest, type EncoderGroupsEntry } from '../../src/shared/bundle';
+import { resolveBundle } from '../../src/engine/bundle-resolve';
+import { describeBundleEncoder } from '../../src/engine/embedding/bundle-encoder';
+import { adapterWithE32 } from './adapter-e32';
+import { makeSd15, ROOT, tmpDir } from './helpers';
 
 const FIXTURE = path.join(ROOT, 'fixtures', 'profile-encoder-withpast');
 const FEATURE = path.join(ROOT, 'fixtures', 'profile-encoder');
@@ -203,6 +208,26 @@ describe('converter: a with-past causal-LM export → layer groups', () => {
 
   it('an already 4-bit export is refused as any variant but q4, naming why', () => {
     expect(() => writeLayerGroups(FIXTURE, path.join(tmp, 'q4-as-int8'), { model: 'onnx/model_q4.onnx', quantize: 'int8' })).toThrow(/already 4-bit \(MatMulNBits\).*\(--encoder-quantize q4\), not int8/);
+  });
+});
+
+describe('npm run convert --profile-encoder <public export> --encoder-model onnx/model_q4.onnx --encoder-quantize q4', () => {
+  it('puts the q4 groups in the bundle (the manifest\'s q4 set), and the engine embeds from it as from the folder', async () => {
+    const psa = path.join(tmp, 'adapter-e32.safetensors');
+    adapterWithE32(psa);
+    const out = path.join(tmp, 'bundle');
+    const r = convert({ sd15: makeSd15(tmp), psa, out, profileEncoder: FIXTURE, encoderModel: 'onnx/model_q4.onnx', encoderGroupBytes: SMALL, encoderQuantize: 'q4', encoderTable: 'float32' });
+    expect(checkManifest(r.manifest)).toEqual([]);
+    const sets = (r.manifest.profileEncoderGroups as { variants: Record<string, EncoderGroupsEntry> }).variants;
+    expect(Object.keys(sets)).toEqual(['q4']);
+    expect(sets.q4.groups.map((g) => g.path)).toEqual(['profile_encoder/q4/group_0.onnx', 'profile_encoder/q4/group_1.onnx', 'profile_encoder/q4/group_2.onnx']);
+    const reader = fsReader(out);
+    const info = await describeBundleEncoder(reader, await resolveBundle(reader), 'cpu', false);
+    const rt = nodeRuntime();
+    const fromBundle = await computeEmbedding(rt, info!.source, expected.users[0].text);
+    const fromFolder = await computeEmbedding(rt, await folderEncoder(fsReader(q4Dir)), expected.users[0].text);
+    expect(relDiff(fromBundle.embedding, fromFolder.embedding)).toBe(0);
+    expect(() => convert({ sd15: makeSd15(tmp), psa, out: path.join(tmp, 'bundle-2'), encoderModel: 'onnx/model_q4.onnx' })).toThrow(/--encoder-model needs --profile-encoder/);
   });
 });
 
