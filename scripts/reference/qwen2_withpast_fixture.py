@@ -63,18 +63,21 @@ CHECK_NEW = 4
 
 
 class NoPast(torch.nn.Module):
-    """The first-step decoder of Optimum's merged pair: no past in, logits + present out."""
+    """The first-step decoder of Optimum's merged pair: no past in, logits + present out. Holds Qwen2ForCausalLM's own
+    `model` and `lm_head` as attributes of those names, so node names are Optimum's (/model/layers.N/..., /lm_head/MatMul)."""
 
     def __init__(self, lm):
         super().__init__()
-        self.lm = lm
+        self.model = lm.model
+        self.lm_head = lm.lm_head
 
     def forward(self, input_ids, attention_mask, position_ids):
-        out = self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True,
-                      return_dict=True)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True,
+                         return_dict=True)
         cache = out.past_key_values
         cache = cache.to_legacy_cache() if hasattr(cache, "to_legacy_cache") else cache
-        return (out.logits, *[t for kv in cache for t in kv])
+        # Qwen2ForCausalLM.forward: logits = lm_head(hidden_states).float()
+        return (self.lm_head(out.last_hidden_state).float(), *[t for kv in cache for t in kv])
 
 
 def merge_decoders(no_past, with_past):
@@ -127,19 +130,21 @@ def merge_decoders(no_past, with_past):
 
 
 class WithPast(torch.nn.Module):
-    """Qwen2ForCausalLM as Optimum's text-generation-with-past graph: flat past in, logits + flat present out."""
+    """Qwen2ForCausalLM as Optimum's text-generation-with-past graph: flat past in, logits + flat present out (its
+    `model` and `lm_head` held under those names, as NoPast)."""
 
     def __init__(self, lm, layers):
         super().__init__()
-        self.lm = lm
+        self.model = lm.model
+        self.lm_head = lm.lm_head
         self.layers = layers
 
     def forward(self, input_ids, attention_mask, position_ids, *past):
         pkv = tuple((past[2 * i], past[2 * i + 1]) for i in range(self.layers))
-        out = self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      past_key_values=pkv, use_cache=True, return_dict=True)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                         past_key_values=pkv, use_cache=True, return_dict=True)
         present = [t for kv in out.past_key_values for t in kv]  # legacy tuples (a tuple cache came in)
-        return (out.logits, *present)
+        return (self.lm_head(out.last_hidden_state).float(), *present)
 
 
 def main():
@@ -185,6 +190,14 @@ def main():
                           "embedding": [float(x) for x in emb]})
         if worst_vs_src > 1e-6:
             raise SystemExit(f"the rebuilt model is not fixtures/profile-encoder's (embeddings differ by {worst_vs_src})")
+
+        # The wrappers compute logits as Qwen2ForCausalLM does (lm_head on the last hidden state).
+        with torch.inference_mode():
+            t = torch.tensor([users[0]["input_ids"]], dtype=torch.int64)
+            ref = lm(input_ids=t, attention_mask=torch.ones_like(t), return_dict=True).logits
+            mine = NoPast(lm)(t, torch.ones_like(t), torch.arange(t.shape[1]).unsqueeze(0))[0]
+            if not torch.equal(ref, mine):
+                raise SystemExit("the export wrapper's logits differ from Qwen2ForCausalLM's")
 
         # ---- the export: Optimum's text-generation-with-past names and axes ----
         g = torch.Generator().manual_seed(qwen2_fixture.SEED + 2)
