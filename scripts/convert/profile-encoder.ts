@@ -1,5 +1,6 @@
-// The profile encoder (an Optimum / transformers.js feature-extraction export of the LLM PSA embeds profiles with,
-// Qwen2.5-7B-Instruct for the released adapter) copied into the bundle as one graph + tokenizer + chat template.
+// The profile encoder's source folder check (an Optimum feature-extraction export, or a transformers.js / Optimum
+// causal-LM export, of the LLM PSA embeds profiles with, Qwen2.5-7B-Instruct for the released adapter; which graph
+// file: encoder/source.ts): the graph, the tokenizer and the config's hidden size before anything is written.
 // Seam for the layer-group step (issue 18, item 4): replace `addProfileEncoder` with the split into layer groups
 // + a CPU embedding table; its checks (hidden size = the adapter's E, tokenizer present) stay.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -13,6 +13,9 @@
 // per-channel DequantizeLinear, fp16 = float16 weights and activations. Graph inputs and outputs stay float32 in
 // every variant, so groups of any variant chain the same way; encoder_groups.json names the variant. The table
 // follows the weights unless asked otherwise: int8 rows for q4 / int8, float16 for fp16 / q4f16 / none.
+// A public causal-LM export (transformers.js / Optimum with past: onnx/model.onnx, model_q4.onnx,
+// decoder_model_merged.onnx) is read through source.ts, which rewrites its proto into the feature-extraction form
+// first (with-past.ts); an export already 4-bit (MatMulNBits) is written as it is, as the q4 variant.
 // Not supported (refused with an error naming the reason): onnxruntime-genai builder exports. With exclude_embeds
 // they take `inputs_embeds` [B,T,H] (+ attention_mask, position_ids) and return `hidden_states` (after the final
 // norm), so the table is not in the graph at all; and their SkipSimplifiedLayerNormalization fuses each residual Add
