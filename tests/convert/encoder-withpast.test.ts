@@ -206,6 +206,19 @@ describe('converter: a with-past causal-LM export → layer groups', () => {
     expect(worst).toBeLessThan(FP32_REL);
   });
 
+  it('--encoder-groups 1 keeps the whole encoder in one graph (besides the CPU table), equal to transformers (1e-4)', async () => {
+    const out = path.join(tmp, 'whole');
+    writeLayerGroups(FIXTURE, out, { groups: 1, tableDtype: 'float32' });
+    const index = JSON.parse(readFileSync(path.join(out, 'encoder_groups.json'), 'utf8'));
+    expect(index.groups).toHaveLength(1);
+    expect(index.groups[0]).toMatchObject({ layers: [0, 1], finalNorm: true, output: 'last_hidden_state' });
+    const rt = nodeRuntime();
+    const whole = await folderEncoder(fsReader(out));
+    let worst = 0;
+    for (const u of expected.users) worst = Math.max(worst, relDiff((await computeEmbedding(rt, whole, u.text)).embedding, u.embedding));
+    expect(worst).toBeLessThan(FP32_REL);
+  });
+
   it('an already 4-bit export is refused as any variant but q4, naming why', () => {
     expect(() => writeLayerGroups(FIXTURE, path.join(tmp, 'q4-as-int8'), { model: 'onnx/model_q4.onnx', quantize: 'int8' })).toThrow(/already 4-bit \(MatMulNBits\).*\(--encoder-quantize q4\), not int8/);
   });
@@ -242,7 +255,7 @@ describe('converter: exports it cannot read', () => {
     return dir;
   };
 
-  it('a past read by a fused attention op, a graph without logits, a file that is not ONNX: each error names what was expected', () => {
+  it('a past read by a fused attention op, a graph without logits, a file that is not ONNX, a float16 export: each error names what was expected', () => {
     const fused = edited('fused', (g) => {
       const n = g.node!.find((x) => x.opType === 'Concat' && x.input!.includes('past_key_values.0.key'))!;
       n.opType = 'GroupQueryAttention';
@@ -259,5 +272,13 @@ describe('converter: exports it cannot read', () => {
     writeFileSync(path.join(garbage, 'onnx', 'model.onnx'), Buffer.from('not a protobuf at all \u00ff\u00fe'));
     expect(() => checkGroupSource(garbage)).toThrow(/--profile-encoder onnx\/model\.onnx is not a readable ONNX model/);
     expect(() => checkGroupSource(FIXTURE, 'onnx/model_q8.onnx')).toThrow(/--encoder-model onnx\/model_q8\.onnx is not in/);
+    // A float16 export (q4f16-like: the lm_head's MatMulNBits scales in float16) is refused, not mislabelled float32.
+    const half = path.join(tmp, 'half');
+    cpSync(FIXTURE, half, { recursive: true });
+    const q = onnx.ModelProto.decode(readFileSync(path.join(half, 'onnx', 'model_q4.onnx')));
+    const head = q.graph!.node!.find((n) => n.opType === 'MatMulNBits' && (n.name ?? '').includes('lm_head'))!;
+    q.graph!.initializer!.find((t) => t.name === head.input![2])!.dataType = 10;
+    writeFileSync(path.join(half, 'onnx', 'model_q4.onnx'), onnx.ModelProto.encode(q).finish());
+    expect(() => checkGroupSource(half, 'onnx/model_q4.onnx')).toThrow(/computes in float16 .*use the export's float32 model\.onnx or its model_q4\.onnx/);
   });
 });

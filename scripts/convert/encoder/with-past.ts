@@ -24,6 +24,7 @@ const PAST_RE = /^past_key_values\.\d+\.(key|value)$/;
 const PRESENT_RE = /^present\.\d+\.(key|value)$/;
 const USE_CACHE = 'use_cache_branch';
 const INT64 = 7;
+const FLOAT16 = 10;
 
 export interface WithPastEdit {
   /** The tensor now output (the final norm's output, the lm_head's input). */
@@ -54,6 +55,7 @@ export function asFeatureExtraction(m: LoadedModel, label: string): WithPastEdit
   const logits = outputs.find((o) => o.name === 'logits');
   if (!logits) throw new ConvertError(`${label} is not a causal-LM export this converter can read: no "logits" output (outputs: ${outputs.map((o) => o.name).join(', ')}); expected Optimum's text-generation(-with-past) form (logits, present.N.key/value) or a feature-extraction export (last_hidden_state)`);
   const hidden = lmHeadInput(g, label);
+  refuseHalf(m, hidden, label);
   const removedOutputs = outputs.filter((o) => o.name !== hidden).map((o) => o.name ?? '');
   const stray = removedOutputs.filter((n) => n !== 'logits' && !PRESENT_RE.test(n));
   if (stray.length) throw new ConvertError(`${label}: unexpected outputs ${stray.join(', ')} (a causal-LM export has logits and present.N.key/value only)`);
@@ -79,6 +81,17 @@ function lmHeadInput(g: GraphProto, label: string): string {
   }
   const p = producer.get('logits');
   throw new ConvertError(`${label}: logits are made by ${p ? `${p.opType} node ${p.name}` : 'no node'}; expected the lm_head as a MatMul, MatMulNBits or Gemm on the final norm's output`);
+}
+
+/**
+ * The groups take and give float32 hidden states; a float16 export (onnx-community's model_fp16 / model_q4f16: fp16
+ * lm_head weight or MatMulNBits scales) would carry float16 ones, so it is refused rather than mislabelled.
+ */
+function refuseHalf(m: LoadedModel, hidden: string, label: string): void {
+  const head = (m.model.graph!.node ?? []).find((n) => n.input?.[0] === hidden && ['MatMul', 'MatMulNBits', 'Gemm'].includes(n.opType ?? ''));
+  const weightType = (name?: string) => (name ? m.inits.get(name)?.dataType : undefined);
+  const half = head && (weightType(head.input?.[1]) === FLOAT16 || (head.opType === 'MatMulNBits' && weightType(head.input?.[2]) === FLOAT16));
+  if (half) throw new ConvertError(`${label} computes in float16 (its lm_head ${head!.opType} has float16 weights or scales, as in an fp16 / q4f16 export); the encoder groups need float32 hidden states: use the export's float32 model.onnx or its model_q4.onnx`);
 }
 
 function hiddenInfo(g: GraphProto, name: string, logits: ValueInfo): ValueInfo {
