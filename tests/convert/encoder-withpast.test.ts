@@ -255,7 +255,7 @@ describe('converter: exports it cannot read', () => {
     return dir;
   };
 
-  it('a past read by a fused attention op, a graph without logits, a file that is not ONNX, a float16 export: each error names what was expected', () => {
+  it('a past read by a fused attention op, a graph without logits, a file that is not ONNX, an int8 or float16 export: each error names what was expected', () => {
     const fused = edited('fused', (g) => {
       const n = g.node!.find((x) => x.opType === 'Concat' && x.input!.includes('past_key_values.0.key'))!;
       n.opType = 'GroupQueryAttention';
@@ -272,6 +272,11 @@ describe('converter: exports it cannot read', () => {
     writeFileSync(path.join(garbage, 'onnx', 'model.onnx'), Buffer.from('not a protobuf at all \u00ff\u00fe'));
     expect(() => checkGroupSource(garbage)).toThrow(/--profile-encoder onnx\/model\.onnx is not a readable ONNX model/);
     expect(() => checkGroupSource(FIXTURE, 'onnx/model_q8.onnx')).toThrow(/--encoder-model onnx\/model_q8\.onnx is not in/);
+    const int8 = edited('int8', (g) => {
+      const n = g.node!.find((x) => x.opType === 'MatMul' && (x.name ?? '').includes('layers.0'))!;
+      n.opType = 'MatMulInteger';
+    });
+    expect(() => checkGroupSource(int8)).toThrow(/holds MatMulInteger \(node \/model\/layers\.0\/.*quantized in a form this converter does not read/);
     // A float16 export (q4f16-like: the lm_head's MatMulNBits scales in float16) is refused, not mislabelled float32.
     const half = path.join(tmp, 'half');
     cpSync(FIXTURE, half, { recursive: true });

@@ -29,10 +29,17 @@ export interface EncoderSource {
   edit?: WithPastEdit;
 }
 
+/** Weight ops of other published quantizations (onnx-community's model_int8 / model_uint8 / model_quantized,
+ *  model_bnb4, quantized tables): neither float32 weights the variants could quantize, nor the q4 MatMulNBits that
+ *  pass through, so they are refused rather than written under a wrong variant name. */
+const OTHER_QUANTIZED = ['MatMulInteger', 'DynamicQuantizeLinear', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul', 'MatMulBnb4', 'GatherBlockQuantized', 'QLinearMatMul'];
+
 /** Reads the graph (weights stay on disk) and, for a causal-LM export, rewrites it as feature extraction. */
 export function loadEncoderSource(dir: string, model: string): EncoderSource {
   const label = `--profile-encoder ${model}`;
   const m = loadOnnx(join(dir, model), join(dir, dirname(model)), label);
+  const other = (m.model.graph!.node ?? []).find((n) => OTHER_QUANTIZED.includes(n.opType ?? ''));
+  if (other) throw new ConvertError(`${label} holds ${other.opType} (node ${other.name}): its weights are quantized in a form this converter does not read; use the float32 export (model.onnx) or the 4-bit MatMulNBits one (model_q4.onnx)`);
   return isCausalLmExport(m) ? { model: m, edit: asFeatureExtraction(m, label) } : { model: m };
 }
 
