@@ -7,11 +7,14 @@ import { parseCli } from './lib/args';
 
 const USAGE = `usage: npm run convert -- --sd15 DIR --psa FILE --out DIR [--profile-encoder DIR] [--quantize none,fp16,int8,q4|q4f16]
   [--graft auto|broadcast|attention] [--chunk-mb N] [--external-data] [--id ID] [--name NAME] [--json]
-  [--encoder-group-mb N] [--encoder-groups N] [--encoder-table float16|float32|int8] [--encoder-quantize q4|q4f16|int8|fp16|none,…]
+  [--encoder-group-mb N] [--encoder-groups N] [--encoder-table float16|float32|int8] [--encoder-quantize q4|q4f16|int8|fp16|none,…] [--encoder-model FILE]
   --sd15             Optimum/diffusers SD1.5 ONNX export (model_index.json, unet/, text_encoder/, vae_decoder/, tokenizer/, scheduler/)
   --psa              PSA's adapter: psa_adapter.bin (torch.save) or .safetensors (user_proj. / psa_adapter. keys)
-  --profile-encoder  Optimum feature-extraction export of the profile LLM (Qwen2.5-7B-Instruct), cut into ≥ 3 layer
+  --profile-encoder  export of the profile LLM (Qwen2.5-7B-Instruct): Optimum feature-extraction, or a transformers.js /
+                     Optimum causal-LM export with past (onnx/model.onnx, decoder_model_merged.onnx), cut into ≥ 3 layer
                      groups (files ≤ --encoder-group-mb, default 1024) + a CPU token-embedding table (--encoder-table)
+  --encoder-model    the graph inside --profile-encoder to use (e.g. onnx/model_q4.onnx, already 4-bit: with
+                     --encoder-quantize q4); default the first of onnx/model.onnx, model.onnx, onnx/decoder_model_merged.onnx
   --quantize         U-Net variants, comma list (default none = fp32): fp16 (needs shader-f16 on WebGPU), int8
                      (weight-only), q4 (MatMulNBits 4-bit + int8 convs, fp32 activations) or q4f16 (fp16 activations)
   --encoder-quantize profile encoder variants, same names (default int8: README says why; q4 ≈ 35 % smaller)
@@ -24,7 +27,7 @@ function main(): number {
     ({ values } = parseCli(process.argv.slice(2), {
       sd15: { type: 'string' }, psa: { type: 'string' }, out: { type: 'string' }, 'profile-encoder': { type: 'string' },
       quantize: { type: 'string' }, graft: { type: 'string' }, 'chunk-mb': { type: 'string' }, 'external-data': { type: 'boolean' },
-      'encoder-group-mb': { type: 'string' }, 'encoder-groups': { type: 'string' }, 'encoder-table': { type: 'string' }, 'encoder-quantize': { type: 'string' },
+      'encoder-group-mb': { type: 'string' }, 'encoder-groups': { type: 'string' }, 'encoder-table': { type: 'string' }, 'encoder-quantize': { type: 'string' }, 'encoder-model': { type: 'string' },
       id: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
@@ -77,7 +80,7 @@ function main(): number {
     const r = convert({
       sd15: values.sd15!, psa: values.psa!, out: values.out!, profileEncoder: values['profile-encoder'], quantize: values.quantize,
       graft: graft as 'auto', chunkBytes: Math.floor(chunkMb * 2 ** 20), externalData: values['external-data'],
-      encoderGroups: groups, encoderGroupBytes: Math.floor(groupMb * 2 ** 20), encoderTable: table, encoderQuantize: values['encoder-quantize'], id: values.id, name: values.name,
+      encoderGroups: groups, encoderGroupBytes: Math.floor(groupMb * 2 ** 20), encoderTable: table, encoderQuantize: values['encoder-quantize'], encoderModel: values['encoder-model'], id: values.id, name: values.name,
       log: values.json ? undefined : (l) => console.log(l),
     });
     if (values.json) console.log(JSON.stringify({ dir: r.dir, checkpoint: r.checkpoint, graft: r.graft, files: r.files }, null, 2));

@@ -51,6 +51,8 @@ export interface ConvertOptions {
   encoderTable?: 'float16' | 'float32' | 'int8';
   /** Profile encoder: `--encoder-quantize` list of weight variants (default DEFAULT_ENCODER_VARIANT). */
   encoderQuantize?: string;
+  /** Profile encoder: `--encoder-model`, the graph file inside profileEncoder (default: encoder/source.ts's candidates). */
+  encoderModel?: string;
   id?: string;
   name?: string;
   log?: (line: string) => void;
@@ -89,8 +91,9 @@ function check(o: ConvertOptions): Checked {
   matchCheckpoint(layers, ck, 'unet/model.onnx');
   // PSAlign slices user[:, g:g+1]: every group is a single key, so 'auto' is always the broadcast form.
   const form: GraftForm = !o.graft || o.graft === 'auto' ? 'broadcast' : o.graft;
-  const profile = o.profileEncoder ? checkProfileEncoder(o.profileEncoder, ck.embeddingSize) : undefined;
-  if (o.profileEncoder) checkGroupSource(o.profileEncoder); // cuttable into layer groups, before anything is written
+  if (o.encoderModel && !o.profileEncoder) throw new ConvertError('--encoder-model needs --profile-encoder');
+  const profile = o.profileEncoder ? checkProfileEncoder(o.profileEncoder, ck.embeddingSize, o.encoderModel) : undefined;
+  if (o.profileEncoder) checkGroupSource(o.profileEncoder, o.encoderModel); // cuttable into layer groups, before anything is written
   return { layout, ck, unet, layers, quantize, encoderQuantize, profile, form };
 }
 
@@ -162,7 +165,7 @@ function build(o: ConvertOptions, c: Checked, tmp: string): { manifest: BundleMa
     const sets: Partial<Record<Variant, EncoderGroupsEntry>> = {};
     for (const q of c.encoderQuantize) {
       const sub = q === 'none' ? '' : `${q}/`;
-      const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR, sub), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, quantize: q, copyTokenizer: q === 'none', log });
+      const w = writeLayerGroups(c.profile.dir, join(tmp, PROFILE_ENCODER_DIR, sub), { groups: o.encoderGroups, groupBytes: o.encoderGroupBytes, tableDtype: o.encoderTable, quantize: q, model: o.encoderModel, copyTokenizer: q === 'none', log });
       const ref = at(sub);
       const tableInfo = ref(w.tableJson);
       sets[VARIANT_OF[q]] = {

@@ -1,9 +1,11 @@
-// The profile encoder (an Optimum / transformers.js feature-extraction export of the LLM PSA embeds profiles with,
-// Qwen2.5-7B-Instruct for the released adapter) copied into the bundle as one graph + tokenizer + chat template.
+// The profile encoder's source folder check (an Optimum feature-extraction export, or a transformers.js / Optimum
+// causal-LM export, of the LLM PSA embeds profiles with, Qwen2.5-7B-Instruct for the released adapter; which graph
+// file: encoder/source.ts): the graph, the tokenizer and the config's hidden size before anything is written.
 // Seam for the layer-group step (issue 18, item 4): replace `addProfileEncoder` with the split into layer groups
 // + a CPU embedding table; its checks (hidden size = the adapter's E, tokenizer present) stay.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findEncoderModel } from './encoder/source';
 import { ConvertError } from './errors';
 
 export interface ProfileEncoderSource {
@@ -15,11 +17,9 @@ export interface ProfileEncoderSource {
 }
 
 /** Checks the folder before anything is written. */
-export function checkProfileEncoder(dir: string, embeddingSize: number): ProfileEncoderSource {
+export function checkProfileEncoder(dir: string, embeddingSize: number, modelFile?: string): ProfileEncoderSource {
   if (!existsSync(dir)) throw new ConvertError(`--profile-encoder ${dir} does not exist`);
-  const onnxDir = existsSync(join(dir, 'onnx', 'model.onnx')) ? 'onnx/' : '';
-  const model = `${onnxDir}model.onnx`;
-  if (!existsSync(join(dir, model))) throw new ConvertError(`--profile-encoder ${dir}: model.onnx is missing (expected an Optimum feature-extraction export)`);
+  const model = findEncoderModel(dir, modelFile);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ConvertError(`--profile-encoder ${dir}: tokenizer.json is missing`);
   let cfg: { hidden_size?: number };
   try {
@@ -37,6 +37,6 @@ export function checkProfileEncoder(dir: string, embeddingSize: number): Profile
     }
   };
   walk('');
-  const externalData = files.filter((f) => f.startsWith(`${model}_data`) || f === `${onnxDir}model.onnx.data`);
+  const externalData = files.filter((f) => f.startsWith(`${model}_data`) || f === `${model}.data`);
   return { dir, files: files.sort(), model, externalData, hiddenSize: cfg.hidden_size };
 }

@@ -13,6 +13,9 @@
 // per-channel DequantizeLinear, fp16 = float16 weights and activations. Graph inputs and outputs stay float32 in
 // every variant, so groups of any variant chain the same way; encoder_groups.json names the variant. The table
 // follows the weights unless asked otherwise: int8 rows for q4 / int8, float16 for fp16 / q4f16 / none.
+// A public causal-LM export (transformers.js / Optimum with past: onnx/model.onnx, model_q4.onnx,
+// decoder_model_merged.onnx) is read through source.ts, which rewrites its proto into the feature-extraction form
+// first (with-past.ts); an export already 4-bit (MatMulNBits) is written as it is, as the q4 variant.
 // Not supported (refused with an error naming the reason): onnxruntime-genai builder exports. With exclude_embeds
 // they take `inputs_embeds` [B,T,H] (+ attention_mask, position_ids) and return `hidden_states` (after the final
 // norm), so the table is not in the graph at all; and their SkipSimplifiedLayerNormalization fuses each residual Add
@@ -22,11 +25,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvertError } from '../errors';
-import { loadOnnx } from '../onnx-model';
 import { writeQuantizedModel } from '../quantize/index';
 import type { QuantizeOption } from '../variants';
 import { writeModel, type WrittenFile } from '../write-model';
 import { analyse, groupGraph, planGroups, HIDDEN_IN, HIDDEN_OUT, LAST_OUT } from './cut';
+import { findEncoderModel, isPreQuantized, loadEncoderSource } from './source';
+import type { WithPastEdit } from './with-past';
 import { writeTable, TABLE_JSON, type TableDtype, type TableInfo } from './table';
 
 export const GROUPS_JSON = 'encoder_groups.json';
@@ -56,6 +60,8 @@ export interface GroupOptions {
   tableDtype?: TableDtype;
   /** Weight variant of the groups (default none: float32). */
   quantize?: QuantizeOption;
+  /** The graph inside the source folder (default: source.ts's MODEL_CANDIDATES, first found). */
+  model?: string;
   /** Copy the tokenizer, chat template and config next to the groups (default true; a bundle's variant folders share the parent's). */
   copyTokenizer?: boolean;
   log?: (line: string) => void;
@@ -74,32 +80,39 @@ export interface EncoderCheck {
   dir: string;
   model: string;
   hiddenSize: number;
+  /** What was edited when the source is a causal-LM (with-past) export (source.ts, with-past.ts). */
+  causalLm?: WithPastEdit;
+  /** The source's linear weights are already MatMulNBits (4-bit): they pass through, as the q4 variant. */
+  preQuantized: boolean;
 }
 
 /** Checks the source folder (before anything is written). */
-export function checkGroupSource(dir: string): EncoderCheck {
+export function checkGroupSource(dir: string, modelFile?: string): EncoderCheck {
   if (!existsSync(dir)) throw new ConvertError(`--profile-encoder ${dir} does not exist`);
-  const model = existsSync(join(dir, 'onnx', 'model.onnx')) ? 'onnx/model.onnx' : 'model.onnx';
-  if (!existsSync(join(dir, model))) throw new ConvertError(`--profile-encoder ${dir}: model.onnx is missing (expected an Optimum feature-extraction export)`);
+  const model = findEncoderModel(dir, modelFile);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) if (!existsSync(join(dir, f))) throw new ConvertError(`--profile-encoder ${dir}: ${f} is missing (the encoder needs its tokenizer and chat template)`);
-  const src = loadOnnx(join(dir, model), join(dir, model, '..'), `--profile-encoder ${model}`);
-  const s = analyse(src, `--profile-encoder ${model}`);
-  return { dir, model, hiddenSize: s.hiddenSize };
+  const src = loadEncoderSource(dir, model);
+  const s = analyse(src.model, `--profile-encoder ${model}`);
+  return { dir, model, hiddenSize: s.hiddenSize, causalLm: src.edit, preQuantized: isPreQuantized(src.model) };
 }
 
 export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {}): WrittenEncoder {
   const log = o.log ?? (() => undefined);
-  const { model } = checkGroupSource(dir);
+  const { model, causalLm, preQuantized } = checkGroupSource(dir, o.model);
   const label = `--profile-encoder ${model}`;
   const groupBytes = o.groupBytes ?? 2 ** 30;
   if (!(groupBytes > 0) || groupBytes > 2 ** 30) throw new ConvertError('the encoder group file size must be between 1 byte and 1 GiB');
   mkdirSync(out, { recursive: true });
-  const src = loadOnnx(join(dir, model), join(dir, model, '..'), label);
+  const src = loadEncoderSource(dir, model).model;
   const s = analyse(src, label);
   const total = s.unitBytes.reduce((x, y) => x + y, 0);
   const n = o.groups ?? Math.min(s.layers + 1, Math.max(3, Math.ceil(total / groupBytes)));
   const cuts = planGroups(s, n);
   const q = o.quantize ?? 'none';
+  // An already 4-bit export (onnx-community's model_q4.onnx) is written as it is, as the q4 variant: re-quantizing
+  // 4-bit weights, or calling them float32, would be wrong.
+  if (preQuantized && q !== 'q4') throw new ConvertError(`${label}: its weights are already 4-bit (MatMulNBits); it can only be written as the q4 variant (--encoder-quantize q4), not ${q}`);
+  if (causalLm) log(`profile encoder: ${model} is a causal-LM export: ${causalLm.output} (the final norm's output) made the output; ${causalLm.removedOutputs.length} outputs (logits, present.*) and ${causalLm.droppedNodes} nodes dropped; ${causalLm.past.length} past inputs folded to length 0${causalLm.positionIds ? '; position_ids = arange(length)' : ''}${causalLm.mergedIf ? '; the merged decoder\'s no-past branch inlined' : ''}`);
   const tableDtype = o.tableDtype ?? defaultTable(q);
   log(`profile encoder (${q}): ${s.layers} layers + final norm → ${n} groups (units ${cuts.slice(0, -1).map((c, k) => `${c}..${cuts[k + 1] - 1}`).join(', ')}), table ${s.table.dims?.join('×')} → ${tableDtype}`);
 
@@ -111,10 +124,10 @@ export function writeLayerGroups(dir: string, out: string, o: GroupOptions = {})
   const info: GroupsFile = { format: GROUPS_FORMAT, version: 1, layers: s.layers, hiddenSize: s.hiddenSize, table: TABLE_JSON, input: HIDDEN_IN, groups: [], ...(q !== 'none' ? { quantize: q } : {}) };
   for (let k = 0; k < n; k++) {
     const [a, b] = [cuts[k], cuts[k + 1]];
-    const fresh = loadOnnx(join(dir, model), join(dir, model, '..'), label); // writeModel rewrites tensors in place
+    const fresh = loadEncoderSource(dir, model).model; // writeModel rewrites tensors in place
     const g = groupGraph(fresh, s, a, b, label);
     const fileName = `group_${k}.onnx`;
-    const w = q === 'none'
+    const w = q === 'none' || preQuantized
       ? writeModel(g, { dir: out, fileName, external: true, chunkBytes: groupBytes, minExternalBytes: 1 })
       : writeQuantizedModel(g, q, { dir: out, fileName, external: true, chunkBytes: groupBytes, minExternalBytes: 1, label: `${label} (group ${k + 1} of ${n})`, allowNoWeights: true }).written;
     groups.push(w);
