@@ -16,6 +16,7 @@ import { externalPaths, MAX_EXTERNAL_FILE_BYTES } from '../../src/engine/externa
 import { loadModels, releaseModels } from '../../src/engine/models';
 import { fsReader } from '../../src/engine/node-reader';
 import { scanOnnx, scanOnnxBytes } from '../../src/engine/onnx-scan';
+import { halfData } from '../../src/engine/tensors';
 import type { OrtLike } from '../../src/engine/ort-types';
 import { directSerial, type Runtime } from '../../src/engine/sessions';
 import { AppError } from '../../src/shared/errors';
@@ -104,6 +105,14 @@ describe('onnx-scan: external-data names from the .onnx', () => {
 
   it('a location that leaves the model folder is refused', () => {
     expect(() => externalPaths('unet/model.onnx', { externalFiles: [{ location: '../../secret.bin', minBytes: 1, tensors: 1 }] })).toThrow(/not a file inside the model's folder/);
+  });
+});
+
+describe('float16 output data in both forms onnxruntime hands out', () => {
+  it('raw bits (Uint16Array, onnxruntime-node) and values (Float16Array in Chromium; a plain array stands in here)', () => {
+    expect(Array.from(halfData(Uint16Array.of(0x3800, 0xc000, 0)))).toEqual([0.5, -2, 0]);
+    // A Float16Array holds the values themselves: decoding them as bits (the old code) gave ~0 for every pixel.
+    expect(Array.from(halfData([0.5, -2, 0]))).toEqual([0.5, -2, 0]);
   });
 });
 

@@ -20,7 +20,7 @@ import { modelWeights } from '../external-data';
 import type { ResolvedBundle } from '../bundle-resolve';
 import type { InferenceSession } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
-import { floatTensor, fromHalf, type Elem } from '../tensors';
+import { floatTensor, halfData, type Elem } from '../tensors';
 import { blurRgba } from './blur';
 import { withScoreOutputs } from './graph-scores';
 import { clipPixelValues, parsePreprocessorConfig, type ClipPreprocessConfig } from './preprocess';
@@ -74,7 +74,7 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
   const session: InferenceSession = await createSession(rt, bytes, { file, role: 'safety_checker', externalData, staticDims: where.staticDims });
   const clipType = inputMeta(session, 'clip_input')!.type as Elem;
   const imagesType = inputMeta(session, 'images')!.type as Elem;
-  const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(d as Uint16Array, fromHalf) : Array.from(d as ArrayLike<number>));
+  const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(halfData(d)) : Array.from(d as ArrayLike<number>));
   let builtIn: Q16Prompts | undefined;
   const q16PromptsFor = (dim: number): Q16Prompts => {
     if (bundleQ16) return bundleQ16;
