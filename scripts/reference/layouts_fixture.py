@@ -8,13 +8,15 @@ save_as_external_data=True, location=...)` and `onnx.external_data_helper.set_ex
 Optimum (`model.onnx_data`) and diffusers' convert_stable_diffusion_checkpoint_to_onnx.py (`weights.pb`) call to
 write their exports. The source models are fixtures/parity/bundle (torch.onnx.export of diffusers' own
 UNet2DConditionModel / AutoencoderKL, see parity_fixture.py); nothing is retrained, so the fp32 layouts compute
-exactly what the parity fixture computes.
+exactly what the parity fixture computes. Tensors under 1 KiB stay inline (onnx.save_model's default
+size_threshold, which Optimum and diffusers keep): ORT needs small shape tensors inline to infer shapes at load.
 
 Layouts (each folder holds only the model folders it changes; tests lay it over a copy of fixtures/parity/bundle,
 which supplies tokenizer/, scheduler/, model_index.json and, where absent here, text_encoder/):
 - named/       unet/model.onnx + `weights.pb` (diffusers' SD export name); vae_decoder/model.onnx +
-               `vae-weights.bin` (a custom name). One file per model.
-- multi-file/  vae_decoder/model.onnx + one file per initializer (`<n>.weight`, 106 files), as
+               `vae-weights.bin` (a custom name); safety_checker/model.onnx (fixtures/safety-checker's) +
+               `checker.weights` + preprocessor_config.json. One file per model.
+- multi-file/  vae_decoder/model.onnx + one file per initializer (`<n>.weight`, 28 files), as
                `all_tensors_to_one_file=False` writes (named here by index, not by uuid, so the fixture is
                deterministic). The U-Net is left out to keep the fixture small (named/ covers it).
 - fp16/        text_encoder, unet, vae_decoder converted to float16 as `optimum-cli export onnx --dtype fp16`
@@ -50,7 +52,7 @@ def save_one_file(model, folder, dest_root, location):
     dest = os.path.join(dest_root, folder)
     os.makedirs(dest, exist_ok=True)
     onnx.save_model(model, os.path.join(dest, "model.onnx"), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=location, size_threshold=0)
+                    all_tensors_to_one_file=True, location=location, size_threshold=1024)
     copy_config(folder, dest)
 
 
@@ -60,8 +62,10 @@ def save_by_tensor(model, folder, dest_root, name_of):
     os.makedirs(dest, exist_ok=True)
     i = 0
     for t in model.graph.initializer:
+        arr = numpy_helper.to_array(t)
+        if arr.nbytes < 1024:
+            continue  # stays inline, as onnx.save_model's default size_threshold (1024) keeps it
         if not t.HasField("raw_data"):
-            arr = numpy_helper.to_array(t)
             t.CopyFrom(numpy_helper.from_array(arr, t.name))
         set_external_data(t, name_of(i, t))
         i += 1
@@ -105,6 +109,13 @@ def main():
     named = os.path.join(OUT, "named")
     save_one_file(load("unet"), "unet", named, "weights.pb")
     save_one_file(load("vae_decoder"), "vae_decoder", named, "vae-weights.bin")
+    # The safety checker fixture (safety_checker_fixture.py: diffusers' StableDiffusionSafetyChecker, forward_onnx)
+    # as an Optimum export's safety_checker/ folder, its weights under another custom name.
+    checker = os.path.join(named, "safety_checker")
+    os.makedirs(checker)
+    onnx.save_model(onnx.load(os.path.join(ROOT, "fixtures", "safety-checker", "model.onnx")), os.path.join(checker, "model.onnx"),
+                    save_as_external_data=True, all_tensors_to_one_file=True, location="checker.weights", size_threshold=1024)
+    shutil.copy(os.path.join(ROOT, "fixtures", "safety-checker", "preprocessor_config.json"), checker)
 
     multi = os.path.join(OUT, "multi-file")
     save_by_tensor(load("vae_decoder"), "vae_decoder", multi, lambda i, t: f"{i}.weight")

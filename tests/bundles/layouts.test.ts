@@ -67,10 +67,10 @@ describe('download by URL', () => {
     });
   });
 
-  it('one file per tensor: all 106 of the VAE decoder\'s files are planned', () =>
+  it('one file per tensor: all 28 of the VAE decoder\'s files are planned', () =>
     withServer(layout('multi-file'), async (s) => {
       const state = await new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu);
-      expect(weightFiles(state.files.map((f) => f.path)).filter((p) => p.startsWith('vae_decoder/')).length).toBe(106);
+      expect(weightFiles(state.files.map((f) => f.path)).filter((p) => p.startsWith('vae_decoder/')).length).toBe(28);
     }));
 
   it('a weights file the .onnx names but the host lacks is refused naming both', async () => {

@@ -13,6 +13,7 @@ import { loadOnnx } from '../../scripts/convert/onnx-model';
 import { decodePng } from '../../scripts/lib/png';
 import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { externalPaths, MAX_EXTERNAL_FILE_BYTES } from '../../src/engine/external-data';
+import { loadImageChecker, locateChecker } from '../../src/engine/image-check';
 import { loadModels, releaseModels } from '../../src/engine/models';
 import { fsReader } from '../../src/engine/node-reader';
 import { scanOnnx, scanOnnxBytes } from '../../src/engine/onnx-scan';
@@ -65,13 +66,13 @@ describe('onnx-scan: external-data names from the .onnx', () => {
     expect(facts.externalFiles.reduce((n, f) => n + f.tensors, 0)).toBe([...ref.inits.values()].filter((t) => t.externalData?.length).length);
   });
 
-  it('names: weights.pb, a custom name, and one file per tensor (106 of them)', async () => {
+  it('names: weights.pb, a custom name, and one file per tensor (28 of them)', async () => {
     expect((await scanFile(path.join(LAYOUTS, 'named/unet/model.onnx'))).externalFiles.map((f) => f.location)).toEqual(['weights.pb']);
     expect((await scanFile(path.join(LAYOUTS, 'named/vae_decoder/model.onnx'))).externalFiles.map((f) => f.location)).toEqual(['vae-weights.bin']);
     const multi = await scanFile(path.join(LAYOUTS, 'multi-file/vae_decoder/model.onnx'));
     const onDisk = readdirSync(path.join(LAYOUTS, 'multi-file/vae_decoder')).filter((f) => f.endsWith('.weight'));
     expect(multi.externalFiles.map((f) => f.location).sort()).toEqual(onDisk.sort());
-    expect(onDisk.length).toBe(106);
+    expect(onDisk.length).toBe(28);
   });
 
   it('float16 from the graph (inputs and initializers), not from a name', async () => {
@@ -155,6 +156,23 @@ describe('loading each layout with onnxruntime-node', () => {
       expect(loaded.io.unetIn).toBe(name === 'fp16' ? 'float16' : 'float32');
     } finally {
       await releaseModels(loaded);
+    }
+  });
+
+  it("safety checker: the weights file its .onnx names (checker.weights) loads, scoring as the inline fixture does", async () => {
+    const r = fsReader(layout('named'));
+    const where = await locateChecker(r, await resolveBundle(r), ['fp32']);
+    expect(where?.model).toEqual({ path: 'safety_checker/model.onnx' });
+    const ext = await loadImageChecker(cpu(), r, where!);
+    const inline = await loadImageChecker(cpu(), fsReader(path.join(LAYOUTS, '..', 'safety-checker')), { model: { path: 'model.onnx' }, config: 'preprocessor_config.json' });
+    try {
+      const rgba = Uint8Array.from({ length: 64 * 64 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 251));
+      const a = await ext.check(rgba, 64, 64, 0);
+      expect(a.scores.length).toBeGreaterThan(0);
+      expect(a).toEqual(await inline.check(rgba, 64, 64, 0));
+    } finally {
+      await ext.release();
+      await inline.release();
     }
   });
 
