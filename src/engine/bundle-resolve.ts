@@ -92,11 +92,9 @@ async function resolveOptimum(r: BundleReader): Promise<ResolvedBundle> {
   for (const [role, folder] of roles) {
     const path = `${folder}/model.onnx`;
     if (!(await r.exists(path))) throw new AppError('MODEL_FILE_MISSING', `${path} is missing from the bundle at ${r.label} (model_index.json lists ${folder})`);
+    // No external-data list: the .onnx names its own weight files (`model.onnx_data`, `weights.pb`, any name), which
+    // the loader reads from it (external-data.ts modelWeights). The variant is fp32 until the graph says float16.
     const file: ModelFile = { path };
-    // Optimum writes large weights next to the graph: `model.onnx_data` (or `weights.pb` for older SD exports).
-    for (const ext of ['model.onnx_data', 'weights.pb']) {
-      if (await r.exists(`${folder}/${ext}`)) file.externalData = [{ path: `${folder}/${ext}` }];
-    }
     files[role] = { fp32: file };
   }
   for (const p of ['tokenizer/vocab.json', 'tokenizer/merges.txt']) {

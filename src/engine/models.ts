@@ -5,7 +5,9 @@
 import { WASM_MODEL_BYTES, fitsCap, type ModelFile, type Variant } from '../shared/bundle';
 import { CLIP_MAX_LENGTH, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
-import { externalBytes, type BundleReader } from './bundle-reader';
+import type { BundleReader } from './bundle-reader';
+import { modelWeights } from './external-data';
+import { ONNX_FLOAT16, type OnnxFacts } from './onnx-scan';
 import type { ResolvedBundle } from './bundle-resolve';
 import { lazyImageChecker, type LazyImageChecker } from './image-check';
 import { loadClipTokenizer, type ClipTokenizer } from './clip-tokenizer';
@@ -91,6 +93,16 @@ function pick(bundle: ResolvedBundle, role: ModelRole, order: Variant[], wish?: 
   return { variant: any, file: variants[any]! };
 }
 
+/**
+ * A float16 graph on WebGPU without shader-f16 is refused before its weights are read: ORT would otherwise fail
+ * deep in kernel compilation, or (some adapters) run into zeros. CPU and WASM compute float16 themselves.
+ */
+function refuseFloat16(facts: OnnxFacts, file: string, backend: Runtime['backend'], shaderF16: boolean): void {
+  if (!facts.float16 || backend !== 'webgpu' || shaderF16) return;
+  const where = facts.inputs.filter((i) => i.elem === ONNX_FLOAT16).map((i) => i.name);
+  throw new AppError('BACKEND_INIT_FAILED', `${file} is a float16 (fp16) model (${where.length ? `float16 inputs ${where.join(', ')}` : 'float16 weights'}); this GPU lacks shader-f16, so WebGPU cannot run it. Use a float32 export, or a psa-web bundle with an fp32/int8 U-Net`);
+}
+
 const dimNum = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : undefined);
 
 export async function loadModels(
@@ -107,9 +119,9 @@ export async function loadModels(
     if (!chosen) return undefined;
     variants[role] = chosen.variant;
     const bytes = await reader.bytes(chosen.file.path, (l, t) => opts.onProgress?.(chosen.file.path, l, t));
-    const externalData = chosen.file.externalData
-      ? await Promise.all(chosen.file.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await externalBytes(reader, x.path, (l, t) => opts.onProgress?.(x.path, l, t)) })))
-      : undefined;
+    const { externalData, facts } = await modelWeights(reader, chosen.file, bytes, opts.onProgress, (f) => refuseFloat16(f, chosen.file.path, rt.backend, !!opts.shaderF16));
+    // A plain export says nothing of its precision but its graph: an Optimum `--dtype fp16` export is reported as fp16.
+    if (bundle.layout === 'optimum' && facts?.float16) variants[role] = 'fp16';
     const s = await createSession(rt, bytes, { file: chosen.file.path, role, gpuOutputs, externalData, staticDims: bundle.staticDims?.[role] });
     sessions.push(s);
     return s;

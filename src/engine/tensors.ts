@@ -49,9 +49,18 @@ export function floatTensor(ort: OrtLike, type: Elem, data: Float32Array, dims: 
   return new ort.Tensor('float32', data, dims);
 }
 
+/**
+ * Float32 values of a float16 tensor's data. Why both forms: onnxruntime-web hands float16 data out as a
+ * Float16Array where the platform has one (Chromium 135+: the values themselves) and as a Uint16Array of raw bits
+ * elsewhere (onnxruntime-node, older browsers). Decoding a Float16Array's values as bits turns a picture flat.
+ */
+export function halfData(d: unknown): Float32Array {
+  return d instanceof Uint16Array ? Float32Array.from(d, fromHalf) : Float32Array.from(d as ArrayLike<number>);
+}
+
 /** Float32 view of a CPU tensor's data (converting float16). */
 export function floatData(t: Tensor): Float32Array {
-  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, fromHalf);
+  if (t.type === 'float16') return halfData(t.data);
   return t.data as Float32Array;
 }
 

@@ -10,7 +10,9 @@ import {
 } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import { Installer, fmtMB } from './installer';
-import { optimumCandidates, tokenizerProblem } from './optimum-files';
+import { checkExternalSize, externalPaths, missingExternal } from '../external-data';
+import { scanOnnxBlob } from '../onnx-scan';
+import { isModelPath, optimumCandidates, tokenizerProblem } from './optimum-files';
 import { bundleKey, type InstallProgress, type StoredBundle } from './protocol';
 import { newFileState } from './resume';
 import type { BundleStore, InstallState } from './store';
@@ -89,6 +91,17 @@ export async function importFiles(store: BundleStore, installer: Installer, fold
         continue;
       }
       files.push(newFileState(c.path, f.size));
+      if (isModelPath(c.path)) {
+        // The model's own external-data files, by the names its .onnx gives (read from the header, no weights).
+        const facts = await scanOnnxBlob(f, `${c.path} in the folder "${folderName}"`);
+        for (const x of externalPaths(c.path, facts)) {
+          const data = byPath.get(x.path);
+          if (!data) throw missingExternal(c.path, x.path, `the folder "${folderName}"`);
+          checkExternalSize(c.path, x.path, data.size);
+          if (data.size < x.minBytes) throw new AppError('MODEL_FILE_CORRUPT', `${x.path} in the folder "${folderName}" has ${data.size} bytes, but ${c.path} reads up to byte ${x.minBytes} of it (truncated?)`);
+          if (!files.some((g) => g.path === x.path)) files.push(newFileState(x.path, data.size));
+        }
+      }
     }
     const tok = tokenizerProblem(new Set(files.map((f) => f.path)));
     if (tok) throw new AppError('MODEL_FILE_MISSING', `folder "${folderName}": ${tok}`);

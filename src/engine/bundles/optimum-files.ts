@@ -1,7 +1,9 @@
 // The file list of a standard Optimum/diffusers Stable Diffusion ONNX export, from its model_index.json and the
-// standard names: <folder>/model.onnx (+ external data `model.onnx_data`, or `weights.pb` in older SD exports),
-// <folder>/config.json, tokenizer/ (vocab.json + merges.txt or tokenizer.json), scheduler/scheduler_config.json.
-// Only what the app runs is listed (no vae_encoder, no safety checker yet). Pure: existence is decided by the caller.
+// standard names: <folder>/model.onnx, <folder>/config.json, tokenizer/ (vocab.json + merges.txt or tokenizer.json),
+// scheduler/scheduler_config.json. A model's external-data files are not guessed here: each .onnx names its own
+// (`model.onnx_data`, `weights.pb`, any other; see onnx-scan.ts), so callers add them after scanning the model
+// (`isModelPath` says which candidates to scan). Only what the app runs is listed (no vae_encoder, no safety checker
+// yet). Pure: existence is decided by the caller.
 
 /** A candidate file; `required` ones must exist, optional ones are fetched when the host has them. */
 export interface Candidate {
@@ -33,8 +35,6 @@ export function optimumCandidates(index: Record<string, unknown>): Candidate[] {
   const out: Candidate[] = [{ path: 'model_index.json', required: true }];
   for (const folder of MODEL_FOLDERS) {
     out.push({ path: `${folder}/model.onnx`, required: true, folder });
-    out.push({ path: `${folder}/model.onnx_data`, required: false, folder });
-    out.push({ path: `${folder}/weights.pb`, required: false, folder });
     out.push({ path: `${folder}/config.json`, required: false, folder });
   }
   if (!announced(index, 'tokenizer')) throw new Error('model_index.json lists no tokenizer');
@@ -44,6 +44,9 @@ export function optimumCandidates(index: Record<string, unknown>): Candidate[] {
   out.push({ path: 'scheduler/scheduler_config.json', required: announced(index, 'scheduler'), folder: 'scheduler' });
   return out;
 }
+
+/** Whether a candidate is one of the export's models (whose .onnx names its external-data files). */
+export const isModelPath = (path: string): boolean => MODEL_FOLDERS.some((f) => path === `${f}/model.onnx`);
 
 /** After probing: the tokenizer needs tokenizer.json, or vocab.json + merges.txt. Returns the problem, if any. */
 export function tokenizerProblem(present: ReadonlySet<string>): string | undefined {

@@ -15,11 +15,12 @@
 import type { ModelFile, Variant } from '../../shared/bundle';
 import { AppError } from '../../shared/errors';
 import type { GenerateParams, GenerateResult } from '../../shared/types';
-import { externalBytes, readJson, type BundleReader } from '../bundle-reader';
+import { readJson, type BundleReader } from '../bundle-reader';
+import { modelWeights } from '../external-data';
 import type { ResolvedBundle } from '../bundle-resolve';
 import type { InferenceSession } from '../ort-types';
 import { createSession, inputMeta, type Runtime } from '../sessions';
-import { floatTensor, fromHalf, type Elem } from '../tensors';
+import { floatTensor, halfData, type Elem } from '../tensors';
 import { blurRgba } from './blur';
 import { withScoreOutputs } from './graph-scores';
 import { clipPixelValues, parsePreprocessorConfig, type ClipPreprocessConfig } from './preprocess';
@@ -51,8 +52,8 @@ export async function locateChecker(reader: BundleReader, bundle: ResolvedBundle
   const variants = bundle.files.safety_checker;
   if (variants) model = order.map((v) => variants[v]).find((f) => f) ?? Object.values(variants)[0];
   else if (bundle.layout === 'optimum' && (await reader.exists('safety_checker/model.onnx'))) {
+    // Its external-data files are read from the .onnx when it loads (external-data.ts modelWeights), not guessed.
     model = { path: 'safety_checker/model.onnx' };
-    for (const ext of ['model.onnx_data', 'weights.pb']) if (await reader.exists(`safety_checker/${ext}`)) model.externalData = [{ path: `safety_checker/${ext}` }];
   }
   if (!model) return undefined;
   const dir = model.path.includes('/') ? model.path.slice(0, model.path.lastIndexOf('/') + 1) : '';
@@ -69,13 +70,11 @@ export async function loadImageChecker(rt: Runtime, reader: BundleReader, where:
   const bundleQ16 = where.q16 ? parseQ16Prompts(await readJson(reader, where.q16), where.q16) : undefined;
   const original = await reader.bytes(file);
   const { bytes, concept, special, imageEmbeds } = withScoreOutputs(original, file);
-  const externalData = where.model.externalData
-    ? await Promise.all(where.model.externalData.map(async (x) => ({ path: x.path.split('/').pop()!, data: await externalBytes(reader, x.path) })))
-    : undefined;
+  const { externalData } = await modelWeights(reader, where.model, original);
   const session: InferenceSession = await createSession(rt, bytes, { file, role: 'safety_checker', externalData, staticDims: where.staticDims });
   const clipType = inputMeta(session, 'clip_input')!.type as Elem;
   const imagesType = inputMeta(session, 'images')!.type as Elem;
-  const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(d as Uint16Array, fromHalf) : Array.from(d as ArrayLike<number>));
+  const toNumbers = (d: unknown, type: string): number[] => (type === 'float16' ? Array.from(halfData(d)) : Array.from(d as ArrayLike<number>));
   let builtIn: Q16Prompts | undefined;
   const q16PromptsFor = (dim: number): Q16Prompts => {
     if (bundleQ16) return bundleQ16;

@@ -4,7 +4,7 @@
 import type { LoadedModels } from '../models';
 import type { InferenceSession, Tensor } from '../ort-types';
 import { createSession, type Runtime } from '../sessions';
-import { floatData, fromHalf } from '../tensors';
+import { floatData, halfData } from '../tensors';
 
 /** What one image costs, accumulated across its phases. */
 export interface Timer {
@@ -28,7 +28,7 @@ export async function read(t: Tensor, timer: Timer): Promise<Float32Array> {
   if (t.location === 'gpu-buffer') {
     timer.readbacks++;
     const d = await t.getData();
-    return t.type === 'float16' ? Float32Array.from(d as Uint16Array, fromHalf) : (d as Float32Array);
+    return t.type === 'float16' ? halfData(d) : (d as Float32Array);
   }
   return floatData(t);
 }

@@ -10,12 +10,14 @@ import {
 } from '../../../shared/bundle';
 import { AppError } from '../../../shared/errors';
 import { refuseRedirectAway } from '../../bundle-reader';
-import { idFromUrl, optimumCandidates, tokenizerProblem } from '../optimum-files';
+import { checkExternalSize, externalPaths, missingExternal } from '../../external-data';
+import { scanOnnx, scanOnnxBytes } from '../../onnx-scan';
+import { idFromUrl, isModelPath, optimumCandidates, tokenizerProblem } from '../optimum-files';
 import { bundleKey } from '../protocol';
 import { newFileState, type FileState } from '../resume';
 import type { InstallState } from '../store';
 import type { DeviceChoice, InstallContext } from './context';
-import { headSize } from './probe';
+import { headSize, httpRangeRead } from './probe';
 
 type Source = { kind: 'url' | 'demo'; url: string };
 
@@ -122,6 +124,19 @@ async function planOptimum(cx: InstallContext, source: Source, indexText: string
     }
     present.add(c.path);
     files.push(newFileState(c.path, size > 0 ? size : undefined));
+    if (isModelPath(c.path)) {
+      // Which weight files this model needs is read from its .onnx (ranged reads of its header fields; no weights),
+      // and each is sized before anything is downloaded: one over the 2 GiB cap is refused here.
+      const read = httpRangeRead(cx.fetch, base, c.path);
+      // No Content-Length from HEAD: the file is read whole once (a host that does not say sizes rarely does ranges).
+      const facts = size > 0 ? await scanOnnx(read, size, `${c.path} at ${base}`) : await scanOnnxBytes(await read(0, Number.MAX_SAFE_INTEGER), `${c.path} at ${base}`);
+      for (const x of externalPaths(c.path, facts)) {
+        const xs = await headSize(cx.fetch, base, x.path);
+        if (xs === undefined) throw missingExternal(c.path, x.path, `the export at ${base}`);
+        checkExternalSize(c.path, x.path, xs);
+        if (!files.some((g) => g.path === x.path)) files.push(newFileState(x.path, xs > 0 ? xs : undefined));
+      }
+    }
   }
   const tok = tokenizerProblem(present);
   if (tok) throw new AppError('MODEL_FILE_MISSING', `${base}: ${tok}`);
