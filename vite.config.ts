@@ -54,21 +54,7 @@ function serveFixtures(): Plugin {
   };
 }
 
-/**
- * Measurement-only build switch (VITE_ORT_JSPI=1, never the shipped build): onnxruntime-web's JSPI build instead of
- * its asyncify one, so the engine can hand ORT the OPFS File as external data (ORT 1.30's JSPI glue mounts a Blob and
- * reads each initializer's range from it itself, onnxruntime PR #29477; engine/bundles/opfs-reader.ts). Compared
- * with the shipped path (RangedBytes) by e2e/measure/full-size.spec.ts.
- */
-const ortJspi = process.env.VITE_ORT_JSPI === '1'
-  ? [
-      { find: /^onnxruntime-web\/webgpu$/, replacement: 'onnxruntime-web/jspi' },
-      { find: /^onnxruntime-web\/ort-wasm-simd-threaded\.asyncify\.(wasm|mjs)(\?url)?$/, replacement: 'onnxruntime-web/ort-wasm-simd-threaded.jspi.$1$2' },
-    ]
-  : [];
-
 export default defineConfig(({ command }) => ({
-  resolve: { alias: ortJspi },
   plugins: [react(), swShell(), ...(process.env.PSA_E2E_FIXTURES === '1' ? [serveFixtures()] : [])],
   server: { headers: { ...isolation, 'Content-Security-Policy': contentSecurityPolicy({ connect: [...connect, ...SERVE_BUNDLE_DEFAULT], devNonce }) } },
   preview: { headers: { ...isolation, 'Content-Security-Policy': contentSecurityPolicy({ connect }) } },

@@ -11,7 +11,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { convert } from '../scripts/convert/bundle';
 import { adapterWithE32 } from '../tests/convert/adapter-e32';
 import { makeSd15, tmpDir } from '../tests/convert/helpers';
-import { createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole, moreOptions } from './helpers';
+import { chooseNoProfile, createProfile, generateImage, pixelDiff, resultPixels, ROOT, SLOW, watchConsole, moreOptions } from './helpers';
 import { goTo } from './pages/screens';
 
 const ENCODER = path.join(ROOT, 'fixtures', 'profile-encoder');
@@ -96,4 +96,55 @@ test('a converted PSA bundle imports from its folder, embeds a profile on the de
 
   await expect(page.getByTestId('error')).toHaveCount(0);
   expect(console.problems).toEqual([]);
+});
+
+/** Opens the app's Models screen, imports the converted bundle into this context's OPFS and waits until it runs. */
+async function importBundle(page: Page): Promise<void> {
+  await page.goto('/#settings');
+  await ready(page);
+  await page.getByTestId('bundle.import').setInputFiles(bundleDir);
+  await expect(page.getByTestId('bundle.notice')).toContainText('was imported and checked', { timeout: SLOW });
+  await ready(page);
+  await expect(page.getByTestId('bundle.name')).toContainText('personalized safety (PSA)');
+  // Then Home, as a person with no profile (the first-run question answered).
+  await page.goto('/');
+  await chooseNoProfile(page);
+  await ready(page);
+}
+
+test('onnxruntime-web build: JSPI where the browser has it (the OPFS File as external data), asyncify elsewhere (RangedBytes); the same picture from both', async ({ page, browser }) => {
+  // This Chromium has JSPI, so the app runs ORT's JSPI build; external data (the U-Net's 64 kB chunks) is read by
+  // ORT from the stored File. A browser without it runs the asyncify build: played here by naming the engine worker
+  // "ort-asyncify" (engine/ort-web.ts), in a second context with its own storage.
+  expect(await page.evaluate(() => typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending)).toBe('function');
+  const problems = watchConsole(page);
+  await importBundle(page);
+  await expect(page.getByTestId('engine.backend')).toHaveAttribute('data-ort-build', 'jspi');
+  await generateImage(page, { seed: 11, steps: 3 });
+  const jspi = await resultPixels(page);
+
+  const other = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  try {
+    const page2 = await other.newPage();
+    await page2.addInitScript(() => {
+      const W = window.Worker;
+      window.Worker = class extends W {
+        constructor(url: string | URL, opts?: WorkerOptions) {
+          super(url, opts?.name === 'psa-engine' ? { ...opts, name: 'psa-engine ort-asyncify' } : opts);
+        }
+      };
+    });
+    const problems2 = watchConsole(page2);
+    await importBundle(page2);
+    await expect(page2.getByTestId('engine.backend')).toHaveAttribute('data-ort-build', 'asyncify');
+    await generateImage(page2, { seed: 11, steps: 3 });
+    const asyncify = await resultPixels(page2);
+    expect(asyncify.length).toBe(jspi.length);
+    // One ORT source, the same WASM kernels and thread count: the builds differ only in how they suspend.
+    expect(pixelDiff(asyncify, jspi).max).toBe(0);
+    expect(problems2.problems).toEqual([]);
+  } finally {
+    await other.close();
+  }
+  expect(problems.problems).toEqual([]);
 });

@@ -11,7 +11,7 @@
 //   webgpu-q4   the q4 view again, WebGPU chosen before the download (SwiftShader here: 1 step, guidance 1, unless
 //               asked: PSA_FULL_GUIDANCE_WEBGPU / _WASM, default 1 / 7.5)
 // PSA_FULL_RUNS picks runs (comma list, default all); PSA_FULL_STEPS_WASM / PSA_FULL_STEPS_WEBGPU (default 2 / 1; 0 =
-// install and load only). PSA_FULL_ORT_BUILD=jspi labels a run made with a `VITE_ORT_JSPI=1` build (vite.config.ts).
+// install and load only). PSA_FULL_ORT_BUILD labels a run with the ORT build it ran (the app picks JSPI where it exists: engine/ort-web.ts).
 // Recorded per run: install and load seconds, ms per step (the engine's step events), text/denoise/VAE ms (the
 // engine's result timings), peak resident memory of the renderer and GPU processes per phase (/proc), the engine
 // worker's V8 heap and ArrayBuffer backing (CDP), its WebAssembly memory (all WebAssembly.Memory objects in the

@@ -72,6 +72,7 @@ export class Engine {
         userTokens: models.io.userTokens,
         embeddingSize: models.io.embeddingSize,
         backend,
+        ...(rt.ortBuild ? { ortBuild: rt.ortBuild } : {}),
         variants: models.variants as Record<string, Variant>,
         defaultSize: bundle.image,
         defaultScheduler: bundle.defaultScheduler,

@@ -16,6 +16,8 @@ export interface Runtime {
   sessionOptions?: InferenceSession.SessionOptions;
   /** Running count of real GPU→CPU buffer reads (WebGPU in a browser), when it can be measured. */
   gpuReads?: () => number;
+  /** Which onnxruntime-web build runs (browser only; engine/ort-web.ts). */
+  ortBuild?: 'jspi' | 'asyncify';
 }
 
 export const directSerial = <T>(fn: () => Promise<T>): Promise<T> => fn();
@@ -45,7 +47,7 @@ function providers(backend: Backend): InferenceSession.SessionOptions['execution
 }
 
 /** The ORT session options for one model: backend, optimisation, logging, external data, output placement, static dims. */
-export function sessionOptions(rt: Pick<Runtime, 'backend' | 'sessionOptions'>, o: Omit<CreateOptions, 'file' | 'role'>): InferenceSession.SessionOptions {
+export function sessionOptions(rt: Pick<Runtime, 'backend' | 'sessionOptions' | 'ortBuild'>, o: Omit<CreateOptions, 'file' | 'role'>): InferenceSession.SessionOptions {
   const options: InferenceSession.SessionOptions = {
     executionProviders: providers(rt.backend),
     graphOptimizationLevel: 'all',
@@ -55,7 +57,9 @@ export function sessionOptions(rt: Pick<Runtime, 'backend' | 'sessionOptions'>, 
     logSeverityLevel: 3,
     ...rt.sessionOptions,
   };
-  if (o.externalData) options.externalData = o.externalData;
+  // ORT's JSPI build reads each initializer's range from a Blob itself (onnxruntime PR #29477; ort-web.ts): the
+  // stored File goes in place of the RangedBytes, which the asyncify build needs.
+  if (o.externalData) options.externalData = o.externalData.map((x) => (rt.ortBuild === 'jspi' && x.data instanceof RangedBytes && x.data.source ? { path: x.path, data: x.data.source as unknown as Uint8Array } : x));
   if (o.gpuOutputs && rt.backend === 'webgpu') options.preferredOutputLocation = 'gpu-buffer';
   if (o.staticDims && Object.keys(o.staticDims).length) {
     // Runtime-given overrides (tests) win over the manifest's for the same name.
@@ -68,7 +72,7 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
   const options = sessionOptions(rt, o);
   let session: InferenceSession;
   try {
-    session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options)).finally(() => releaseRanged(o));
+    session = await rt.serial(() => rt.ort.InferenceSession.create(bytes, options)).finally(() => releaseRanged(rt, o));
   } catch (e) {
     const msg = firstLine(e);
     if (/protobuf|parse|Failed to load model|invalid model|Load model from .* failed|ModelProto|truncated/i.test(msg)) {
@@ -93,8 +97,12 @@ export async function createSession(rt: Runtime, bytes: Uint8Array, o: CreateOpt
 }
 
 /** ORT has copied every initializer once creation ends: free the last one read from disk now (ranged-bytes.ts). */
-function releaseRanged(o: CreateOptions): void {
-  for (const x of o.externalData ?? []) if (x.data instanceof RangedBytes) x.data.release();
+function releaseRanged(rt: Runtime, o: CreateOptions): void {
+  for (const x of o.externalData ?? []) {
+    if (!(x.data instanceof RangedBytes)) continue;
+    if (rt.ortBuild === 'jspi' && x.data.source) x.data.readBySource();
+    x.data.release();
+  }
 }
 
 function firstLine(e: unknown): string {

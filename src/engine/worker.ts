@@ -11,17 +11,22 @@ import { OPFS_SCHEME } from './bundles/protocol';
 import { detectCapabilities } from './capabilities';
 import { Engine } from './engine';
 import { encoderSessionsCreated, liveEncoderSessions } from './embedding/compute';
-import { ensureOrtEnv, simulateGpuFailure, installReadbackCounter, ort, serial } from './ort-web';
+import { ensureOrtEnv, simulateGpuFailure, installReadbackCounter, loadOrt, serial, type OrtBuild, type OrtWeb } from './ort-web';
 
 const post = (e: EngineEvent) => (self as unknown as Worker).postMessage(e);
 let noticeFor = '';
 const gpuReads = installReadbackCounter();
 
+// Started at once; every request waits for it (handle), so `runtime` below always finds it.
+const ortReady = loadOrt();
+let ortLoaded: { ort: OrtWeb; build: OrtBuild } | undefined;
+
 const engine = new Engine({
   detect: detectCapabilities,
   runtime: (backend) => {
-    ensureOrtEnv();
-    return { ort, backend, serial, gpuReads: backend === 'webgpu' ? gpuReads : undefined };
+    const { ort, build } = ortLoaded!;
+    ensureOrtEnv(ort, build);
+    return { ort, backend, serial, gpuReads: backend === 'webgpu' ? gpuReads : undefined, ortBuild: build };
   },
   // `opfs:bundles/<id>@<version>/` = a bundle downloaded or imported into this browser's storage (engine/bundles).
   reader: (url) => (url.startsWith(OPFS_SCHEME) ? opfsReader(url) : httpReader(new URL(url, self.location.href).toString())),
@@ -29,6 +34,7 @@ const engine = new Engine({
 });
 
 async function handle(req: EngineRequest): Promise<EngineEvent> {
+  ortLoaded ??= await ortReady;
   switch (req.type) {
     case 'detect':
       return { type: 'detected', id: req.id, caps: await engine.detect() };
@@ -54,7 +60,7 @@ async function handle(req: EngineRequest): Promise<EngineEvent> {
       await engine.unload();
       return { type: 'done', id: req.id };
     case 'debug':
-      await simulateGpuFailure(req.action);
+      await simulateGpuFailure(ortLoaded.ort, req.action);
       return { type: 'done', id: req.id };
   }
 }

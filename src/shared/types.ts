@@ -186,6 +186,8 @@ export interface LoadedBundleInfo {
   userTokens: number;
   embeddingSize: number;
   backend: Backend;
+  /** The onnxruntime-web build the browser runs: 'jspi' where WebAssembly.Suspending exists, else 'asyncify'. */
+  ortBuild?: 'jspi' | 'asyncify';
   variants: Record<string, Variant>;
   defaultSize: { width: number; height: number };
   defaultScheduler: SchedulerName;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as ortWeb from 'onnxruntime-web';
 import { GraphBuilder, onnx, encodeModel } from '../../scripts/models/onnx-builder';
 import { RangedBytes } from '../../src/engine/bundles/ranged-bytes';
+import { sessionOptions } from '../../src/engine/sessions';
 
 const fileOf = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
 
@@ -100,5 +101,29 @@ describe('onnxruntime-web fed with RangedBytes', () => {
   it('fails session creation (never loads wrong weights) when the file is shorter than the model says', async () => {
     const ranged = new RangedBytes(w2Off, (s, e) => data.slice(s, e));
     await expect(ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'], externalData: [{ path: 'w.bin', data: ranged }] })).rejects.toThrow();
+  });
+});
+
+describe('RangedBytes and the onnxruntime-web build (engine/ort-web.ts chooses JSPI where the browser has it)', () => {
+  const file = fileOf(64);
+  const blob = new Blob([file]);
+  const ranged = () => new RangedBytes(file.length, (s, e) => file.slice(s, e), undefined, blob);
+  it('JSPI: ORT is handed the stored File itself (it reads the ranges); asyncify and Node: the RangedBytes', () => {
+    const x = ranged();
+    const jspi = sessionOptions({ backend: 'wasm', ortBuild: 'jspi' }, { externalData: [{ path: 'w.bin', data: x }] });
+    expect(jspi.externalData![0]).toEqual({ path: 'w.bin', data: blob });
+    const asyncify = sessionOptions({ backend: 'wasm', ortBuild: 'asyncify' }, { externalData: [{ path: 'w.bin', data: x }] });
+    expect((asyncify.externalData![0] as { data: unknown }).data).toBe(x);
+    const node = sessionOptions({ backend: 'wasm' }, { externalData: [{ path: 'w.bin', data: x }] });
+    expect((node.externalData![0] as { data: unknown }).data).toBe(x);
+    // Without a File behind it (read whole elsewhere) there is nothing to hand over: unchanged on JSPI too.
+    const bare = new RangedBytes(file.length, (s, e) => file.slice(s, e));
+    expect((sessionOptions({ backend: 'wasm', ortBuild: 'jspi' }, { externalData: [{ path: 'w.bin', data: bare }] }).externalData![0] as { data: unknown }).data).toBe(bare);
+  });
+  it('readBySource reports the whole file as read (progress when ORT read it without subarray)', () => {
+    const seen: [number, number][] = [];
+    const x = new RangedBytes(file.length, (s, e) => file.slice(s, e), (a, b) => seen.push([a, b]), blob);
+    x.readBySource();
+    expect(seen).toEqual([[64, 64]]);
   });
 });

@@ -51,11 +51,9 @@ export function opfsReader(url: string): BundleReader & { file(path: string): Pr
     bytes,
     async externalBytes(path, onProgress) {
       const f = await file(path);
-      // Measurement build only (vite.config.ts VITE_ORT_JSPI): ORT's JSPI glue reads a mounted Blob per initializer.
-      if (import.meta.env.VITE_ORT_JSPI === '1') return f as unknown as Uint8Array;
       const read = blobRangeReader(f);
       // FileReaderSync exists only in workers; elsewhere (never the engine's case) read the file whole.
-      return read ? new RangedBytes(f.size, read, onProgress) : bytes(path, onProgress);
+      return read ? new RangedBytes(f.size, read, onProgress, f) : bytes(path, onProgress);
     },
     async exists(path) {
       try {

@@ -29,8 +29,12 @@ export class RangedBytes extends Uint8Array {
   readonly #onRead?: (served: number, size: number) => void;
   #last?: ArrayBuffer;
 
-  constructor(size: number, read: ReadRange, onRead?: (served: number, size: number) => void) {
+  /** The stored file itself, when there is one: what ORT's JSPI build reads ranges from by itself (sessions.ts). */
+  readonly source?: Blob;
+
+  constructor(size: number, read: ReadRange, onRead?: (served: number, size: number) => void, source?: Blob) {
     super(0);
+    this.source = source;
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`RangedBytes: size must be a byte count, got ${size}`);
     this.#size = size;
     this.#read = read;
@@ -53,6 +57,12 @@ export class RangedBytes extends Uint8Array {
     this.#onRead?.(Math.min(this.#served, this.#size), this.#size);
     this.#last = out.buffer as ArrayBuffer;
     return out as Uint8Array<ArrayBuffer>;
+  }
+
+  /** Reports the whole file as read: ORT read it from `source` itself, so no range went through `subarray`. */
+  readBySource(): void {
+    this.#served = this.#size;
+    this.#onRead?.(this.#size, this.#size);
   }
 
   /** Frees the last read's bytes now (its array becomes empty); also done by every read. Call when ORT is done. */

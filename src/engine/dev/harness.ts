@@ -2,7 +2,11 @@
 // session on 'webgpu' or 'wasm' through the app's ORT setup (engine/ort-web: native WebGPU EP build, own wasm, one
 // serial chain), runs it on plain-array feeds and returns plain-array outputs; `adapterInfo()` describes the WebGPU
 // adapter. `{ verbose: true }` gives that session ORT's verbose log (node placement, printed to the console).
-import { ort, serial } from '../ort-web';
+import type * as OrtTypes from 'onnxruntime-web/webgpu';
+import { loadOrt, serial } from '../ort-web';
+
+// The app's own build choice (JSPI where the browser has it), loaded before the harness is offered.
+const { ort, build: ortBuild } = await loadOrt();
 
 export interface PlainTensor {
   type: 'float32' | 'int64' | 'int32';
@@ -27,13 +31,13 @@ export interface AdapterSummary {
   features: string[];
 }
 
-function toOrt(t: PlainTensor): ort.Tensor {
+function toOrt(t: PlainTensor): OrtTypes.Tensor {
   if (t.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.dims);
   if (t.type === 'int32') return new ort.Tensor('int32', Int32Array.from(t.data), t.dims);
   return new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
 }
 
-function fromOrt(t: ort.Tensor): PlainTensor {
+function fromOrt(t: OrtTypes.Tensor): PlainTensor {
   const data = t.data as Float32Array | Int32Array | BigInt64Array;
   const plain = data instanceof BigInt64Array ? Array.from(data, Number) : Array.from(data);
   return { type: t.type as PlainTensor['type'], dims: [...t.dims], data: plain };
@@ -62,14 +66,14 @@ function run(modelUrl: string, ep: 'webgpu' | 'wasm', feeds: Record<string, Plai
     try {
       const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
       const runsMs: number[] = [];
-      let out: ort.InferenceSession.ReturnType = {};
+      let out: OrtTypes.InferenceSession.ReturnType = {};
       for (let i = 0; i < Math.max(1, opts.repeat ?? 1); i++) {
         const t = performance.now();
         out = await session.run(inputs);
         runsMs.push(performance.now() - t);
       }
       const outputs: Record<string, PlainTensor> = {};
-      for (const name of session.outputNames) outputs[name] = fromOrt(out[name] as ort.Tensor);
+      for (const name of session.outputNames) outputs[name] = fromOrt(out[name] as OrtTypes.Tensor);
       return { outputs, createMs: t1 - t0, runMs: runsMs[0], runsMs };
     } finally {
       await session.release();
@@ -93,7 +97,7 @@ async function adapterInfo(): Promise<AdapterSummary> {
   };
 }
 
-const harness = { run, adapterInfo, ortVersion: ort.env.versions?.web ?? '' };
+const harness = { run, adapterInfo, ortVersion: ort.env.versions?.web ?? '', ortBuild };
 declare global {
   interface Window {
     __harness?: typeof harness;

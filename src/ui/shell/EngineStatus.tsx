@@ -28,7 +28,7 @@ export function EngineStatus() {
       <div data-testid="engine.status" data-status={status}>
         <strong>Engine:</strong> {status === 'starting' ? 'starting…' : status}
       </div>
-      <div data-testid="engine.backend" data-backend={backend ?? ''}>
+      <div data-testid="engine.backend" data-backend={backend ?? ''} data-ort-build={bundle?.ortBuild ?? ''}>
         <strong>Runs on:</strong> {!caps ? 'detecting…' : runsOn(caps, backend, backendChoice)}
       </div>
       <div data-testid="bundle.name" data-bundle-id={bundle?.id ?? ''}>
