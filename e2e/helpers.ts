@@ -38,19 +38,7 @@ export const appOrigin = (): string => new URL(test.info().project.use.baseURL ?
  */
 export const serveForApp = (o: Omit<ServeOptions, 'origins'>): Promise<RunningServer> => serveBundle({ ...o, origins: [appOrigin()] });
 
-export function pixelDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; mean: number } {
-  let max = 0;
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    const d = Math.abs(a[i] - b[i]);
-    max = Math.max(max, d);
-    sum += d;
-    n++;
-  }
-  return { max, mean: sum / n };
-}
+export { pixelDiff } from '../tests/helpers/pixels';
 
 export async function openEngine(page: Page): Promise<void> {
   await page.goto('/engine-harness.html');

@@ -24,21 +24,8 @@ import { AppError } from '../../src/shared/errors';
 import { PARITY } from '../helpers/bundles';
 import { runCli } from '../helpers/cli';
 import { assembleLayout, LAYOUTS, overCapUnet, removeLayout } from '../helpers/layouts';
+import { pixelDiff } from '../helpers/pixels';
 
-/** Largest and mean per-channel difference of two RGBA images (alpha left out). */
-function pixelDiff(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
-  let max = 0;
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    const d = Math.abs(a[i] - b[i]);
-    max = Math.max(max, d);
-    sum += d;
-    n++;
-  }
-  return { max, mean: sum / n };
-}
 
 const made: string[] = [];
 const layout = (name: string) => {

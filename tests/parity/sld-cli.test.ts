@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../scripts/lib/png';
 import { PARITY } from '../helpers/bundles';
 import { runCli } from '../helpers/cli';
+import { pixelDiff } from '../helpers/pixels';
 
 const SLD = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'sld');
 interface Case {
@@ -20,20 +21,6 @@ interface Case {
 const cases: Case[] = JSON.parse(readFileSync(path.join(SLD, 'cases.json'), 'utf8')).cases;
 const KERNEL_CASES = new Set(['ddim-medium', 'dpmpp-2m-max']);
 
-/** Max and mean |difference| over the RGB channels (alpha is always 255). */
-function pixelDiff(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
-  let max = 0;
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    const d = Math.abs(a[i] - b[i]);
-    max = Math.max(max, d);
-    sum += d;
-    n++;
-  }
-  return { max, mean: sum / n };
-}
 
 async function cli(c: Case, loop: 'reference' | 'kernel') {
   const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sld-')), `${c.id}.png`);

@@ -1,0 +1,16 @@
+// Picture comparison shared by the Vitest suites and the Playwright specs (e2e/helpers.ts re-exports it).
+
+/** Largest and mean |difference| over the RGB channels of two RGBA images (alpha is left out: always 255 here). */
+export function pixelDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; mean: number } {
+  let max = 0;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (i % 4 === 3) continue;
+    const d = Math.abs(a[i] - b[i]);
+    max = Math.max(max, d);
+    sum += d;
+    n++;
+  }
+  return { max, mean: sum / n };
+}
