@@ -88,8 +88,10 @@ function toLogError(e: unknown): NonNullable<LogView['error']> {
 export const createLogSlice =
   (deps: LogDeps = realLogDeps): StateCreator<LogSlice & LockAccess, [], [], LogSlice> =>
   (set, get) => {
-    // What storage is shown for the parent: the session's proof, or a PIN given to openLog (the slice alone).
-    let proof: ParentProof | undefined;
+    // How the open view reaches storage: through the parent's session (its proof is asked for at each call, as a
+    // later PIN entry replaces the session's token), or with a PIN given to openLog (the slice alone).
+    let access: 'session' | { pin: string } | undefined;
+    const proof = (): ParentProof => (access === 'session' ? (get().sessionProof?.() ?? { session: '' }) : (access?.pin ?? ''));
     let watch: ReturnType<typeof setInterval> | undefined;
     /** While open behind the lock: closes the view the moment the parent's session is no longer open. */
     const watchSession = () => {
@@ -104,11 +106,11 @@ export const createLogSlice =
       const next = { ...get().log, ...patch };
       set({ log: { ...next, status: 'loading', error: undefined } });
       try {
-        const page = await deps.listLog(proof ?? '', { offset: next.offset, limit: next.pageSize, filter: next.filter });
+        const page = await deps.listLog(proof(), { offset: next.offset, limit: next.pageSize, filter: next.filter });
         set({ log: { ...next, status: 'ready', entries: page.entries, total: page.total, counts: page.counts, dropped: page.dropped, error: undefined } });
       } catch (e) {
         const error = toLogError(e);
-        if (error.code !== 'STORAGE_FAILED') proof = undefined; // the PIN changed, was wrong, or the session ended: ask again
+        if (error.code !== 'STORAGE_FAILED') access = undefined; // the PIN changed, was wrong, or the session ended: ask again
         set({ log: { ...next, status: error.code === 'STORAGE_FAILED' ? 'error' : 'locked', entries: [], total: 0, counts: [], dropped: 0, error } });
       }
     };
@@ -117,7 +119,7 @@ export const createLogSlice =
         return await op();
       } catch (e) {
         const error = toLogError(e);
-        if (error.code !== 'STORAGE_FAILED') proof = undefined;
+        if (error.code !== 'STORAGE_FAILED') access = undefined;
         set({ log: { ...get().log, ...(error.code === 'STORAGE_FAILED' ? {} : { status: 'locked' as const, entries: [], counts: [], dropped: 0 }), error } });
         return undefined;
       }
@@ -134,17 +136,17 @@ export const createLogSlice =
           session = pin === undefined ? undefined : get().sessionProof?.();
         }
         if (pin === undefined && locked && !session) {
-          proof = undefined;
+          access = undefined;
           set({ log: { ...CLOSED, status: 'locked' } });
           return;
         }
-        proof = session ?? pin ?? '';
+        access = session ? 'session' : { pin: pin ?? '' };
         await load({ offset: 0 });
         if (locked && get().log.status === 'ready') watchSession();
       },
       setLogFilter: (filter) => load({ filter, offset: 0 }),
       setLogPage: (offset) => load({ offset: Math.max(0, offset) }),
-      exportParentLog: () => guarded(() => deps.exportLog(proof ?? '', get().log.filter)),
+      exportParentLog: () => guarded(() => deps.exportLog(proof(), get().log.filter)),
       async clearParentLog(pin) {
         // Destructive: the PIN again, even with the view open (a parent who walked away left it open).
         const askPin = get().askPin;
@@ -153,13 +155,13 @@ export const createLogSlice =
           if (pin === undefined) return; // the dialog was cancelled
         }
         const done = await guarded(async () => {
-          await deps.clearLog(pin ?? proof ?? '');
+          await deps.clearLog(pin ?? proof());
           return true;
         });
         if (done) await load({ offset: 0 });
       },
       closeLog() {
-        proof = undefined;
+        access = undefined;
         clearInterval(watch);
         set({ log: CLOSED });
       },

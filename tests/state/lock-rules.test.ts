@@ -146,6 +146,14 @@ describe('the parent log closes with the session', () => {
     await reopening;
     expect(s.getState().log).toMatchObject({ status: 'ready', total: 1 });
     expect(s.getState().isUnlocked()).toBe(true); // the right PIN opened the session for the rest of the parent area
+
+    // Clearing asks again; that PIN entry renews the session (a new token), and the open view follows it.
+    const clearing = s.getState().clearParentLog();
+    await vi.waitFor(() => expect(s.getState().pinPrompt?.purpose).toBe('clear-log'));
+    await s.getState().answerPin(PIN);
+    await clearing;
+    expect(s.getState().sessionProof()).not.toEqual(proof);
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 0 });
   });
 
   it('on Lock now and when the unlock window runs out (the handover: e2e/lock.spec.ts)', async () => {
