@@ -74,6 +74,7 @@ export class Engine {
         backend,
         variants: models.variants as Record<string, Variant>,
         defaultSize: bundle.image,
+        sizes: bundle.sizes,
         defaultScheduler: bundle.defaultScheduler,
         hiddenSize: models.io.hidden,
         imageChecker: (await locateChecker(reader, bundle, []).catch(() => undefined)) !== undefined,
