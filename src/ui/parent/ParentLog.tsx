@@ -120,34 +120,36 @@ export function ParentLog() {
           {log.entries.length === 0 ? (
             <p data-testid="log.empty">{log.status === 'loading' ? 'Loading…' : 'Nothing logged.'}</p>
           ) : (
-            <table className="log-table">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Profile</th>
-                  <th>Stage</th>
-                  <th>Decided by</th>
-                  <th>Category</th>
-                  <th>Action</th>
-                  <th>Prompt</th>
-                </tr>
-              </thead>
-              <tbody>
-                {log.entries.map((e) => (
-                  <tr key={e.id} data-testid="log.entry">
-                    <td>{new Date(e.time).toLocaleString()}</td>
-                    <td>{names.get(e.profileId) ?? e.profileName}</td>
-                    <td>{LOG_STAGE_TEXT[e.stage]}</td>
-                    <td data-testid="log.entry.source" data-source={e.source ?? (e.stage === 'text' ? '' : e.stage)}>
-                      {e.stage === 'text' && !e.source ? <span className="muted">{logDecidedBy(e)}</span> : logDecidedBy(e)}
-                    </td>
-                    <td>{e.category}</td>
-                    <td>{LOG_ACTION_TEXT[e.action]}</td>
-                    <td>{e.prompt ?? <span className="muted">not kept</span>}</td>
+            <div className="table-scroll" role="region" aria-label="Log entries" tabIndex={0}>
+              <table className="log-table">
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>Profile</th>
+                    <th>Stage</th>
+                    <th>Decided by</th>
+                    <th>Category</th>
+                    <th>Action</th>
+                    <th>Prompt</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {log.entries.map((e) => (
+                    <tr key={e.id} data-testid="log.entry">
+                      <td>{new Date(e.time).toLocaleString()}</td>
+                      <td>{names.get(e.profileId) ?? e.profileName}</td>
+                      <td>{LOG_STAGE_TEXT[e.stage]}</td>
+                      <td data-testid="log.entry.source" data-source={e.source ?? (e.stage === 'text' ? '' : e.stage)}>
+                        {e.stage === 'text' && !e.source ? <span className="muted">{logDecidedBy(e)}</span> : logDecidedBy(e)}
+                      </td>
+                      <td>{e.category}</td>
+                      <td>{LOG_ACTION_TEXT[e.action]}</td>
+                      <td>{e.prompt ?? <span className="muted">not kept</span>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
           <div className="row">
             <button type="button" data-testid="log.prev" disabled={log.offset === 0} onClick={() => void setLogPage(log.offset - log.pageSize)}>
