@@ -93,8 +93,34 @@ for (const width of [1280, 390]) {
     await expect(page.getByTestId('lock.error')).toBeVisible();
     expect(await seriousViolations(page), 'PIN dialog').toEqual([]);
     if (width === 390) await noSidewaysScroll(page);
+
+    // The parent log with Mia's entries (her picture's image check was logged), opened inside the session the PIN
+    // just opened: its tables scroll in their own box, never the page.
+    await page.getByTestId('lock.pin').fill(PIN);
+    await page.getByTestId('lock.submit').click();
+    await expect(page.getByTestId('lock.dialog')).toBeHidden();
+    await goTo(page, 'parent');
+    await page.getByTestId('log.open').click();
+    await expect(page.getByTestId('log.entry').first()).toBeVisible();
+    expect(await seriousViolations(page), 'parent log').toEqual([]);
+    if (width === 390) {
+      await noSidewaysScroll(page);
+      expect(await smallTargets(page, '[data-testid^="log."]:is(button, select)', 24), 'log controls').toEqual([]);
+    }
   });
 }
+
+test('More options (the size picker) at 390 px: no serious axe violation, nothing sideways, targets big enough', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.goto('/');
+  await page.getByTestId('setup.none').click();
+  await ready(page);
+  await page.getByTestId('generate.options').locator('summary').click();
+  await page.getByTestId('generate.shape').selectOption('portrait');
+  expect(await seriousViolations(page), 'more options').toEqual([]);
+  await noSidewaysScroll(page);
+  expect(await smallTargets(page, '[data-testid="generate.options"] :is(input, select)', 24), 'option controls').toEqual([]);
+});
 
 test('by keyboard alone, with visible focus: first screen → "No profile" → Generate → a picture', async ({ page }) => {
   await page.goto('/');

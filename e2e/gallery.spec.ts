@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { Page } from '@playwright/test';
 import { PNG } from 'pngjs';
+import { allowedSides, sizePresets, type SizeRule } from '../src/shared/image-size';
 import { readTextChunks } from '../src/shared/png-text';
 import { resultPixels, SLOW } from './helpers';
 import { App, test, expect } from './pages/app';
@@ -27,6 +28,34 @@ async function makePicture(app: App, prompt: string, seed: number) {
   await app.home.describe(prompt);
   await app.home.generate({ seed, steps: 2 });
 }
+
+// Sizes are chosen, not typed: the form offers the loaded model's own sizes (the demo's manifest declares them; the
+// engine refuses any other), a shape sets both sides, and the picture is made at that size.
+test('the size is chosen among the model\'s own sizes; a shape sets both sides and the picture is made at it', async ({ app, page }) => {
+  const manifest = (await (await page.request.get('/models/demo/manifest.json')).json()) as { sizes: SizeRule; image: { width: number; height: number } };
+  const sides = allowedSides(manifest.sizes).map(String);
+  await app.open();
+  await app.setup.noProfile();
+  await app.engineReady();
+  await app.home.moreOptions();
+  for (const side of ['generate.width', 'generate.height']) {
+    await expect(page.getByTestId(side).locator('option')).toHaveText(sides);
+    await expect(page.getByTestId(side)).toHaveValue(String(manifest.image.width));
+  }
+  await expect(page.getByTestId('generate.shape')).toHaveValue('square');
+  const landscape = sizePresets(manifest.sizes, manifest.image).landscape;
+  expect(landscape.width).toBeGreaterThan(landscape.height);
+  await page.getByTestId('generate.shape').selectOption('landscape');
+  await expect(page.getByTestId('generate.width')).toHaveValue(String(landscape.width));
+  await expect(page.getByTestId('generate.height')).toHaveValue(String(landscape.height));
+  // A side chosen on its own: no preset matches any more.
+  await page.getByTestId('generate.height').selectOption(sides[sides.length - 1]);
+  await expect(page.getByTestId('generate.shape')).toHaveValue('');
+  await page.getByTestId('generate.shape').selectOption('landscape');
+  await makePicture(app, 'a wide field', 7);
+  const canvas = await page.getByTestId('result.image').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+  expect(canvas).toEqual([landscape.width, landscape.height]);
+});
 
 test('a picture is kept across a reload with its settings; its PNG names them; use these settings; delete', async ({ app, page }) => {
   await app.open();
@@ -84,8 +113,8 @@ test('a picture is kept across a reload with its settings; its PNG names them; u
   await app.home.moreOptions();
   await page.getByTestId('generate.seed').fill('1');
   await page.getByTestId('generate.steps').fill('9');
-  await page.getByTestId('generate.width').fill('128');
-  await page.getByTestId('generate.height').fill('96');
+  await page.getByTestId('generate.width').selectOption('128');
+  await page.getByTestId('generate.height').selectOption('96');
   await app.gallery.open();
   await app.gallery.openItem(0);
   await app.gallery.reuse();

@@ -102,15 +102,18 @@ test('blocked for a child (no engine request, child words), adjusted for an adul
   await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready');
   expect(await sent()).toHaveLength(1); // still only Sam's request
 
-  // The parent log, after the PIN (the parent area's door, then the log's own), has both.
+  // The parent log, after the PIN at the parent area's door (the open session is enough for the log), has both.
   await goTo(page, 'parent');
   await page.getByTestId('parent.unlock').click();
   await enterPin(page, PIN);
   await page.getByTestId('log.open').click();
-  await enterPin(page, PIN);
   await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
+  await expect(page.getByTestId('lock.dialog')).toBeHidden(); // not asked again (the view could not be ready otherwise)
   const rows = page.getByTestId('log.entry');
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Blocked' }).first()).toBeVisible();
+  // Which check decided, in plain words: these prompts were stopped by the word lists.
+  await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Violence' }).first().getByTestId('log.entry.source')).toHaveText('word list');
+  await expect(rows.filter({ hasText: 'Sam' }).filter({ hasText: 'Adjusted' }).getByTestId('log.entry.source')).toHaveAttribute('data-source', 'lexicon');
   await expect(rows.filter({ hasText: 'Mia' }).filter({ hasText: 'Violence' }).first()).toBeVisible();
   await expect(rows.filter({ hasText: 'Sam' }).filter({ hasText: 'Adjusted' })).toHaveCount(1);
   // Mia's entries keep no prompt unless the parent turned that on.
@@ -180,6 +183,8 @@ test('the classifier blocks a child\'s prompt the word lists let through: child 
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText('Blocked');
   await expect(rows.first()).toContainText('Hate');
+  await expect(rows.first().getByTestId('log.entry.source')).toHaveText('learned classifier');
+  await expect(rows.first().getByTestId('log.entry.source')).toHaveAttribute('data-source', 'classifier');
   expect(problems.problems).toEqual([]);
 });
 
@@ -224,6 +229,9 @@ test('the semantic check steers an adult\'s prompt both text stages let through:
   const semanticRow = rows.filter({ hasText: 'Hate' });
   await expect(semanticRow).toHaveCount(1);
   await expect(semanticRow).toContainText('Adjusted');
+  await expect(semanticRow.getByTestId('log.entry.source')).toHaveText('meaning check');
+  await expect(semanticRow.getByTestId('log.entry.source')).toHaveAttribute('data-source', 'semantic');
+  await expect(rows.filter({ hasText: 'Image (Q16)' }).getByTestId('log.entry.source')).toHaveText('image check (Q16)');
   await expect(rows.filter({ hasText: 'Image (Q16)' })).toHaveCount(1);
   expect(problems.problems).toEqual([]);
 });

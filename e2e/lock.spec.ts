@@ -173,12 +173,13 @@ test('an open parent log closes on Lock now and on a handover; clearing it asks 
   await app.profiles.create('adult', { name: 'Sam', protected: false }); // ends setup: Home
   await app.parent.open(); // the session is still open from setting the PIN
 
-  // The door, then the log itself: its storage checks the PIN on each read, so it asks for it even in an open session.
+  // The door takes the PIN; inside the open session the log opens without asking again (its storage is shown the
+  // session, which it refuses once the session ends — tests/storage/parent-log.test.ts).
   const openLog = async () => {
     await app.parent.unlock(PIN);
     await page.getByTestId('log.open').click();
-    await app.pin.enter(PIN);
     await expect(page.getByTestId('log.view')).toHaveAttribute('data-status', 'ready');
+    await expect(app.pin.dialog).toBeHidden();
   };
   await openLog();
   await app.parent.lockNow();
@@ -198,6 +199,41 @@ test('an open parent log closes on Lock now and on a handover; clearing it asks 
   await page.getByTestId('log.clear.confirm').click();
   await app.pin.enter(PIN);
   await expect(page.getByTestId('log.empty')).toBeVisible();
+});
+
+// The parent's session closes after 5 minutes with no input (src/ui/hooks/useParentSession.ts, PARENT_IDLE_MS), on
+// the page's own timers and clock, which Playwright's clock replaces: minutes pass in a moment, and only the time
+// the test moves. Each step stays inside the session's 10-minute window (UNLOCK_MS), so what closes it is idleness.
+test('the parent area locks itself after 5 idle minutes; input before then keeps it open', async ({ app, page, context }) => {
+  await context.route('**/models/**', (r) => r.abort());
+  await page.clock.install();
+  await app.open();
+  await app.profiles.setPin(PIN);
+  await app.profiles.create('adult', { name: 'Sam', protected: false }); // ends setup: Home
+  await app.parent.unlock(PIN); // the session is still open from setting the PIN: no question
+  await expect(app.pin.dialog).toBeHidden();
+
+  // Idle: open at 4 min 50 s, locked by 5 min 10 s.
+  await page.clock.fastForward('04:50');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'no');
+  await page.clock.fastForward('00:20');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'yes');
+  await expect(app.parent.lockState).toHaveAttribute('data-state', 'locked');
+  await expect(page.getByTestId('parent.unlock')).toBeVisible();
+
+  // Busy: a key at 4 minutes starts the 5 minutes again; at 8 min 50 s (past 5 since the PIN) it is still open.
+  await app.parent.unlock(PIN);
+  await page.clock.fastForward('04:00');
+  await page.keyboard.press('Shift');
+  await page.clock.fastForward('04:50');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'no');
+  // A tap counts as well: at 9 min 40 s since the PIN, 5 min 40 s since the key, 50 s since the tap — still open.
+  await app.parent.door.click({ position: { x: 2, y: 2 } });
+  await page.clock.fastForward('00:50');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'no');
+  // Then no input: it closes (by now the 10-minute window has run out as well; idleness alone was shown above).
+  await page.clock.fastForward('04:30');
+  await expect(app.parent.door).toHaveAttribute('data-locked', 'yes');
 });
 
 test('an emptied store fails closed: the first-run question, and Generate makes nothing until a person chooses', async ({ app, page, context, baseURL }) => {

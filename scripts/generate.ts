@@ -11,6 +11,7 @@ import type { Variant } from '../src/shared/bundle';
 import { LATENT_CHANNELS } from '../src/shared/contract';
 import { toErrorInfo } from '../src/shared/errors';
 import { SCHEDULER_NAMES, type GenerateParams, type SchedulerName } from '../src/shared/types';
+import { allowedSides, sizeProblem } from '../src/shared/image-size';
 import { nodeEngine } from '../src/engine/node-host';
 import { runGuarded } from '../src/state/guarded-generation';
 import type { LogEvent } from '../src/state/log-slice';
@@ -85,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
   const info = await engine.load({ url: bundleDir, backend: 'cpu', ...(values.variant ? { variant: values.variant as Variant } : {}) });
   const width = num('width', values.width, { int: true }) ?? info.defaultSize.width;
   const height = num('height', values.height, { int: true }) ?? info.defaultSize.height;
+  // The bundle's size rule (src/shared/image-size.ts, as the engine and the app apply it), said as a usage error.
+  const badSize = sizeProblem(width, height, info.sizes);
+  if (badSize) throw new UsageError(`--width/--height: ${badSize}; this bundle allows ${allowedSides(info.sizes).join(', ')}`);
   const params: GenerateParams = {
     prompt: values.prompt,
     negativePrompt: values.negative,

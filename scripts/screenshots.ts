@@ -96,6 +96,30 @@ const SCREENS: Record<string, (page: Page, shoot: Shoot) => Promise<void>> = {
     await page.getByTestId('profile.list').waitFor();
     await shoot('parent');
   },
+  'parent-log': async (page, shoot) => {
+    await newChildProfile(page, true); // the parent's session is still open from setting the PIN
+    await ready(page);
+    // Two of Mia's prompts stopped: one by the word lists, one by the learned classifier ("hate" is no list word).
+    for (const [prompt, category] of [['a bloody knife fight', 'Violence'], ['hate', 'Hate']]) {
+      await page.getByTestId('generate.prompt').fill(prompt);
+      await page.getByTestId('generate.submit').click();
+      await page.getByTestId('result.blocked').locator(`[data-testid="result.explanation"][data-category="${category}"]`).first().waitFor({ timeout: SLOW });
+    }
+    await page.getByTestId('nav.parent').click();
+    await page.getByTestId('parent.area').and(page.locator('[data-locked="no"]')).waitFor();
+    await page.getByTestId('log.open').click(); // inside the open session: no PIN asked
+    await page.getByTestId('log.view').and(page.locator('[data-status="ready"]')).waitFor();
+    await page.getByTestId('log.entry').nth(1).waitFor();
+    await shoot('parent-log', page.locator('section.parent-log'));
+  },
+  'size-options': async (page, shoot) => {
+    await page.getByTestId('setup.none').click();
+    await ready(page);
+    const options = page.getByTestId('generate.options');
+    await options.locator('summary').click();
+    await page.getByTestId('generate.shape').selectOption('portrait');
+    await shoot('size-options', options);
+  },
   'parent-locked': async (page, shoot) => {
     await newChildProfile(page, true);
     await page.getByTestId('profile.lock.now').click();

@@ -35,7 +35,7 @@ export interface GuardReport {
   /** The image stage: whether it ran, the checker's verdict and whether the written picture is the blurred one. */
   imageStage: { ran: boolean; why?: string; flagged?: boolean; blurred?: boolean; maxScore?: number; q16?: { probability: number; flagged: boolean } };
   /** The parent-log events the app would record (the prompt only when the profile keeps prompts). */
-  log: { stage: string; category: string; action: string; prompt?: string }[];
+  log: { stage: string; source?: string; category: string; action: string; prompt?: string }[];
 }
 
 type Guarded = Exclude<GuardedRun, { status: 'refused' } | { status: 'stopped' }>;
@@ -79,7 +79,7 @@ export function guardReport(label: string, run: Guarded, log: readonly LogEvent[
     ...(steering && (steering.negativePrompt !== undefined || steering.sld) ? { steering } : {}),
     semanticCheck,
     imageStage,
-    log: log.map((e) => ({ stage: e.stage, category: e.category, action: e.action, ...(e.prompt !== undefined ? { prompt: e.prompt } : {}) })),
+    log: log.map((e) => ({ stage: e.stage, ...(e.source ? { source: e.source } : {}), category: e.category, action: e.action, ...(e.prompt !== undefined ? { prompt: e.prompt } : {}) })),
   };
 }
 

@@ -22,6 +22,12 @@ import { buildVaeDecoder, VAE_DEFAULTS } from './vae';
 
 export const GENERATOR_VERSION = '1.1.0';
 export const IMAGE_SIZE = 64;
+/**
+ * The tiny models' own size rule (manifest `sizes`): small sides, so tests and the demo stay fast. SD1.5's rule
+ * (256–768) would make every test picture at least 16× the pixels of today's 64×64 for nothing: these networks
+ * make noise at any size.
+ */
+export const DEMO_SIZES = { min: 32, max: 256, step: 32 };
 export const BUNDLE_NAMES = ['demo', 'demo-plain'] as const;
 export type BundleName = (typeof BUNDLE_NAMES)[number];
 
@@ -247,6 +253,7 @@ function writeBundle(name: BundleName, dir: string, models: TinyModels): BuiltBu
     },
     files: inventory,
     image: { width: IMAGE_SIZE, height: IMAGE_SIZE },
+    sizes: DEMO_SIZES,
     vaeScalingFactor: SD15_VAE_SCALING,
     scheduler: { ...SD15_SCHEDULER_CONFIG },
     tokenizer: { path: 'tokenizer' },

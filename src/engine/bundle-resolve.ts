@@ -7,6 +7,7 @@
 import { checkManifest, migrateManifest, type BundleManifest, type BundleManifestV1, type EncoderGroupsEntry, type EncoderGroupsVariants, type ModelFile, type PsaSettings, type SemanticGuardEntry, type Variant } from '../shared/bundle';
 import { SD15_VAE_SCALING, VAE_FACTOR, type ModelRole } from '../shared/contract';
 import { AppError } from '../shared/errors';
+import { sizeRuleFor, type SizeRule } from '../shared/image-size';
 import type { SchedulerName } from '../shared/types';
 import { readJson, readJsonIfPresent, type BundleReader } from './bundle-reader';
 
@@ -24,6 +25,8 @@ export interface ResolvedBundle {
   defaultScheduler: SchedulerName;
   vaeScalingFactor: number;
   image: { width: number; height: number };
+  /** The sizes the model accepts (the manifest's `sizes`, else image-size.ts's rule for its size). */
+  sizes: SizeRule;
   psa?: PsaSettings;
   /** Manifest format 2: per role, static sizes for symbolic dimensions (ORT freeDimensionOverrides). */
   staticDims?: Partial<Record<ModelRole, Record<string, number>>>;
@@ -79,6 +82,7 @@ async function resolveManifest(r: BundleReader): Promise<ResolvedBundle> {
     defaultScheduler: schedulerFromConfig(schedulerConfig),
     vaeScalingFactor: m.vaeScalingFactor ?? SD15_VAE_SCALING,
     image: m.image,
+    sizes: sizeRuleFor(m.image, m.sizes),
     psa: m.psa,
     staticDims,
     ...(m.semanticGuard ? { semanticGuard: m.semanticGuard } : {}),
@@ -118,5 +122,6 @@ async function resolveOptimum(r: BundleReader): Promise<ResolvedBundle> {
     defaultScheduler: schedulerFromConfig(schedulerConfig),
     vaeScalingFactor: typeof vaeCfg.scaling_factor === 'number' ? vaeCfg.scaling_factor : SD15_VAE_SCALING,
     image: { width: side, height: side },
+    sizes: sizeRuleFor({ width: side, height: side }),
   };
 }

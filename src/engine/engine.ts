@@ -75,6 +75,7 @@ export class Engine {
         ...(rt.ortBuild ? { ortBuild: rt.ortBuild } : {}),
         variants: models.variants as Record<string, Variant>,
         defaultSize: bundle.image,
+        sizes: bundle.sizes,
         defaultScheduler: bundle.defaultScheduler,
         hiddenSize: models.io.hidden,
         imageChecker: (await locateChecker(reader, bundle, []).catch(() => undefined)) !== undefined,

@@ -9,6 +9,7 @@
 
 import type { ModelRole } from './contract';
 import { AppError } from './errors';
+import { sizeProblem, sizeRuleProblem, type SizeRule } from './image-size';
 
 export const BUNDLE_FORMAT = 'psa-web-bundle';
 export const BUNDLE_FORMAT_VERSION = 2;
@@ -133,8 +134,13 @@ export interface BundleManifest {
    * size and hash: what a download fetches and verifies. Model files of variants the device cannot run are skipped.
    */
   files: FileRef[];
-  /** Default image size in pixels (multiples of 8). */
+  /** Default image size in pixels (multiples of 8; within `sizes` when that is declared). */
   image: { width: number; height: number };
+  /**
+   * The sizes this model accepts (image-size.ts). Absent: SD1.5's rule for a 512×512 model, else multiples of 8
+   * up to 2048. The tiny test models declare their own.
+   */
+  sizes?: SizeRule;
   vaeScalingFactor: number;
   /** diffusers scheduler_config.json content (class name + keys). */
   scheduler: Record<string, unknown>;
@@ -259,6 +265,11 @@ export function checkManifest(m: unknown): string[] {
   if (typeof o.version === 'string' && !/^[A-Za-z0-9._+-]{1,50}$/.test(o.version)) p.push('manifest.version may hold only letters, digits, ".", "_", "+" and "-"');
   const img = o.image as { width?: unknown; height?: unknown } | undefined;
   if (!img || typeof img.width !== 'number' || typeof img.height !== 'number' || img.width % 8 || img.height % 8) p.push('manifest.image needs width and height, multiples of 8');
+  if (o.sizes !== undefined) {
+    const problem = sizeRuleProblem(o.sizes);
+    if (problem) p.push(`manifest.${problem}`);
+    else if (img && sizeProblem(img.width, img.height, o.sizes as SizeRule)) p.push(`manifest.image (the default size) must be one of manifest.sizes: ${sizeProblem(img.width, img.height, o.sizes as SizeRule)}`);
+  }
   if (v2) {
     if (typeof o.vaeScalingFactor !== 'number' || !(o.vaeScalingFactor > 0)) p.push('manifest.vaeScalingFactor must be a positive number');
     if (!isObj(o.scheduler)) p.push('manifest.scheduler must be an object (diffusers scheduler_config.json content)');

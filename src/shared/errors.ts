@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'LOCK_WRONG', // wrong PIN / passphrase
   'LOCK_THROTTLED', // too many wrong tries: wait before the next one
   'LOCK_SECRET_INVALID', // a new PIN / passphrase is too short or malformed
+  'LOCK_SESSION_ENDED', // a parent session (storage/parent-session.ts) was used after it ended or ran out
   'IMPORT_INVALID', // a profile file was refused (the message names the exact problem)
   'PIN_REQUIRED', // an action that can lower a protected profile's safety was asked without the parent PIN
   // model bundles (engine/bundles: downloads, folder import)

@@ -2,6 +2,7 @@
 // the loaded bundle's description. Everything here is structured-cloneable (it crosses the worker boundary).
 
 import type { Variant } from './bundle';
+import type { SizeRule } from './image-size';
 
 export const SCHEDULER_NAMES = ['ddim', 'pndm', 'euler', 'euler-ancestral', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm'] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
@@ -190,6 +191,8 @@ export interface LoadedBundleInfo {
   ortBuild?: 'jspi' | 'asyncify';
   variants: Record<string, Variant>;
   defaultSize: { width: number; height: number };
+  /** The sizes the model accepts (image-size.ts): what the generate form offers and the engine checks. */
+  sizes: SizeRule;
   defaultScheduler: SchedulerName;
   hiddenSize: number;
   /**

@@ -9,12 +9,13 @@ import type { Policy, Profile } from '../shared/profile';
 import type { GenerateParams, GenerateResult } from '../shared/types';
 import { MINOR_AGE } from '../safety/guard/categories';
 import { explain, type Explanation } from '../safety/guard/explain';
+import type { DecisionSource } from '../safety/guard/stages';
 import { actionFor, checkPrompt, type GuardDecision, type GuardResult } from '../safety/guard/guard';
 import { explainQ16, q16Categories, type Q16Explanation } from '../safety/image-explain';
 import { explainSemantic } from '../safety/semantic';
 import { scaleWarmup } from '../safety/sld';
 import { steeringCategories, steeringFor } from '../safety/steering';
-import type { LogEvent } from './log-slice';
+import type { LogEvent, LogTextSource } from './log-slice';
 
 /** What the result area shows about the safety layers for the latest generation. */
 export interface GuardOutcome {
@@ -72,7 +73,7 @@ export function withSemantic(outcome: GuardOutcome, result: GenerateResult, prof
   const sg = result.semanticGuard;
   if (!sg || sg.decision === 'allowed') return { outcome, log: [] };
   const explanations = explainSemantic(sg, profile, policy);
-  const log: LogEvent[] = explanations.map((e) => ({ profile, stage: 'text', category: e.category, action: e.action, ...(profile.logPrompts ? { prompt } : {}) }));
+  const log: LogEvent[] = explanations.map((e) => ({ profile, stage: 'text', source: 'semantic', category: e.category, action: e.action, ...(profile.logPrompts ? { prompt } : {}) }));
   if (sg.decision === 'blocked') return { outcome: { decision: 'blocked', explanations }, log };
   return { outcome: { ...outcome, decision: outcome.decision === 'allowed' ? 'steered' : outcome.decision, explanations: [...outcome.explanations, ...explanations] }, log };
 }
@@ -102,11 +103,18 @@ export function imageCheckFor(profile: Profile, policy: Policy): GenerateParams[
   };
 }
 
+/** The log's name for the prompt check that decided (the pure guard's explanations come from its text stages). */
+function textSource(source: DecisionSource): LogTextSource {
+  if (source === 'lexicon' || source === 'classifier' || source === 'semantic') return source;
+  throw new Error(`a prompt-guard explanation from the ${source} stage: only the text stages decide before the image exists`);
+}
+
 /** Parent-log events for what the text stage did (none when allowed); the prompt only if the parent turned it on. */
 export function textLogEvents(profile: Profile, guard: GuardResult, prompt: string): LogEvent[] {
   return guard.explanations.map((e) => ({
     profile,
     stage: 'text',
+    source: textSource(e.source),
     category: e.category,
     action: e.action,
     ...(profile.logPrompts ? { prompt } : {}),

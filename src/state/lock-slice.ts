@@ -2,7 +2,10 @@
 // the UI: `authorize` reads the stored lock fresh (a stale screen or a second tab cannot skip it) and, with the lock
 // set and the parent's session closed, asks through the dialog (askPin / answerPin: the UI shows it as lock.dialog).
 // The session is memory only (a reload locks again); it ends on Lock now, a handover, the lock removed, or its
-// window running out, and an open parent log ends with it. Changes are announced to other tabs (tab-sync.ts).
+// window running out, and an open parent log ends with it. Storage has its own record of it (parent-session.ts): the
+// PIN that opens the session also opens storage's, whose token (`sessionProof`) lets the parent log's storage calls
+// through while the session is open — the PIN is not kept — and is revoked when it ends. Changes are announced to
+// other tabs (tab-sync.ts).
 import type { StateCreator } from 'zustand';
 import type { LogSlice } from './log-slice';
 import { feedback, type FeedbackState } from './profile-feedback';
@@ -44,6 +47,8 @@ export interface LockSlice {
   /** Ends the parent's session here (and the parent log with it), without a notice: a handover, another tab. */
   endSession(): void;
   isUnlocked(): boolean;
+  /** What storage accepts for the open parent session (the parent log's calls), or undefined when it is not open. */
+  sessionProof(): { session: string } | undefined;
   /** Sets the first PIN, or changes it (then `current` opens the lock; without it the PIN dialog asks for it). */
   setPin(secret: string, current?: string): Promise<boolean>;
   /** Removes the lock; without `current` the PIN dialog asks for it. */
@@ -65,7 +70,7 @@ export interface LockSlice {
   authorize(need: boolean, purpose: PinPurpose, opts?: { pin?: string; fresh?: boolean }): Promise<boolean>;
 }
 
-type LockDeps = Pick<ProfileDeps, 'hasLock' | 'lockStatus' | 'verifyLock' | 'setLock' | 'removeLock' | 'validateSecret'>;
+type LockDeps = Pick<ProfileDeps, 'hasLock' | 'lockStatus' | 'verifyLock' | 'setLock' | 'removeLock' | 'validateSecret' | 'openParentSession' | 'renewParentSession' | 'endParentSession'>;
 // The log slice is optional so the slice can be composed without it (its tests); the app's store has it.
 type All = LockSlice & FeedbackState & Partial<Pick<LogSlice, 'closeLog'>>;
 
@@ -75,11 +80,20 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
     let dialogs = 0;
     let answer: ((pin: string | undefined) => void) | undefined;
     const { fail, ok, failFrom, guarded } = feedback(set, () => get().refreshLock());
-    const openSession = () => set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
+    // Storage's token for the session (parent-session.ts), held here only.
+    let token: string | undefined;
+    const openSession = () => {
+      set({ lock: { ...get().lock, unlockedUntil: Date.now() + UNLOCK_MS } });
+      if (token && !deps.renewParentSession(token, UNLOCK_MS)) token = undefined;
+    };
 
-    /** Checks `pin` against the stored lock (with the throttle); a refusal sets the error with its wait. */
-    const verify = async (pin: string): Promise<boolean> => {
-      const r = await deps.verifyLock(pin);
+    /**
+     * Checks `pin` against the stored lock (with the throttle); a refusal sets the error with its wait. With
+     * `session`, a right PIN also opens storage's side of the parent session (the caller then opens this side).
+     */
+    const verify = async (pin: string, session = true): Promise<boolean> => {
+      const r = session ? await deps.openParentSession(pin, UNLOCK_MS) : await deps.verifyLock(pin);
+      if (r.ok && session) token = (r as { session?: string }).session;
       if (r.ok) {
         set({ lock: { ...get().lock, retryAt: 0, failures: 0 } });
         return true;
@@ -113,7 +127,7 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
           openSession(); // each parent action extends the window
           return true;
         }
-        if (opts.pin) return opts.fresh ? verify(opts.pin) : get().unlock(opts.pin);
+        if (opts.pin) return opts.fresh ? verify(opts.pin, false) : get().unlock(opts.pin);
         if ((await get().askPin(purpose)) !== undefined) return true;
         return fail('PIN_REQUIRED');
       },
@@ -136,6 +150,8 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
       },
 
       endSession() {
+        token = undefined;
+        deps.endParentSession();
         set({ lock: { ...get().lock, unlockedUntil: 0 } });
         get().closeLog?.();
       },
@@ -143,6 +159,10 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
       isUnlocked() {
         const l = get().lock;
         return l.exists && l.unlockedUntil > Date.now();
+      },
+
+      sessionProof() {
+        return token && get().isUnlocked() ? { session: token } : undefined;
       },
 
       async setPin(secret, current) {
@@ -159,7 +179,10 @@ export function createLockSlice(deps: LockDeps): StateCreator<All, [], [], LockS
           // A lock is only worth something if the browser keeps it: ask it not to clear this site's data under
           // storage pressure (it may decline; the models panel shows the answer).
           void globalThis.navigator?.storage?.persist?.().catch(() => false);
-          // Whoever just chose the PIN is the parent: leave the session open for the next steps.
+          // Whoever just chose the PIN is the parent: leave the session open for the next steps (storage's side too,
+          // which only a PIN checked against the stored lock opens).
+          const opened = await deps.openParentSession(secret, UNLOCK_MS);
+          token = opened.ok ? opened.session : undefined;
           openSession();
           return ok(lock.exists ? 'PIN_CHANGED' : 'PIN_SET');
         });

@@ -1,29 +1,34 @@
-// Parent-log slice: the log view's page, filter and status, and the actions behind the PIN (open, page, filter,
+// Parent-log slice: the log view's page, filter and status, and the actions behind the parent (open, page, filter,
 // export, clear) plus `recordLog`, which the generation flow calls for each intervention (no PIN: the app must log
-// while a child uses it). The PIN typed to open the view (in the one PIN dialog, when the UI has one) is kept in this
-// module's memory only while the view is open (paging and filters re-check it in storage through requireUnlocked);
-// the view closes — forgetting it — on closeLog, when the parent's session ends (Lock now, a handover: the profiles
-// slice calls closeLog) and when the unlock window runs out. Clearing asks for the PIN again. Nothing persists in
-// zustand. Each page load also brings the lasting per-profile tallies and the number of entries the cap dropped.
+// while a child uses it). Opening the view is a parent action like any other: inside an open parent session it opens
+// at once, and storage is reached with the session's proof (lock-slice.ts `sessionProof`; storage checks it itself in
+// parent-session.ts, and refuses once the session has ended); with the session closed the one PIN dialog asks first.
+// Nothing of the PIN is kept here when the lock slice is composed with it (a PIN given to openLog directly, as the
+// slice's own tests do, is kept only while the view is open). The view closes — forgetting its proof — on closeLog,
+// when the parent's session ends (Lock now, a handover: the lock slice calls closeLog) and when the unlock window runs
+// out. Clearing asks for the PIN again. Nothing persists in zustand. Each page load also brings the lasting
+// per-profile tallies and the number of entries the cap dropped.
 import type { StateCreator } from 'zustand';
 import { AppError } from '../shared/errors';
 import { hasLock } from '../storage/lock';
 import * as store from '../storage/parent-log';
 import type { ListedLogEntry, LogEvent, LogFilter, ProfileLogCounts } from '../storage/parent-log';
+import type { ParentProof } from '../storage/parent-session';
 import type { PinPurpose } from './lock-slice';
 
 /** What the log needs of the profiles slice's lock (absent when the slice is composed alone, as in its tests). */
 interface LockAccess {
   askPin?(purpose: PinPurpose): Promise<string | undefined>;
   isUnlocked?(): boolean;
+  sessionProof?(): { session: string } | undefined;
 }
 /** How often an open log checks that the parent's session is still open. */
 const SESSION_CHECK_MS = 1000;
 
-export type { ListedLogEntry, LogAction, LogCountRow, LogEvent, LogFilter, LogStage, ProfileLogCounts } from '../storage/parent-log';
-export { LOG_ACTIONS, LOG_STAGES, MAX_LOG_ENTRIES } from '../storage/parent-log';
+export type { ListedLogEntry, LogAction, LogCountRow, LogEvent, LogFilter, LogStage, LogTextSource, ProfileLogCounts } from '../storage/parent-log';
+export { LOG_ACTIONS, LOG_STAGES, LOG_TEXT_SOURCES, MAX_LOG_ENTRIES } from '../storage/parent-log';
 
-export type LogErrorCode = 'WRONG_PIN' | 'THROTTLED' | 'STORAGE_FAILED';
+export type LogErrorCode = 'WRONG_PIN' | 'THROTTLED' | 'SESSION_ENDED' | 'STORAGE_FAILED';
 export type LogStatus = 'closed' | 'locked' | 'loading' | 'ready' | 'error';
 
 export interface LogView {
@@ -44,7 +49,10 @@ export interface LogView {
 
 export interface LogSlice {
   log: LogView;
-  /** Opens the view: asks for the PIN when a lock is set (status 'locked'), else loads the first page. */
+  /**
+   * Opens the view: with a lock set and the parent's session closed, asks for the PIN (status 'locked' when it is
+   * not given); inside an open session, or with no lock, loads the first page at once.
+   */
   openLog(secret?: string): Promise<void>;
   setLogFilter(filter: LogFilter): Promise<void>;
   setLogPage(offset: number): Promise<void>;
@@ -69,6 +77,7 @@ export const realLogDeps: LogDeps = { hasLock, listLog: store.listLog, exportLog
 const CLOSED: LogView = { status: 'closed', entries: [], total: 0, offset: 0, pageSize: 25, filter: {}, counts: [], dropped: 0 };
 
 function toLogError(e: unknown): NonNullable<LogView['error']> {
+  if (e instanceof AppError && e.code === 'LOCK_SESSION_ENDED') return { code: 'SESSION_ENDED' };
   if (e instanceof AppError && (e.code === 'LOCK_WRONG' || e.code === 'LOCK_THROTTLED')) {
     const wait = (e as AppError & { retryAfterMs?: number }).retryAfterMs ?? 0;
     return { code: e.code === 'LOCK_WRONG' ? 'WRONG_PIN' : 'THROTTLED', retryAt: wait > 0 ? Date.now() + wait : undefined };
@@ -79,7 +88,10 @@ function toLogError(e: unknown): NonNullable<LogView['error']> {
 export const createLogSlice =
   (deps: LogDeps = realLogDeps): StateCreator<LogSlice & LockAccess, [], [], LogSlice> =>
   (set, get) => {
-    let secret: string | undefined;
+    // How the open view reaches storage: through the parent's session (its proof is asked for at each call, as a
+    // later PIN entry replaces the session's token), or with a PIN given to openLog (the slice alone).
+    let access: 'session' | { pin: string } | undefined;
+    const proof = (): ParentProof => (access === 'session' ? (get().sessionProof?.() ?? { session: '' }) : (access?.pin ?? ''));
     let watch: ReturnType<typeof setInterval> | undefined;
     /** While open behind the lock: closes the view the moment the parent's session is no longer open. */
     const watchSession = () => {
@@ -94,11 +106,11 @@ export const createLogSlice =
       const next = { ...get().log, ...patch };
       set({ log: { ...next, status: 'loading', error: undefined } });
       try {
-        const page = await deps.listLog(secret ?? '', { offset: next.offset, limit: next.pageSize, filter: next.filter });
+        const page = await deps.listLog(proof(), { offset: next.offset, limit: next.pageSize, filter: next.filter });
         set({ log: { ...next, status: 'ready', entries: page.entries, total: page.total, counts: page.counts, dropped: page.dropped, error: undefined } });
       } catch (e) {
         const error = toLogError(e);
-        if (error.code !== 'STORAGE_FAILED') secret = undefined; // the PIN changed or was wrong: ask again
+        if (error.code !== 'STORAGE_FAILED') access = undefined; // the PIN changed, was wrong, or the session ended: ask again
         set({ log: { ...next, status: error.code === 'STORAGE_FAILED' ? 'error' : 'locked', entries: [], total: 0, counts: [], dropped: 0, error } });
       }
     };
@@ -107,7 +119,7 @@ export const createLogSlice =
         return await op();
       } catch (e) {
         const error = toLogError(e);
-        if (error.code !== 'STORAGE_FAILED') secret = undefined;
+        if (error.code !== 'STORAGE_FAILED') access = undefined;
         set({ log: { ...get().log, ...(error.code === 'STORAGE_FAILED' ? {} : { status: 'locked' as const, entries: [], counts: [], dropped: 0 }), error } });
         return undefined;
       }
@@ -116,19 +128,25 @@ export const createLogSlice =
       log: CLOSED,
       async openLog(pin) {
         const locked = await deps.hasLock();
-        if (pin === undefined && locked) pin = await get().askPin?.('log');
-        if (pin === undefined && locked) {
-          secret = undefined;
+        // Inside an open parent session the session is enough (as for every parent screen); else the PIN dialog,
+        // whose right answer opens the session — and it is the session, not the PIN, that is shown to storage.
+        let session = pin === undefined && locked ? get().sessionProof?.() : undefined;
+        if (pin === undefined && locked && !session) {
+          pin = await get().askPin?.('log');
+          session = pin === undefined ? undefined : get().sessionProof?.();
+        }
+        if (pin === undefined && locked && !session) {
+          access = undefined;
           set({ log: { ...CLOSED, status: 'locked' } });
           return;
         }
-        secret = pin ?? '';
+        access = session ? 'session' : { pin: pin ?? '' };
         await load({ offset: 0 });
         if (locked && get().log.status === 'ready') watchSession();
       },
       setLogFilter: (filter) => load({ filter, offset: 0 }),
       setLogPage: (offset) => load({ offset: Math.max(0, offset) }),
-      exportParentLog: () => guarded(() => deps.exportLog(secret ?? '', get().log.filter)),
+      exportParentLog: () => guarded(() => deps.exportLog(proof(), get().log.filter)),
       async clearParentLog(pin) {
         // Destructive: the PIN again, even with the view open (a parent who walked away left it open).
         const askPin = get().askPin;
@@ -137,13 +155,13 @@ export const createLogSlice =
           if (pin === undefined) return; // the dialog was cancelled
         }
         const done = await guarded(async () => {
-          await deps.clearLog(pin ?? secret ?? '');
+          await deps.clearLog(pin ?? proof());
           return true;
         });
         if (done) await load({ offset: 0 });
       },
       closeLog() {
-        secret = undefined;
+        access = undefined;
         clearInterval(watch);
         set({ log: CLOSED });
       },

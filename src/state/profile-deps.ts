@@ -8,6 +8,7 @@ import { renderEmbeddingText } from '../safety/embedding-text';
 import * as profileStore from '../storage/profiles';
 import * as embeddingStore from '../storage/embeddings';
 import * as lockStore from '../storage/lock';
+import * as parentSession from '../storage/parent-session';
 import { exportProfiles, importProfiles, readProfileFile, withFreshIds, type ExportOptions, type FileLike } from '../storage/profile-file';
 
 export type VerifyResult = { ok: true } | { ok: false; retryAfterMs: number; reason: 'wrong' | 'throttled' };
@@ -45,6 +46,11 @@ export interface ProfileDeps {
   /** Throws AppError LOCK_WRONG / LOCK_THROTTLED (with retryAfterMs). */
   removeLock(secret: string): Promise<void>;
   verifyLock(secret: string): Promise<VerifyResult>;
+  // src/storage/parent-session
+  /** verifyLock, and on success this tab's parent session (a token for storage calls that need the parent). */
+  openParentSession(secret: string, ms: number): Promise<VerifyResult & { session?: string }>;
+  renewParentSession(token: string, ms: number): boolean;
+  endParentSession(): void;
   lockStatus(): Promise<{ locked: boolean; retryAfterMs: number; failures: number }>;
   validateSecret(secret: string): string | undefined;
   // src/storage/profile-file
@@ -81,6 +87,9 @@ export const realProfileDeps: ProfileDeps = {
   setLock: async (s, c) => void (await lockStore.setLock(s, c)),
   removeLock: async (s) => void (await lockStore.removeLock(s)),
   verifyLock: lockStore.verifyLock,
+  openParentSession: parentSession.openParentSession,
+  renewParentSession: parentSession.renewParentSession,
+  endParentSession: parentSession.endParentSession,
   lockStatus: lockStore.lockStatus,
   validateSecret: lockStore.validateSecret,
   exportProfiles,

@@ -1,6 +1,7 @@
 // The parent log: what the guards did, per profile, kept on this device only (IndexedDB store `parentLog`, schema v3).
 // The app appends without the PIN (it must log even while a child is using it); viewing, exporting and clearing
-// need it (`requireUnlocked`, so the stored lock and its throttle apply, not a screen's idea of "unlocked").
+// need the parent (`requireParent`: the PIN, checked against the stored lock with its throttle, or this tab's open
+// parent session from parent-session.ts — not a screen's idea of "unlocked").
 // The prompt text is stored only when the profile's `logPrompts` is on — decided here, so no caller can forget.
 // The log keeps the newest MAX_LOG_ENTRIES; older entries are dropped in the same transaction as the append. That
 // transaction also updates the lasting tallies (log-counts.ts: per profile, category and action) and the count of
@@ -9,7 +10,7 @@
 import { AppError } from '../shared/errors';
 import type { Profile } from '../shared/profile';
 import { guarded, transact } from './db';
-import { requireUnlocked } from './lock';
+import { requireParent, type ParentProof } from './parent-session';
 import { LOG_ACTIONS, LOG_STATS_DROPPED, asDroppedCount, asProfileLogCounts, countedIn, logStatsKey, type LogAction, type ProfileLogCounts } from './log-counts';
 import { STORES } from './stores';
 
@@ -24,6 +25,13 @@ export const MAX_LOGGED_PROMPT = 2000;
 export const LOG_STAGES = ['text', 'image', 'q16'] as const;
 export type LogStage = (typeof LOG_STAGES)[number];
 
+/**
+ * Which prompt check decided a 'text' entry (src/safety/guard/stages.ts's decision sources): the word lists, the
+ * learned classifier, or the semantic (meaning) check. The image stages name themselves by `stage`.
+ */
+export const LOG_TEXT_SOURCES = ['lexicon', 'classifier', 'semantic'] as const;
+export type LogTextSource = (typeof LOG_TEXT_SOURCES)[number];
+
 export interface ParentLogEntry {
   /** When it happened (epoch ms). */
   time: number;
@@ -31,6 +39,11 @@ export interface ParentLogEntry {
   /** The profile's name at that time (the log outlives renames and deletions). */
   profileName: string;
   stage: LogStage;
+  /**
+   * Which prompt check decided (text entries only). Entries written before it was recorded have none: they are read
+   * as they are (shown as "not recorded"), never rewritten — the log is a record, so no migration guesses it.
+   */
+  source?: LogTextSource;
   /** The guard category (a PSA category, `Illegal` or `Custom`). */
   category: string;
   action: LogAction;
@@ -52,6 +65,8 @@ export interface LogFilter {
 export interface LogEvent {
   profile: Pick<Profile, 'id' | 'name' | 'logPrompts'>;
   stage: LogStage;
+  /** Required for stage 'text' (which check decided), refused for the image stages. */
+  source?: LogTextSource;
   category: string;
   action: LogAction;
   prompt?: string;
@@ -69,11 +84,13 @@ export function toLogEntry(e: LogEvent): ParentLogEntry {
   if (!e.profile || typeof e.profile.id !== 'string' || !e.profile.id) invalid('profile.id must be a non-empty string');
   if (typeof e.profile.name !== 'string') invalid('profile.name must be a string');
   if (!LOG_STAGES.includes(e.stage)) invalid(`stage must be one of ${LOG_STAGES.join(', ')} (got ${JSON.stringify(e.stage)})`);
+  if (e.stage === 'text' && !LOG_TEXT_SOURCES.includes(e.source as LogTextSource)) invalid(`a text entry's source must be one of ${LOG_TEXT_SOURCES.join(', ')} (got ${JSON.stringify(e.source)})`);
+  if (e.stage !== 'text' && e.source !== undefined) invalid(`only text entries carry a source (the ${e.stage} stage names itself)`);
   if (!LOG_ACTIONS.includes(e.action)) invalid(`action must be one of ${LOG_ACTIONS.join(', ')} (got ${JSON.stringify(e.action)})`);
   if (typeof e.category !== 'string' || !e.category || e.category.length > 64) invalid('category must be a non-empty string of at most 64 characters');
   const time = e.time ?? Date.now();
   if (!Number.isFinite(time) || time < 0) invalid('time must be a non-negative number (epoch ms)');
-  const entry: ParentLogEntry = { time, profileId: e.profile.id, profileName: e.profile.name, stage: e.stage, category: e.category, action: e.action };
+  const entry: ParentLogEntry = { time, profileId: e.profile.id, profileName: e.profile.name, stage: e.stage, ...(e.source ? { source: e.source } : {}), category: e.category, action: e.action };
   if (e.profile.logPrompts === true && typeof e.prompt === 'string') entry.prompt = e.prompt.slice(0, MAX_LOGGED_PROMPT);
   return entry;
 }
@@ -168,36 +185,36 @@ async function readStats(): Promise<LogStats> {
 
 /**
  * One page of the log, newest first, with the number of matching entries, plus the lasting tallies (unfiltered:
- * they count what the log no longer holds too). Needs the PIN when a lock is set; one PIN check serves both.
+ * they count what the log no longer holds too). Needs the PIN or an open parent session when a lock is set; one check serves both.
  */
 export async function listLog(
-  secret: string,
+  proof: ParentProof,
   opts: { offset?: number; limit?: number; filter?: LogFilter } = {},
 ): Promise<{ entries: ListedLogEntry[]; total: number } & LogStats> {
   const offset = opts.offset ?? 0;
   const limit = opts.limit ?? 50;
   if (!Number.isInteger(offset) || offset < 0) invalid('offset must be a whole number ≥ 0');
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) invalid(`limit must be a whole number from 1 to ${MAX_PAGE}`);
-  await requireUnlocked(secret);
+  await requireParent(proof);
   const all = await readAll(opts.filter ?? {});
   return { entries: all.slice(offset, offset + limit), total: all.length, ...(await readStats()) };
 }
 
 export const LOG_FILE_FORMAT = 'psa-web-parent-log';
 
-/** The whole log (or the filtered part) as JSON text, newest first. Needs the PIN when a lock is set. */
-export async function exportLog(secret: string, filter: LogFilter = {}, now = Date.now()): Promise<string> {
-  await requireUnlocked(secret);
+/** The whole log (or the filtered part) as JSON text, newest first. Needs the PIN or an open parent session when a lock is set. */
+export async function exportLog(proof: ParentProof, filter: LogFilter = {}, now = Date.now()): Promise<string> {
+  await requireParent(proof);
   const entries = (await readAll(filter)).map(({ id: _id, ...e }) => e);
   return JSON.stringify({ format: LOG_FILE_FORMAT, version: 1, exportedAt: new Date(now).toISOString(), entries }, null, 1);
 }
 
 /**
  * Deletes every entry, and the tallies and dropped count with them (a parent who clears the log expects nothing of
- * it kept), in one transaction. Needs the PIN when a lock is set.
+ * it kept), in one transaction. Needs the PIN or an open parent session when a lock is set.
  */
-export async function clearLog(secret: string): Promise<void> {
-  await requireUnlocked(secret);
+export async function clearLog(proof: ParentProof): Promise<void> {
+  await requireParent(proof);
   await guarded('clearing the parent log', () =>
     transact([STORES.parentLog, STORES.logStats], 'readwrite', (tx) => {
       tx.objectStore(STORES.parentLog).clear();

@@ -46,6 +46,14 @@ describe('npm run generate', () => {
     }
   });
 
+  it('refuses a size outside the bundle\'s rule with exit 2, naming the rule and the sizes it allows', () => {
+    const r = runCli(['--prompt', 'x', '--out', path.join(tmp, 'x.png'), '--width', '80']);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain('width must be a multiple of 32 from 32 to 256 pixels for this model (got 80)');
+    expect(r.stderr).toContain('this bundle allows 32, 64, 96, 128, 160, 192, 224, 256');
+  });
+
   it('refuses latents whose shape does not fit the size, naming both shapes', async () => {
     const f = path.join(tmp, 'bad.npy');
     await fs.writeFile(f, writeNpy({ shape: [1, 4, 4, 4], data: new Float32Array(64) }));

@@ -50,7 +50,7 @@ describe('npm run generate -- --profile: the app’s safety flow', () => {
     expect(j.guard.decisions).toEqual([expect.objectContaining({ stage: 'text', category: 'Sexuality', action: 'blocked', matched: ['naked'] })]);
     // What the app shows a child names no words; the parent log gets the event without the prompt (not kept by default).
     expect(j.guard.decisions[0].message).not.toMatch(/naked/);
-    expect(j.guard.log).toEqual([{ stage: 'text', category: 'Sexuality', action: 'blocked' }]);
+    expect(j.guard.log).toEqual([{ stage: 'text', source: 'lexicon', category: 'Sexuality', action: 'blocked' }]);
     // The same prompt without a profile is not guarded (as the app's "no profile" choice), and says so.
     const free = path.join(tmp, 'free.png');
     const f = gen(free, '--prompt', 'a naked woman');

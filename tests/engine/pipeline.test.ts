@@ -83,7 +83,10 @@ describe('generation on the demo bundle (onnxruntime-node)', () => {
 
   it('rejects bad parameters with INVALID_REQUEST and a specific message', async () => {
     const bad: [Partial<GenerateParams>, RegExp][] = [
-      [{ width: 60 }, /width must be a multiple of 8/],
+      // The demo bundle's own size rule (its manifest's sizes: 32–256 in steps of 32), named in the message.
+      [{ width: 60 }, /^width must be a multiple of 32 from 32 to 256 pixels for this model \(got 60\)$/],
+      [{ height: 288 }, /^height must be a multiple of 32 from 32 to 256 pixels for this model \(got 288\)$/],
+      [{ width: 16 }, /width must be a multiple of 32 from 32 to 256/],
       [{ steps: 0 }, /steps must be/],
       [{ scheduler: 'heun' as never }, /unknown scheduler "heun"/],
       [{ userEmbedding: [1, 2] }, /expects \d+/],

@@ -12,6 +12,8 @@ import type { GenerateParams, GenerateResult } from '../../src/shared/types';
 import type { EmbedFn } from '../../src/state/profiles-slice';
 import { freshDatabase } from '../storage/helpers';
 import { storeWith as flowStore, type Store } from './flow-store';
+import { textLogEvents } from '../../src/state/guard-flow';
+import type { GuardResult } from '../../src/safety/guard/guard';
 
 /** A fake engine: counts embeds and records generate requests; `blur` / `q16` say whether the checker / Q16 flag. */
 function fakeEngine(opts: { blur?: boolean; q16?: boolean } = {}) {
@@ -67,6 +69,24 @@ describe('prompt guard before the engine', () => {
       expect(e.prompt).toBeUndefined(); // logPrompts is off
     }
     expect(log.map((e) => e.category)).toContain('Violence');
+    // Each entry names the check that decided its category, as the explanation does.
+    const byCategory = new Map(out.explanations.map((e) => [e.category, e.source]));
+    for (const e of log) expect(e.source).toBe(byCategory.get(e.category as never));
+  });
+
+  it('textLogEvents: a classifier decision is logged as the classifier\'s, a word-list one as the word list\'s', async () => {
+    const { s } = await storeWith(child);
+    const profile = s.getState().profiles[0];
+    const guard = {
+      decision: 'blocked',
+      explanations: [
+        { stage: 'text', source: 'classifier', category: 'Hate', action: 'blocked' },
+        { stage: 'text', source: 'lexicon', category: 'Violence', action: 'blocked' },
+      ],
+    } as unknown as GuardResult;
+    expect(textLogEvents(profile, guard, 'x').map((e) => [e.source, e.category])).toEqual([['classifier', 'Hate'], ['lexicon', 'Violence']]);
+    const imageStage = { ...guard, explanations: [{ stage: 'image', source: 'safety-checker', category: 'Sexuality', action: 'blurred' }] } as unknown as GuardResult;
+    expect(() => textLogEvents(profile, imageStage, 'x')).toThrow(/safety-checker stage/);
   });
 
   it('steered: SLD with the preset (warm-up scaled to the steps) and the personalized negative after the user\'s own', async () => {
@@ -86,7 +106,7 @@ describe('prompt guard before the engine', () => {
     const log = await logEntries(s); // newest first: Q16's pass (the fake does not flag), then the text stage's steer
     expect(log).toHaveLength(2);
     expect(log[0]).toMatchObject({ stage: 'q16', action: 'allowed' });
-    expect(log[1]).toMatchObject({ stage: 'text', action: 'steered', category: 'Violence', prompt: 'a knife fight in an alley' });
+    expect(log[1]).toMatchObject({ stage: 'text', action: 'steered', category: 'Violence', prompt: 'a knife fight in an alley', source: s.getState().guardOutcome?.explanations[0].source });
   });
 
   it('allowed: the request goes as asked (with Q16 only, for a Violence ban); only Q16\'s pass is logged', async () => {

@@ -16,6 +16,7 @@ import { computePolicy } from '../../src/safety/policy';
 import { closeDatabase } from '../../src/storage/db';
 import * as profiles from '../../src/storage/profiles';
 import { freshDatabase } from '../storage/helpers';
+import { appendLog, listLog } from '../../src/storage/parent-log';
 
 const PIN = '4821';
 type Store = EngineSlice & ProfilesSlice & LogSlice;
@@ -118,6 +119,43 @@ describe('one truth across tabs', () => {
 });
 
 describe('the parent log closes with the session', () => {
+  it('opens without the PIN inside an open session; storage refuses that session\'s proof once it ended; then the dialog asks', async () => {
+    const { s } = makeStore();
+    await s.getState().loadProfiles();
+    await appendLog({ profile: { id: 'kid', name: 'Mia' }, stage: 'text', source: 'classifier', category: 'Violence', action: 'blocked' });
+    expect(await s.getState().setPin(PIN)).toBe(true); // the session is open from setting the PIN
+    s.getState().attachPinDialog();
+    const opening = s.getState().openLog();
+    await vi.waitFor(() => expect(s.getState().log.status === 'ready' || s.getState().pinPrompt !== undefined).toBe(true));
+    expect(s.getState().pinPrompt).toBeUndefined(); // not asked again
+    await opening;
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 1 });
+    expect(s.getState().log.entries[0].source).toBe('classifier');
+    const proof = s.getState().sessionProof();
+    expect(proof).toEqual({ session: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+    s.getState().lockNow();
+    expect(s.getState().log.status).toBe('closed');
+    expect(s.getState().sessionProof()).toBeUndefined();
+    // Storage itself refuses what the ended session had (a stale screen keeping it gets nothing).
+    await expect(listLog(proof!)).rejects.toMatchObject({ code: 'LOCK_SESSION_ENDED' });
+
+    const reopening = s.getState().openLog();
+    await vi.waitFor(() => expect(s.getState().pinPrompt?.purpose).toBe('log'));
+    await s.getState().answerPin(PIN);
+    await reopening;
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 1 });
+    expect(s.getState().isUnlocked()).toBe(true); // the right PIN opened the session for the rest of the parent area
+
+    // Clearing asks again; that PIN entry renews the session (a new token), and the open view follows it.
+    const clearing = s.getState().clearParentLog();
+    await vi.waitFor(() => expect(s.getState().pinPrompt?.purpose).toBe('clear-log'));
+    await s.getState().answerPin(PIN);
+    await clearing;
+    expect(s.getState().sessionProof()).not.toEqual(proof);
+    expect(s.getState().log).toMatchObject({ status: 'ready', total: 0 });
+  });
+
   it('on Lock now and when the unlock window runs out (the handover: e2e/lock.spec.ts)', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
     const { s } = makeStore();

@@ -53,7 +53,7 @@ describe('semantic check through the profile flow', () => {
     expect(out.explanations[0]).toMatchObject({ category: 'Violence', action: 'blocked', style: 'child', source: 'semantic' });
     expect(JSON.stringify(out.explanations[0])).not.toMatch(/0\.97|score/);
     await s.getState().openLog();
-    expect(s.getState().log.entries.map((e) => [e.stage, e.category, e.action])).toEqual([['text', 'Violence', 'blocked']]);
+    expect(s.getState().log.entries.map((e) => [e.stage, e.source, e.category, e.action])).toEqual([['text', 'semantic', 'Violence', 'blocked']]);
   });
 
   it('a semantic steer marks the picture adjusted and keeps it', async () => {

@@ -2,13 +2,14 @@
 // only with logPrompts on, newest first in pages with filters, the size cap drops the oldest, and view/export/clear
 // need the parent PIN (append does not). The lasting tallies (schema v5): counted in the append's transaction,
 // untouched by the cap, with the number of dropped entries; seeded from an existing log on upgrade; cleared with it.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { dumpDatabase, freshDatabase, interruptNextPut, openRaw } from './helpers';
 import { AppError } from '../../src/shared/errors';
 import { closeDatabase, getDatabase } from '../../src/storage/db';
 import { SCHEMA_VERSION } from '../../src/storage/migrations';
 import { setLock } from '../../src/storage/lock';
 import { appendLog, clearLog, exportLog, listLog, LOG_FILE_FORMAT, toLogEntry, type LogEvent, type ProfileLogCounts } from '../../src/storage/parent-log';
+import { endParentSession, openParentSession, renewParentSession } from '../../src/storage/parent-session';
 import { getProfile } from '../../src/storage/profiles';
 import { STORES } from '../../src/storage/stores';
 
@@ -16,7 +17,12 @@ beforeEach(freshDatabase);
 
 const kid = { id: 'kid', name: 'Mia', logPrompts: false };
 const teen = { id: 'teen', name: 'Jo', logPrompts: true };
-const ev = (over: Partial<LogEvent> = {}): LogEvent => ({ profile: kid, stage: 'text', category: 'Violence', action: 'blocked', prompt: 'secret words', time: 1000, ...over });
+/** An event; a text one is decided by the word lists unless `over` says otherwise (image stages carry no source). */
+const ev = (over: Partial<LogEvent> = {}): LogEvent => {
+  const e: LogEvent = { profile: kid, stage: 'text', category: 'Violence', action: 'blocked', prompt: 'secret words', time: 1000, ...over };
+  if (e.stage === 'text' && !('source' in over)) e.source = 'lexicon';
+  return e;
+};
 
 describe('schema v3', () => {
   it('a v2 database gets the parentLog store; its records stay as they were', async () => {
@@ -58,6 +64,39 @@ describe('entries', () => {
     expect(() => toLogEntry(ev({ category: '' }))).toThrow(/category/);
     expect(() => toLogEntry(ev({ profile: { id: '', name: 'x' } }))).toThrow(/profile\.id/);
     expect(() => toLogEntry(ev({ time: Number.NaN }))).toThrow(AppError);
+    expect(() => toLogEntry(ev({ source: undefined }))).toThrow(/a text entry's source must be one of lexicon, classifier, semantic \(got undefined\)/);
+    expect(() => toLogEntry(ev({ source: 'q16' as never }))).toThrow(/source must be one of/);
+    expect(() => toLogEntry(ev({ stage: 'image', source: 'classifier' }))).toThrow(/only text entries carry a source/);
+  });
+
+  it('keep which prompt check decided a text entry; image entries carry none', () => {
+    expect(toLogEntry(ev({ source: 'classifier' })).source).toBe('classifier');
+    expect(toLogEntry(ev({ source: 'semantic' })).source).toBe('semantic');
+    expect(toLogEntry(ev()).source).toBe('lexicon');
+    expect('source' in toLogEntry(ev({ stage: 'q16', category: 'Inappropriate', action: 'blurred' }))).toBe(false);
+  });
+
+  it('an entry written before the source was recorded is still listed and exported as it was', async () => {
+    await appendLog(ev({ time: 5, source: 'classifier' }));
+    // As the v3–v5 app wrote it: no `source` field.
+    await closeDatabase();
+    const db = await openRaw();
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction([STORES.parentLog], 'readwrite');
+      tx.objectStore(STORES.parentLog).add({ time: 1, profileId: 'kid', profileName: 'Mia', stage: 'text', category: 'Hate', action: 'blocked' });
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    const view = await listLog('');
+    expect(view.total).toBe(2);
+    expect(view.entries.map((e) => [e.time, e.source])).toEqual([[1, undefined], [5, 'classifier']]);
+    expect('source' in view.entries[0]).toBe(false);
+    const file = JSON.parse(await exportLog(''));
+    expect(file.entries).toEqual([
+      { time: 1, profileId: 'kid', profileName: 'Mia', stage: 'text', category: 'Hate', action: 'blocked' },
+      { time: 5, profileId: 'kid', profileName: 'Mia', stage: 'text', source: 'classifier', category: 'Violence', action: 'blocked' },
+    ]);
   });
 
   it('a stored kid entry never holds the prompt (checked in the raw database)', async () => {
@@ -188,11 +227,47 @@ describe('behind the parent PIN', () => {
     const file = JSON.parse(await exportLog('4821', {}, Date.UTC(2026, 0, 2)));
     expect(file).toMatchObject({ format: LOG_FILE_FORMAT, version: 1, exportedAt: '2026-01-02T00:00:00.000Z' });
     expect(file.entries).toEqual([
-      { time: 2000, profileId: 'kid', profileName: 'Mia', stage: 'text', category: 'Violence', action: 'steered' },
-      { time: 1000, profileId: 'teen', profileName: 'Jo', stage: 'text', category: 'Violence', action: 'blocked', prompt: 'a cat' },
+      { time: 2000, profileId: 'kid', profileName: 'Mia', stage: 'text', source: 'lexicon', category: 'Violence', action: 'steered' },
+      { time: 1000, profileId: 'teen', profileName: 'Jo', stage: 'text', source: 'lexicon', category: 'Violence', action: 'blocked', prompt: 'a cat' },
     ]);
     await clearLog('4821');
     expect((await listLog('4821')).total).toBe(0);
+  });
+
+  it('an open parent session is enough; storage refuses it once it has ended, run out, or for a token it never gave', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      await appendLog(ev());
+      await setLock('4821');
+      const refused = async (call: () => Promise<unknown>) => ((await call().catch((e: unknown) => e)) as AppError).code;
+      // A wrong PIN opens no session (and counts as a try).
+      expect(await openParentSession('0000', 60_000)).toMatchObject({ ok: false, reason: 'wrong' });
+      const opened = await openParentSession('4821', 60_000);
+      expect(opened.ok).toBe(true);
+      const proof = { session: opened.session! };
+      expect((await listLog(proof)).total).toBe(1);
+      expect(JSON.parse(await exportLog(proof)).entries).toHaveLength(1);
+      for (const bad of [{ session: 'f'.repeat(32) }, { session: '' }, {} as never]) {
+        for (const call of [() => listLog(bad), () => exportLog(bad), () => clearLog(bad)]) expect(await refused(call)).toBe('LOCK_SESSION_ENDED');
+      }
+      // Its window runs on the monotonic clock; renewing moves it.
+      vi.advanceTimersByTime(50_000);
+      expect(renewParentSession(proof.session, 60_000)).toBe(true);
+      vi.advanceTimersByTime(50_000);
+      expect((await listLog(proof)).total).toBe(1);
+      vi.advanceTimersByTime(10_001);
+      expect(await refused(() => listLog(proof))).toBe('LOCK_SESSION_ENDED');
+      expect(renewParentSession(proof.session, 60_000)).toBe(false); // an expired session cannot be revived
+
+      const again = { session: (await openParentSession('4821', 60_000)).session! };
+      expect((await listLog(again)).total).toBe(1);
+      endParentSession();
+      for (const call of [() => listLog(again), () => exportLog(again), () => clearLog(again)]) expect(await refused(call)).toBe('LOCK_SESSION_ENDED');
+      expect((await listLog('4821')).total).toBe(1); // nothing was cleared by the refused calls
+    } finally {
+      endParentSession();
+      vi.useRealTimers();
+    }
   });
 });
 

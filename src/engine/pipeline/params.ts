@@ -2,10 +2,11 @@
 
 import { LATENT_CHANNELS, VAE_FACTOR } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
+import { ANY_LATENT_SIZES, MAX_SIDE, sizeProblem } from '../../shared/image-size';
 import { SCHEDULER_NAMES, type GenerateParams } from '../../shared/types';
 import type { LoadedModels } from '../models';
 
-export const MAX_SIDE = 2048;
+export { MAX_SIDE };
 export const MAX_STEPS = 1000;
 
 export function checkParams(p: GenerateParams, m: LoadedModels): void {
@@ -13,9 +14,9 @@ export function checkParams(p: GenerateParams, m: LoadedModels): void {
     throw new AppError('INVALID_REQUEST', msg);
   };
   if (typeof p.prompt !== 'string') bad('the prompt must be text');
-  for (const [k, v] of [['width', p.width], ['height', p.height]] as const) {
-    if (!Number.isInteger(v) || v < VAE_FACTOR || v > MAX_SIDE || v % VAE_FACTOR) bad(`${k} must be a multiple of 8 between 8 and ${MAX_SIDE} (got ${v})`);
-  }
+  // The bundle's size rule (shared/image-size.ts), the one the CLI and the generate form apply too.
+  const sizes = sizeProblem(p.width, p.height, m.bundle?.sizes ?? ANY_LATENT_SIZES);
+  if (sizes) bad(sizes);
   if (!Number.isInteger(p.steps) || p.steps < 1 || p.steps > MAX_STEPS) bad(`steps must be a whole number from 1 to ${MAX_STEPS} (got ${p.steps})`);
   if (!Number.isFinite(p.guidance) || p.guidance < 0 || p.guidance > 50) bad(`guidance must be between 0 and 50 (got ${p.guidance})`);
   if (!Number.isSafeInteger(p.seed) || p.seed < 0) bad(`the seed must be a whole number ≥ 0 (got ${p.seed})`);

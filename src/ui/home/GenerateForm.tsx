@@ -1,14 +1,20 @@
 // The home screen's form: who the picture is for, the prompt, one big Generate and Stop, progress. "More options"
 // (negative prompt, seed, steps, sampler, guidance, size) stays folded, and is not there at all for a child-style profile
-// unless the parent allowed it (profile.allowOptions). A picture is always generated for the active profile.
+// unless the parent allowed it (profile.allowOptions). A picture is always generated for the active profile. Sizes
+// are chosen, not typed: a shape (square, portrait, landscape) or a width and height among the model's own sizes
+// (its size rule, src/shared/image-size.ts, which the engine applies too).
 import { useEffect, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { allowedSides, sizePresets, SD15_SIZES, type SizeShape } from '../../shared/image-size';
+import { formSize } from '../lib/form-size';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../shared/types';
 import { useApp } from '../../state/store';
 import { describeRefusal, formatWait } from '../lib/messages';
 import { useDraft } from '../hooks/useDraft';
 import { ProfileMessages } from '../shell/ProfileMessages';
 import { ActiveProfile } from './ActiveProfile';
+
+const SHAPE_TEXT: Record<SizeShape, string> = { square: 'Square', portrait: 'Portrait', landscape: 'Landscape' };
 
 /** "about 12 s left", from the steps done so far (the first steps include warm-up, so this errs long). */
 function timeLeft(step: { step: number; total: number; elapsedMs: number }): string {
@@ -52,9 +58,14 @@ export function GenerateForm() {
     setSize({ width: pending.width, height: pending.height });
     clearPending();
   }, [pending, clearPending]);
-  const width = size?.width ?? bundle?.defaultSize.width ?? 512;
-  const height = size?.height ?? bundle?.defaultSize.height ?? 512;
+  const rule = bundle?.sizes ?? SD15_SIZES;
+  const modelSize = bundle?.defaultSize ?? { width: 512, height: 512 };
+  // A kept size this model does not make (another model's, from the gallery) gives way to the model's own, said so.
+  const { width, height, misfit } = formSize(size, rule, modelSize);
   const setSide = (side: 'width' | 'height', v: number) => setSize({ width, height, [side]: v });
+  const sides = allowedSides(rule);
+  const presets = sizePresets(rule, modelSize);
+  const shape = (Object.keys(presets) as SizeShape[]).find((k) => presets[k].width === width && presets[k].height === height) ?? '';
   const optionsShown = !profile || profile.explanationStyle !== 'child' || !!profile.allowOptions;
   const generating = status === 'generating';
   // While the profile's embedding is computed the engine is busy with it; the picture waits for it anyway.
@@ -69,8 +80,8 @@ export function GenerateForm() {
       steps,
       guidance,
       scheduler: scheduler || bundle.defaultScheduler,
-      width: size?.width ?? bundle.defaultSize.width,
-      height: size?.height ?? bundle.defaultSize.height,
+      width,
+      height,
       previewEveryMs: 250,
     });
   };
@@ -110,13 +121,52 @@ export function GenerateForm() {
                 ))}
               </select>
             </label>
+          </div>
+          <div className="row" role="group" aria-label="Picture size">
             <label>
-              Width <input data-testid="generate.width" type="number" min={64} max={2048} step={8} value={width} onChange={(e) => setSide('width', Number(e.target.value))} />
+              Shape
+              <select
+                data-testid="generate.shape"
+                value={shape}
+                onChange={(e) => {
+                  const p = presets[e.target.value as SizeShape];
+                  if (p) setSize(p);
+                }}
+              >
+                {shape === '' && <option value="">custom</option>}
+                {(Object.keys(presets) as SizeShape[]).map((k) => (
+                  <option key={k} value={k}>
+                    {SHAPE_TEXT[k]} ({presets[k].width}×{presets[k].height})
+                  </option>
+                ))}
+              </select>
             </label>
             <label>
-              Height <input data-testid="generate.height" type="number" min={64} max={2048} step={8} value={height} onChange={(e) => setSide('height', Number(e.target.value))} />
+              Width
+              <select data-testid="generate.width" value={width} onChange={(e) => setSide('width', Number(e.target.value))}>
+                {sides.map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Height
+              <select data-testid="generate.height" value={height} onChange={(e) => setSide('height', Number(e.target.value))}>
+                {sides.map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
             </label>
           </div>
+          {misfit && (
+            <p className="hint" data-testid="generate.size.note" role="status">
+              {misfit.width}×{misfit.height} is not a size this model makes (it takes sides of {rule.min} to {rule.max} pixels in steps of {rule.step}); using {width}×{height}.
+            </p>
+          )}
         </details>
       )}
       <div className="row">

@@ -2,7 +2,7 @@
 // under "details" in the UI; this text is what a parent or a first-time user reads.
 import type { ErrorCode, ErrorInfo } from '../../shared/errors';
 import type { GenerationRefusal, PinPurpose, ProfileError, ProfileErrorCode, ProfileNoticeCode } from '../../state/profiles-slice';
-import type { LogAction, LogErrorCode, LogStage } from '../../state/log-slice';
+import type { LogAction, LogErrorCode, LogStage, LogTextSource } from '../../state/log-slice';
 import type { GalleryErrorCode, GalleryView } from '../../state/gallery-slice';
 
 export const ERROR_TEXT: Record<ErrorCode, string> = {
@@ -28,6 +28,7 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   LOCK_WRONG: 'That PIN or passphrase is not right.',
   LOCK_THROTTLED: 'Too many wrong tries. Wait a moment before trying again.',
   LOCK_SECRET_INVALID: 'Choose a PIN of at least 4 digits or a passphrase of at least 8 characters.',
+  LOCK_SESSION_ENDED: 'The parent area locked again. Unlock it with the parent PIN to go on.',
   IMPORT_INVALID: 'This profile file could not be imported. Nothing was changed.',
   PIN_REQUIRED: 'Only a parent can change this: it needs the parent PIN. Nothing was changed.',
   DOWNLOAD_FAILED: 'The download stopped because the connection kept failing. What was downloaded is kept; press Resume to continue.',
@@ -95,9 +96,23 @@ export function describeProfileNotice(n: { code: ProfileNoticeCode; count?: numb
 export const LOG_ERROR_TEXT: Record<LogErrorCode, string> = {
   WRONG_PIN: 'That PIN is not right.',
   THROTTLED: 'Too many wrong tries.',
+  SESSION_ENDED: 'The parent area locked again: enter the parent PIN to see the log.',
   STORAGE_FAILED: 'The browser could not read or change the parent log.',
 };
 export const LOG_STAGE_TEXT: Record<LogStage, string> = { text: 'Prompt', image: 'Image', q16: 'Image (Q16)' };
+/** Which check decided, in plain words: the prompt checks by their source, the image checks by their stage. */
+export const LOG_SOURCE_TEXT: Record<LogTextSource | 'image' | 'q16', string> = {
+  lexicon: 'word list',
+  classifier: 'learned classifier',
+  semantic: 'meaning check',
+  image: 'image safety checker',
+  q16: 'image check (Q16)',
+};
+/** Plain words for the check behind an entry; entries from before the check was recorded say so. */
+export function logDecidedBy(e: { stage: LogStage; source?: LogTextSource }): string {
+  if (e.stage !== 'text') return LOG_SOURCE_TEXT[e.stage];
+  return e.source ? LOG_SOURCE_TEXT[e.source] : 'not recorded';
+}
 export const LOG_ACTION_TEXT: Record<LogAction, string> = { blocked: 'Blocked', steered: 'Adjusted', blurred: 'Blurred', allowed: 'Allowed' };
 
 export function describeLogError(e: { code: LogErrorCode; retryAt?: number; detail?: string }, now = Date.now()): string {

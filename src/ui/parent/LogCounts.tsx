@@ -24,31 +24,33 @@ export function LogCounts({ log, names }: { log: Pick<LogView, 'counts' | 'dropp
         </p>
       )}
       {rows.length > 0 && (
-        <table className="log-counts" data-testid="log.counts">
-          <caption>How often each safety rule acted, per profile (since the log was last cleared)</caption>
-          <thead>
-            <tr>
-              <th>Profile</th>
-              <th>Category</th>
-              {LOG_ACTIONS.map((a) => (
-                <th key={a}>{LOG_ACTION_TEXT[a]}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.key} data-testid="log.counts.row">
-                <td>{r.profile}</td>
-                <td>{r.category}</td>
-                {r.counts.map((n, i) => (
-                  <td key={LOG_ACTIONS[i]} data-action={LOG_ACTIONS[i]}>
-                    {n}
-                  </td>
+        <div className="table-scroll" role="region" aria-label="Counts per profile" tabIndex={0}>
+          <table className="log-counts" data-testid="log.counts">
+            <caption>How often each safety rule acted, per profile (since the log was last cleared)</caption>
+            <thead>
+              <tr>
+                <th>Profile</th>
+                <th>Category</th>
+                {LOG_ACTIONS.map((a) => (
+                  <th key={a}>{LOG_ACTION_TEXT[a]}</th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.key} data-testid="log.counts.row">
+                  <td>{r.profile}</td>
+                  <td>{r.category}</td>
+                  {r.counts.map((n, i) => (
+                    <td key={LOG_ACTIONS[i]} data-action={LOG_ACTIONS[i]}>
+                      {n}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </>
   );

@@ -1,12 +1,14 @@
-// The parent log view: asks for the parent PIN (the one PIN dialog) when a lock is set, then shows the log newest
-// first with filters (profile, stage, action), pages, a JSON export and a two-step clear that asks for the PIN
-// again. Everything goes through the log slice, whose storage calls check the PIN again each time; the slice closes
-// the view when the parent's session ends. Hosted by the parent screen (parent/ParentScreen.tsx).
+// The parent log view, inside the parent area: it opens at once in the open parent session (the area's door took the
+// PIN; storage is shown the session, not the PIN, and refuses once it ends), and asks for the PIN through the one
+// dialog only when the session has closed meanwhile. Newest first with filters (profile, stage, action), pages, which
+// check decided each prompt entry, a JSON export and a two-step clear that asks for the PIN again. Everything goes
+// through the log slice; the slice closes the view when the parent's session ends. Hosted by the parent screen
+// (parent/ParentScreen.tsx).
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LOG_ACTIONS, LOG_STAGES, type LogAction, type LogFilter, type LogStage } from '../../state/log-slice';
 import { useApp } from '../../state/store';
-import { describeLogError, LOG_ACTION_TEXT, LOG_STAGE_TEXT } from '../lib/messages';
+import { describeLogError, logDecidedBy, LOG_ACTION_TEXT, LOG_STAGE_TEXT } from '../lib/messages';
 import { LogCounts } from './LogCounts';
 
 export function ParentLog() {
@@ -118,30 +120,36 @@ export function ParentLog() {
           {log.entries.length === 0 ? (
             <p data-testid="log.empty">{log.status === 'loading' ? 'Loading…' : 'Nothing logged.'}</p>
           ) : (
-            <table className="log-table">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Profile</th>
-                  <th>Stage</th>
-                  <th>Category</th>
-                  <th>Action</th>
-                  <th>Prompt</th>
-                </tr>
-              </thead>
-              <tbody>
-                {log.entries.map((e) => (
-                  <tr key={e.id} data-testid="log.entry">
-                    <td>{new Date(e.time).toLocaleString()}</td>
-                    <td>{names.get(e.profileId) ?? e.profileName}</td>
-                    <td>{LOG_STAGE_TEXT[e.stage]}</td>
-                    <td>{e.category}</td>
-                    <td>{LOG_ACTION_TEXT[e.action]}</td>
-                    <td>{e.prompt ?? <span className="muted">not kept</span>}</td>
+            <div className="table-scroll" role="region" aria-label="Log entries" tabIndex={0}>
+              <table className="log-table">
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>Profile</th>
+                    <th>Stage</th>
+                    <th>Decided by</th>
+                    <th>Category</th>
+                    <th>Action</th>
+                    <th>Prompt</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {log.entries.map((e) => (
+                    <tr key={e.id} data-testid="log.entry">
+                      <td>{new Date(e.time).toLocaleString()}</td>
+                      <td>{names.get(e.profileId) ?? e.profileName}</td>
+                      <td>{LOG_STAGE_TEXT[e.stage]}</td>
+                      <td data-testid="log.entry.source" data-source={e.source ?? (e.stage === 'text' ? '' : e.stage)}>
+                        {e.stage === 'text' && !e.source ? <span className="muted">{logDecidedBy(e)}</span> : logDecidedBy(e)}
+                      </td>
+                      <td>{e.category}</td>
+                      <td>{LOG_ACTION_TEXT[e.action]}</td>
+                      <td>{e.prompt ?? <span className="muted">not kept</span>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
           <div className="row">
             <button type="button" data-testid="log.prev" disabled={log.offset === 0} onClick={() => void setLogPage(log.offset - log.pageSize)}>
