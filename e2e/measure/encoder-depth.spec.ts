@@ -27,6 +27,7 @@ import { PSA_EMBEDDING_TEMPLATE, renderEmbeddingText } from '../../src/safety/em
 import { chooseNoProfile, record, ROOT, SLOW } from '../helpers';
 import { chromiumRss, flat, heapProbe, mbOf, raise, type Peak } from './probes';
 import { serveChild } from './serve-child';
+import { goTo } from '../pages/screens';
 
 const BUNDLE = process.env.PSA_DEEP_BUNDLE ?? '';
 const RUNS = (process.env.PSA_DEEP_RUNS ?? 'wasm,webgpu').split(',') as ('wasm' | 'webgpu')[];
@@ -131,7 +132,10 @@ test('full-depth q4 profile encoder: install from URL into OPFS, embed one profi
     // --- install through the Models panel (the app's installer, into OPFS) ---
     await page.goto('/');
     await chooseNoProfile(page);
+    await goTo(page, 'settings'); // the Models and engine screen
+    await expect(page.getByTestId('bundle.panel')).toBeVisible();
     await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
+    step('app ready (Models and engine)');
     const peaks: Record<string, Peak> = { install: {} };
     let phase = 'install';
     let sampling = true;
@@ -177,11 +181,14 @@ test('full-depth q4 profile encoder: install from URL into OPFS, embed one profi
       const groupPeaks: Peak[] = [];
       let current = -1;
       let tagging = true;
+      // Every 5th sample also asks each JS context for its heap (the engine worker's `backing` holds ORT's wasm memory).
       const tagger = (async () => {
-        while (tagging) {
+        for (let i = 0; tagging; i++) {
           const ev = await events().catch(() => [] as Ev[]);
           current = ev.filter((e) => e.kind === 'ledger' && e.v.event === 'created').length - 1;
-          if (current >= 0) raise((groupPeaks[current] ??= {}), flat({}, chromiumRss()));
+          const heaps = i % 5 ? {} : await probe.sample().catch(() => ({}));
+          raise((peaks[phase] ??= {}), flat(heaps, chromiumRss()));
+          if (current >= 0) raise((groupPeaks[current] ??= {}), flat(heaps, chromiumRss()));
           await new Promise((r) => setTimeout(r, 1000));
         }
       })();
@@ -209,7 +216,7 @@ test('full-depth q4 profile encoder: install from URL into OPFS, embed one profi
       const ev = await events();
       const res = (await page.evaluate(() => (window as unknown as { __embedResult?: { ok: boolean; embedding?: number[]; tokens?: number; ms?: number; error?: { code: string; message: string } } }).__embedResult)) ?? undefined;
       // The engine worker's WebAssembly memory (ORT's): the sum of every WebAssembly.Memory's buffer there now.
-      await probe.sample();
+      const contexts = Object.keys(await probe.sample());
       const proto = await probe.send<{ result: { objectId: string } }>(ENGINE, 'Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
       const mems = proto?.result ? await probe.send<{ objects: { objectId: string } }>(ENGINE, 'Runtime.queryObjects', { prototypeObjectId: proto.result.objectId }) : undefined;
       const wasm = mems?.objects ? await probe.send<{ result: { value: number } }>(ENGINE, 'Runtime.callFunctionOn', {
@@ -223,6 +230,7 @@ test('full-depth q4 profile encoder: install from URL into OPFS, embed one profi
         perGroup: g.groups.map((x, k) => ({ ...x, peakRssMB: groupPeaks[k] ? mbOf(groupPeaks[k]) : null })),
         gpuLedgerStartBytes: g.startBytes,
         wasmMemoryMB: wasm?.result ? Math.round(wasm.result.value / MB) : null,
+        contexts,
         peakMB: { load: mbOf(peaks[`load-${backend}`] ?? {}), embed: mbOf(peaks[`embed-${backend}`] ?? {}) },
         loadAvg: loadAvg(),
         ...(res && !res.ok ? { error: res.error } : {}),
