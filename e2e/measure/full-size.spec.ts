@@ -28,6 +28,7 @@ import { filesToFetch, restrictVariants, type BundleManifest } from '../../src/s
 import { chooseNoProfile, moreOptions, record, ROOT, SLOW } from '../helpers';
 import { chromiumRss, flat, heapProbe, mbOf, raise, type Peak } from './probes';
 import { serveChild as serve } from './serve-child';
+import { goTo } from '../pages/screens';
 
 const BUNDLE = process.env.PSA_FULL_BUNDLE ?? '';
 const OUT = process.env.PSA_FULL_OUT ?? path.join(ROOT, 'bench-full-size.json');
@@ -150,6 +151,7 @@ for (const run of RUNS.filter((r) => r !== 'webgpu-vae')) {
       const events = () => page.evaluate(() => (window as unknown as { __fullSize: { t: number; type: string; v: unknown }[] }).__fullSize);
       await page.goto('/');
       await chooseNoProfile(page);
+      await goTo(page, 'settings'); // the bundle URL field and the backend choice are on the Models and engine screen
       await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
       if (backend === 'webgpu') {
         await page.getByTestId('engine.backend-choice').selectOption('webgpu');
