@@ -19,15 +19,16 @@
 // worker (the method of engine/embedding/groups-ledger.ts, installed over CDP before the download), and the load
 // average at each phase (the machine is shared). Written to bench-full-size.json (PSA_FULL_OUT) — schema in
 // writeResult — and .tmp/measurements.json. Asserted: only that each phase finished and the picture is not blank.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { filesToFetch, restrictVariants, type BundleManifest } from '../../src/shared/bundle';
-import { appOrigin, chooseNoProfile, moreOptions, record, ROOT, SLOW } from '../helpers';
+import { chooseNoProfile, moreOptions, record, ROOT, SLOW } from '../helpers';
 import { chromiumRss, flat, heapProbe, mbOf, raise, type Peak } from './probes';
+import { serveChild as serve } from './serve-child';
+import { goTo } from '../pages/screens';
 
 const BUNDLE = process.env.PSA_FULL_BUNDLE ?? '';
 const OUT = process.env.PSA_FULL_OUT ?? path.join(ROOT, 'bench-full-size.json');
@@ -57,24 +58,6 @@ function q4View(): string {
   }
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(view, null, 1));
   return dir;
-}
-
-/** `npm run serve-bundle -- DIR --port 0 --origin APP` as its own process group; resolves with its URL. */
-async function serve(dir: string): Promise<{ url: string; stop: () => void }> {
-  const child: ChildProcess = spawn('nice', ['-n', '10', 'npm', 'run', '--silent', 'serve-bundle', '--', dir, '--port', '0', '--origin', appOrigin()], {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => { try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ } };
-  const url = await new Promise<string>((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /serving .* at (http:\/\/\S+\/)/.exec(out);
-      if (m) done(m[1]);
-    });
-    child.on('exit', (code) => fail(new Error(`serve-bundle exited (${code}): ${out}`)));
-  });
-  return { url, stop };
 }
 
 /** Engine worker → page messages worth keeping (steps, load, result timings): recorded on window.__fullSize. */
@@ -168,6 +151,7 @@ for (const run of RUNS.filter((r) => r !== 'webgpu-vae')) {
       const events = () => page.evaluate(() => (window as unknown as { __fullSize: { t: number; type: string; v: unknown }[] }).__fullSize);
       await page.goto('/');
       await chooseNoProfile(page);
+      await goTo(page, 'settings'); // the bundle URL field and the backend choice are on the Models and engine screen
       await expect(page.getByTestId('engine.status')).toHaveAttribute('data-status', 'ready', { timeout: SLOW });
       if (backend === 'webgpu') {
         await page.getByTestId('engine.backend-choice').selectOption('webgpu');

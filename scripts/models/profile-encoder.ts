@@ -54,10 +54,20 @@ function rotateHalf(g: GraphBuilder, x: string, dh: number): string {
 
 export function buildProfileEncoder(cfg: Partial<ProfileEncoderConfig> & { vocabSize: number }): Uint8Array {
   const c = { ...PROFILE_ENCODER_DEFAULTS, ...cfg };
+  const g = new GraphBuilder('tiny_qwen2_profile_encoder');
+  emitProfileEncoder(g, new Params(c.seed), c);
+  return g.toBytes(`tiny Qwen2-style profile encoder (vocab ${c.vocabSize}, E=${c.hidden}, ${c.layers} layers, ${c.heads} heads / ${c.kvHeads} kv heads), seeded weights`);
+}
+
+/**
+ * The encoder's graph into `g`, parameters drawn from `p` by name. Separate from buildProfileEncoder so a caller can
+ * supply its own builder and parameter source: the full-depth synthetic encoder (scripts/convert/encoder/
+ * deep-synthetic.ts) makes Qwen2.5-7B's shapes with every weight as external data it never holds.
+ */
+export function emitProfileEncoder(g: GraphBuilder, p: Params, c: ProfileEncoderConfig & { vocabSize: number; lengthFromEmbeds?: boolean }): void {
   const E = c.hidden, H = c.heads, KV = c.kvHeads, dh = E / H, rep = H / KV;
   if (!Number.isInteger(dh) || dh % 2 || !Number.isInteger(rep)) throw new Error(`profile encoder: hidden ${E}, heads ${H}, kvHeads ${KV} do not divide`);
-  const g = new GraphBuilder('tiny_qwen2_profile_encoder');
-  const L = new Layers(g, new Params(c.seed));
+  const L = new Layers(g, p);
   const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
   const mask = g.input('attention_mask', 'int64', ['batch', 'tokens']);
 
@@ -72,7 +82,9 @@ export function buildProfileEncoder(cfg: Partial<ProfileEncoderConfig> & { vocab
     const neg = g.f32([-1e9], []);
     const pad = g.op('Mul', [g.op('Sub', [g.f32([1], []), g.op('Cast', [mask], { to: A.i(1) })]), neg]);
     const pad4 = g.op('Unsqueeze', [pad, g.i64([1, 2])]);
-    const T = g.op('Gather', [g.op('Shape', [ids]), g.i64([1], [])], { axis: A.i(0) });
+    // The sequence length from input_ids (the tiny bundles), or from the token embeddings as transformers' Qwen2Model
+    // and its torch exports take it (`lengthFromEmbeds`): a layer-group cut can then drop input_ids from every group.
+    const T = g.op('Gather', [g.op('Shape', [c.lengthFromEmbeds ? h : ids]), g.i64([1], [])], { axis: A.i(0) });
     const r = g.op('Range', [g.i64([0], []), T, g.i64([1], [])]);
     const future = g.op('Greater', [g.op('Unsqueeze', [r, g.i64([0])]), g.op('Unsqueeze', [r, g.i64([1])])]);
     const causal = g.op('Mul', [g.op('Cast', [future], { to: A.i(1) }), neg]);
@@ -118,7 +130,6 @@ export function buildProfileEncoder(cfg: Partial<ProfileEncoderConfig> & { vocab
   }
   const out = L.in('model', () => rmsNorm(L, h, E, c.rmsEps, 'norm'));
   g.output(out, 'last_hidden_state', 'float32', ['batch', 'tokens', E]);
-  return g.toBytes(`tiny Qwen2-style profile encoder (vocab ${c.vocabSize}, E=${E}, ${c.layers} layers, ${H} heads / ${KV} kv heads), seeded weights`);
 }
 
 /** transformers' Qwen2Config for the tiny encoder (config.json of the profile encoder folder). */
