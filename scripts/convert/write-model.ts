@@ -80,6 +80,9 @@ export class ChunkWriter {
   }
 }
 
+/** int64 / int32 tensors under 1 KiB: shapes, axes, indices (never weights); kept inline even where weights go out. */
+export const isShapeLike = (dataType: number | null | undefined, bytes: number): boolean => (dataType === 7 || dataType === 6) && bytes < 1024;
+
 export function writeModel(src: LoadedModel, opts: WriteOptions): WrittenModel {
   const fileName = opts.fileName ?? 'model.onnx';
   const chunk = new ChunkWriter(opts.dir, `${fileName}_data`, opts.chunkBytes ?? 1 << 30);
@@ -94,7 +97,9 @@ export function writeModel(src: LoadedModel, opts: WriteOptions): WrittenModel {
         continue;
       }
       const n = ref ? (ref.length >= 0 ? ref.length : tensorBytes(t)) : t.rawData?.length ?? 0;
-      if (!ref && (n < minExt || !t.rawData?.length)) continue; // small or typed-field tensors stay inline
+      // Small, typed-field and shape-like (integer, < 1 KiB) tensors stay inline: ORT reads shape tensors while it
+      // builds a session, and cannot read them from external data there ("Cannot parse data from external tensors").
+      if (!ref && (n < minExt || !t.rawData?.length || isShapeLike(t.dataType, n))) continue;
       const [location, offset] = chunk.begin(n);
       if (ref) {
         let fd = srcFds.get(ref.location);

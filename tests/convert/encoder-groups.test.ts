@@ -131,6 +131,35 @@ describe('engine: the layer-group runner', () => {
     expect(worstTorch).toBeLessThan(2e-3);
   });
 
+  it('an export whose shape constants are int64 initializers (not Constant nodes) still runs: they stay inline in the groups', async () => {
+    // ORT reads shape tensors while it builds the session (Reshape targets, constant folding); moved to external data
+    // with the weights, session creation failed ("Cannot parse data from external tensors").
+    const dir = path.join(tmp, 'int64-inits');
+    cpSync(FIXTURE, dir, { recursive: true });
+    const m = onnx.ModelProto.decode(readFileSync(path.join(dir, 'model.onnx')));
+    const g = m.graph!;
+    let moved = 0;
+    g.node = g.node!.filter((n) => {
+      const value = n.opType === 'Constant' ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+      if (!value || value.dataType !== onnx.TensorProto.DataType.INT64 || !(value.dims ?? []).length) return true;
+      g.initializer!.push(onnx.TensorProto.create({ ...value, name: n.output![0] }));
+      moved++;
+      return false;
+    });
+    expect(moved).toBeGreaterThan(0);
+    writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(m).finish());
+    const out = path.join(tmp, 'int64-inits-out');
+    writeLayerGroups(dir, out, { groupBytes: SMALL, tableDtype: 'float32' });
+    const index = JSON.parse(readFileSync(path.join(out, 'encoder_groups.json'), 'utf8'));
+    for (const grp of index.groups) {
+      const gm = loadOnnx(path.join(out, grp.file), out, grp.file);
+      for (const t of gm.inits.values()) if (t.dataType === onnx.TensorProto.DataType.INT64) expect(externalRef(t), `${grp.file}: ${t.name}`).toBeUndefined();
+    }
+    const u = expected.users[0];
+    const e = await computeEmbedding(rt, await folderEncoder(fsReader(out)), u.text);
+    expect(relDiff(e.embedding, u.embedding)).toBeLessThan(1e-4);
+  });
+
   it('a missing group file gives an error naming it, and no session is left alive', async () => {
     const dir = path.join(tmp, 'missing');
     cpSync(f16Dir, dir, { recursive: true });

@@ -5,7 +5,7 @@ import { openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvertError } from '../errors';
 import { externalRef, EXTERNAL, num, onnx, tensorBytes, type LoadedModel, type TensorProto } from '../onnx-model';
-import { ChunkWriter, type WrittenFile } from '../write-model';
+import { ChunkWriter, isShapeLike, type WrittenFile } from '../write-model';
 
 /**
  * Grow-only scratch buffers, one per purpose: streaming a 3.4 GB model through fresh per-tensor ArrayBuffers let the
@@ -65,7 +65,7 @@ export class TensorWriter {
 
   /** A tensor proto holding `bytes`: inline when small or not external, else appended to the current chunk. */
   tensor(name: string, dataType: number, dims: number[], bytes: Uint8Array): TensorProto {
-    if (!this.external || bytes.length < this.minExternalBytes) return onnx.TensorProto.create({ name, dataType, dims, rawData: bytes.slice() });
+    if (!this.external || bytes.length < this.minExternalBytes || isShapeLike(dataType, bytes.length)) return onnx.TensorProto.create({ name, dataType, dims, rawData: bytes.slice() });
     const [location, offset] = this.chunk.begin(bytes.length);
     this.chunk.write(bytes);
     return onnx.TensorProto.create({
