@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { serveBundle, type RunningServer } from '../../scripts/serve-bundle';
+import { withServer } from '../helpers/serve';
 import { importFiles, type PickedFile } from '../../src/engine/bundles/import';
 import { Installer, type DeviceChoice } from '../../src/engine/bundles/installer';
 import { MemoryStore } from '../../src/engine/bundles/store';
@@ -26,14 +26,6 @@ const layout = (name: string, folder?: string) => {
 afterAll(() => made.forEach(removeLayout));
 beforeEach(freshDatabase);
 
-async function withServer<T>(dir: string, fn: (s: RunningServer) => Promise<T>): Promise<T> {
-  const s = await serveBundle({ dir });
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a refusal'); }, (e: AppError) => e);
 
 /** Every file under dir, as a folder picker gives them (paths start with the folder's name). */
@@ -55,7 +47,7 @@ const weightFiles = (paths: string[]) => paths.filter((p) => !/\.(json|txt|onnx)
 describe('download by URL', () => {
   it('plans the weight files each .onnx names (weights.pb, a custom name) and installs them', async () => {
     const dir = layout('named');
-    await withServer(dir, async (s) => {
+    await withServer({ dir: dir }, async (s) => {
       const store = new MemoryStore();
       const inst = new Installer({ store, sleep: noSleep });
       const state = await inst.plan(s.url, cpu);
@@ -68,7 +60,7 @@ describe('download by URL', () => {
   });
 
   it('one file per tensor: all 28 of the VAE decoder\'s files are planned', () =>
-    withServer(layout('multi-file'), async (s) => {
+    withServer({ dir: layout('multi-file') }, async (s) => {
       const state = await new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu);
       expect(weightFiles(state.files.map((f) => f.path)).filter((p) => p.startsWith('vae_decoder/')).length).toBe(28);
     }));
@@ -76,7 +68,7 @@ describe('download by URL', () => {
   it('a weights file the .onnx names but the host lacks is refused naming both', async () => {
     const dir = layout('named');
     rmSync(path.join(dir, 'unet/weights.pb'));
-    await withServer(dir, async (s) => {
+    await withServer({ dir: dir }, async (s) => {
       const e = await fail(new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu));
       expect(e.code).toBe('MODEL_FILE_MISSING');
       expect(e.message).toMatch(/^unet\/weights\.pb is missing from the export at http:.*: unet\/model\.onnx stores its weights there/);
@@ -86,7 +78,7 @@ describe('download by URL', () => {
   it('a weights file over 2 GiB (by the .onnx header) is refused before it is fetched', async () => {
     const dir = layout('named');
     writeFileSync(path.join(dir, 'unet/model.onnx'), overCapUnet());
-    await withServer(dir, async (s) => {
+    await withServer({ dir: dir }, async (s) => {
       const e = await fail(new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu));
       expect(e.code).toBe('BUNDLE_INVALID');
       expect(e.message).toMatch(/^unet\/weights\.pb \(external data of unet\/model\.onnx\) holds at least 2\.15 GB .*at most 2 GiB .*npm run convert -- --sd15 <folder>/);

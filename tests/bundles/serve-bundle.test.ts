@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ORIGINS, ifRangeMatches, isLoopbackAddress, parseRange, serveBundle, etagOf, type RunningServer } from '../../scripts/serve-bundle';
+import { DEFAULT_ORIGINS, ifRangeMatches, isLoopbackAddress, parseRange, serveBundle, etagOf, type RunningServer, type ServeOptions } from '../../scripts/serve-bundle';
+import { withServer as serveAround } from '../helpers/serve';
 
 let dir: string;
 const SIZE = 300_000;
@@ -21,14 +22,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withServer<T>(opts: Parameters<typeof serveBundle>[0] extends infer O ? Partial<O> : never, fn: (s: RunningServer) => Promise<T>): Promise<T> {
-  const s = await serveBundle({ dir, ...opts });
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
+/** A server on the test folder, with `opts` on top. */
+const withServer = <T>(opts: Partial<ServeOptions>, fn: (s: RunningServer) => Promise<T>): Promise<T> => serveAround({ dir, ...opts }, fn);
 
 describe('parseRange', () => {
   it('reads the three single-range forms and clamps the end', () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../storage/helpers';
 import { buildBundles } from '../../scripts/models/bundle';
-import { serveBundle, type RunningServer } from '../../scripts/serve-bundle';
+import type { RunningServer } from '../../scripts/serve-bundle';
+import { withServer } from '../helpers/serve';
 import { migrateManifest, type BundleManifest, type BundleManifestV1 } from '../../src/shared/bundle';
 import { Installer, type DeviceChoice } from '../../src/engine/bundles/installer';
 import { MemoryStore } from '../../src/engine/bundles/store';
@@ -30,14 +31,6 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(freshDatabase);
 
-async function withServer<T>(dir: string, fn: (s: RunningServer) => Promise<T>): Promise<T> {
-  const s = await serveBundle({ dir });
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 /** What format 1 looked like: no inventory, no provenance, a license name only. */
 function asV1(m: BundleManifest): BundleManifestV1 {
@@ -49,14 +42,14 @@ const gets = (s: RunningServer) => s.log.filter((e) => e.method === 'GET' && e.s
 
 describe('unverified bundles', () => {
   it('a format-2 manifest is verified: every file has a SHA-256, no consent needed', () =>
-    withServer(demoDir, async (s) => {
+    withServer({ dir: demoDir }, async (s) => {
       const state = await new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu);
       expect(Installer.summary(state)).toMatchObject({ verified: true, unverifiedFiles: [], layout: 'manifest', key: state.key });
       expect(Installer.needsConsent(state)).toBeUndefined();
     }));
 
   it('an Optimum export is unverified at planning, listing every file; only model_index.json was downloaded so far', () =>
-    withServer(PARITY, async (s) => {
+    withServer({ dir: PARITY }, async (s) => {
       const store = new MemoryStore();
       const inst = new Installer({ store, sleep: noSleep });
       const state = await inst.plan(s.url, cpu);
@@ -84,7 +77,7 @@ describe('unverified bundles', () => {
     const v1 = asV1(demo);
     delete v1.components.vae_decoder.variants.fp32!.sha256;
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(v1));
-    await withServer(dir, async (s) => {
+    await withServer({ dir: dir }, async (s) => {
       const state = await new Installer({ store: new MemoryStore(), sleep: noSleep }).plan(s.url, cpu);
       const plan = Installer.needsConsent(state)!;
       expect(plan.verified).toBe(false);
@@ -99,7 +92,7 @@ describe('unverified bundles', () => {
   });
 
   it('a download agreed to and paused resumes without asking again', () =>
-    withServer(PARITY, async (s) => {
+    withServer({ dir: PARITY }, async (s) => {
       const store = new MemoryStore();
       const inst = new Installer({ store, sleep: noSleep });
       const state = await inst.plan(s.url, cpu);

@@ -21,20 +21,12 @@ import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { describeBundleEncoder } from '../../src/engine/embedding/bundle-encoder';
 import { adapterWithE32 } from './adapter-e32';
 import { makeSd15, ROOT, tmpDir } from './helpers';
+import { relDiff } from '../helpers/pixels';
 
 const FIXTURE = path.join(ROOT, 'fixtures', 'profile-encoder');
 const expected = JSON.parse(readFileSync(path.join(FIXTURE, 'expected.json'), 'utf8')) as { users: { user_id: number; text: string; embedding: number[] }[] };
 const SMALL = 20_000; // bytes per external file: every layer's weights span several files
 
-const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-};
 
 let tmp: string;
 let f32Dir: string;

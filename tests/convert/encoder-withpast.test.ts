@@ -25,6 +25,7 @@ import { resolveBundle } from '../../src/engine/bundle-resolve';
 import { describeBundleEncoder } from '../../src/engine/embedding/bundle-encoder';
 import { adapterWithE32 } from './adapter-e32';
 import { makeSd15, ROOT, tmpDir } from './helpers';
+import { relDiff } from '../helpers/pixels';
 
 const FIXTURE = path.join(ROOT, 'fixtures', 'profile-encoder-withpast');
 const FEATURE = path.join(ROOT, 'fixtures', 'profile-encoder');
@@ -49,15 +50,6 @@ const SMALL = 20_000;
 const FP32_REL = 1e-4;
 const Q4 = { cos: 0.94, rel: 0.6 };
 
-const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-};
 const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 
 let tmp: string;

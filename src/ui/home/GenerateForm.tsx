@@ -141,26 +141,8 @@ export function GenerateForm() {
                 ))}
               </select>
             </label>
-            <label>
-              Width
-              <select data-testid="generate.width" value={width} onChange={(e) => setSide('width', Number(e.target.value))}>
-                {sides.map((v) => (
-                  <option key={v} value={v}>
-                    {v}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Height
-              <select data-testid="generate.height" value={height} onChange={(e) => setSide('height', Number(e.target.value))}>
-                {sides.map((v) => (
-                  <option key={v} value={v}>
-                    {v}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <SideSelect label="Width" testId="generate.width" value={width} sides={sides} onChange={(v) => setSide('width', v)} />
+            <SideSelect label="Height" testId="generate.height" value={height} sides={sides} onChange={(v) => setSide('height', v)} />
           </div>
           {misfit && (
             <p className="hint" data-testid="generate.size.note" role="status">
@@ -193,5 +175,21 @@ export function GenerateForm() {
         </p>
       )}
     </form>
+  );
+}
+
+/** One side of the picture: a select of the sides the model makes. */
+function SideSelect(p: { label: string; testId: string; value: number; sides: readonly number[]; onChange: (v: number) => void }) {
+  return (
+    <label>
+      {p.label}
+      <select data-testid={p.testId} value={p.value} onChange={(e) => p.onChange(Number(e.target.value))}>
+        {p.sides.map((v) => (
+          <option key={v} value={v}>
+            {v}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
